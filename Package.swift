@@ -1,0 +1,91 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Mercato",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mercato", targets: ["mercato"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+    ],
+    targets: [
+        // Domain values: no dependencies.
+        .target(name: "MercatoCore", swiftSettings: swiftSettings),
+        // Persistence: SQL executor over PostgreSQL and SQLite, schema, stores, seed generator.
+        .target(
+            name: "MercatoStorage",
+            dependencies: [
+                "MercatoCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Storefront reads: audience, cursors, listing/detail encoding to bytes.
+        .target(
+            name: "MercatoCatalog",
+            dependencies: ["MercatoCore", "MercatoStorage", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // Merchant writes: validation, tokens.
+        .target(
+            name: "MercatoAdmin",
+            dependencies: ["MercatoCore", "MercatoStorage", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        // The Hummingbird application.
+        .target(
+            name: "MercatoHTTP",
+            dependencies: [
+                "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "mercato",
+            dependencies: [
+                "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoCatalog"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MercatoStorageTests",
+            dependencies: ["MercatoStorage", "MercatoCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MercatoHTTPTests",
+            dependencies: [
+                "MercatoHTTP", "MercatoStorage", "MercatoCore",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

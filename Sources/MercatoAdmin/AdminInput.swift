@@ -1,0 +1,100 @@
+import Foundation
+import MercatoCore
+import MercatoStorage
+
+/// Body of POST/PUT category requests.
+public struct CategoryInput: Decodable, Sendable {
+    public var slug: String
+    public var name: String
+    public var kind: String?
+    public var parentId: String?
+    public var position: Int64?
+    public var visibility: VisibilityInput?
+
+    static let schema = KeySchema.object([
+        "slug": .value, "name": .value, "kind": .value, "parent_id": .value, "position": .value,
+        "visibility": .object(["customer_groups": .value, "markets": .value]),
+    ])
+}
+
+/// A visibility rule in a request: omitted lists mean "everyone".
+public struct VisibilityInput: Decodable, Sendable {
+    public var customerGroups: [String]?
+    public var markets: [String]?
+}
+
+/// A money amount in a request, in minor units.
+public struct MoneyInput: Decodable, Sendable {
+    public var currency: String
+    public var amount: Int64
+
+    static let schema = KeySchema.object(["currency": .value, "amount": .value])
+}
+
+/// Body of variant creation (also nested in product creation).
+public struct VariantInput: Decodable, Sendable {
+    public var sku: String
+    public var options: [String: String]?
+    public var prices: [MoneyInput]
+    public var stock: Int64?
+
+    static let schema = KeySchema.object([
+        "sku": .value, "options": .freeObject, "prices": .array(MoneyInput.schema), "stock": .value,
+    ])
+}
+
+/// Body of POST /v1/admin/products.
+public struct ProductInput: Decodable, Sendable {
+    public var slug: String
+    public var name: String
+    public var description: String?
+    public var images: [String]?
+    public var position: Int64?
+    public var status: String?
+    public var salesCount: Int64?
+    public var categoryIds: [String]?
+    public var variants: [VariantInput]
+
+    static let schema = KeySchema.object([
+        "slug": .value, "name": .value, "description": .value, "images": .value, "position": .value, "status": .value,
+        "sales_count": .value, "category_ids": .value, "variants": .array(VariantInput.schema),
+    ])
+}
+
+/// Body of PATCH /v1/admin/products/{id}.
+public struct ProductPatchInput: Decodable, Sendable {
+    public var slug: String?
+    public var name: String?
+    public var description: String?
+    public var images: [String]?
+    public var position: Int64?
+    public var status: String?
+    public var categoryIds: [String]?
+
+    static let schema = KeySchema.object([
+        "slug": .value, "name": .value, "description": .value, "images": .value, "position": .value, "status": .value,
+        "category_ids": .value,
+    ])
+}
+
+/// Body of PATCH /v1/admin/variants/{id}.
+public struct VariantPatchInput: Decodable, Sendable {
+    public var sku: String?
+    public var options: [String: String]?
+
+    static let schema = KeySchema.object(["sku": .value, "options": .freeObject])
+}
+
+/// Body of PUT /v1/admin/variants/{id}/stock.
+public struct StockInput: Decodable, Sendable {
+    public var quantity: Int64
+
+    static let schema = KeySchema.object(["quantity": .value])
+}
+
+/// Body of POST /v1/admin/storefront-tokens.
+public struct StorefrontTokenInput: Decodable, Sendable {
+    public var customerGroup: String
+
+    static let schema = KeySchema.object(["customer_group": .value])
+}

@@ -1,0 +1,141 @@
+import Foundation
+import MercatoCore
+import MercatoStorage
+
+/// Merchant admin operations: validates input precisely, writes through `CatalogWriter`, renders JSON.
+public struct AdminService: Sendable {
+    public let writer: CatalogWriter
+
+    public init(writer: CatalogWriter) { self.writer = writer }
+
+    /// The merchant a bearer token belongs to; anything else is 401.
+    public func authenticate(authorization: String?) async throws -> Merchant {
+        guard let authorization, authorization.hasPrefix("Bearer ") else {
+            throw MercatoError.unauthorized("send the merchant's admin token as 'Authorization: Bearer mk_…'")
+        }
+        let token = String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
+        guard token.hasPrefix("mk_"), let merchant = try await writer.merchant(forAdminToken: token) else {
+            throw MercatoError.unauthorized("the admin token is not valid")
+        }
+        return merchant
+    }
+
+    // MARK: categories
+
+    public func listCategories(_ merchant: Merchant) async throws -> [UInt8] {
+        let categories = try await writer.categories(merchantID: merchant.id)
+        var json = JSONWriter()
+        json.raw("{\"items\":[")
+        for (index, category) in categories.enumerated() {
+            if index > 0 { json.raw(",") }
+            AdminRenderer.category(category, into: &json)
+        }
+        json.raw("]}")
+        return json.bytes
+    }
+
+    public func category(_ merchant: Merchant, id: CategoryID) async throws -> [UInt8] {
+        AdminRenderer.category(try await writer.category(merchantID: merchant.id, id: id))
+    }
+
+    public func createCategory(_ merchant: Merchant, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(CategoryInput.self, from: body, schema: CategoryInput.schema)
+        let (category, effect) = try await writer.createCategory(merchantID: merchant.id, draft: try AdminValidation.category(input))
+        return (AdminRenderer.category(category), effect)
+    }
+
+    public func updateCategory(_ merchant: Merchant, id: CategoryID, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(CategoryInput.self, from: body, schema: CategoryInput.schema)
+        let (category, effect) = try await writer.updateCategory(merchantID: merchant.id, id: id, draft: try AdminValidation.category(input))
+        return (AdminRenderer.category(category), effect)
+    }
+
+    public func deleteCategory(_ merchant: Merchant, id: CategoryID) async throws -> WriteEffect {
+        try await writer.deleteCategory(merchantID: merchant.id, id: id)
+    }
+
+    // MARK: products
+
+    public func listProducts(_ merchant: Merchant, after: ProductID?, limit: Int) async throws -> [UInt8] {
+        let ids = try await writer.productIDs(merchantID: merchant.id, after: after, limit: limit + 1)
+        var json = JSONWriter()
+        json.raw("{\"items\":[")
+        for (index, id) in ids.prefix(limit).enumerated() {
+            if index > 0 { json.raw(",") }
+            json.string(id.description)
+        }
+        json.raw("],\"next_cursor\":")
+        if ids.count > limit, let last = ids.prefix(limit).last { json.string(last.description) } else { json.raw("null") }
+        json.raw("}")
+        return json.bytes
+    }
+
+    public func product(_ merchant: Merchant, id: ProductID) async throws -> [UInt8] {
+        AdminRenderer.product(try await writer.product(merchantID: merchant.id, id: id))
+    }
+
+    public func createProduct(_ merchant: Merchant, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(ProductInput.self, from: body, schema: ProductInput.schema)
+        let (product, effect) = try await writer.createProduct(merchantID: merchant.id, draft: try AdminValidation.product(input, merchant: merchant))
+        return (AdminRenderer.product(product), effect)
+    }
+
+    public func updateProduct(_ merchant: Merchant, id: ProductID, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(ProductPatchInput.self, from: body, schema: ProductPatchInput.schema)
+        let (product, effect) = try await writer.updateProduct(merchantID: merchant.id, id: id, patch: try AdminValidation.patch(input))
+        return (AdminRenderer.product(product), effect)
+    }
+
+    /// Archiving hides the product from the storefront but keeps it for orders and history.
+    public func archiveProduct(_ merchant: Merchant, id: ProductID) async throws -> ([UInt8], WriteEffect) {
+        let (product, effect) = try await writer.updateProduct(merchantID: merchant.id, id: id, patch: ProductPatch(status: .archived))
+        return (AdminRenderer.product(product), effect)
+    }
+
+    // MARK: variants
+
+    public func addVariant(_ merchant: Merchant, productID: ProductID, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(VariantInput.self, from: body, schema: VariantInput.schema)
+        let draft = try AdminValidation.variant(input, field: "")
+        let (product, effect) = try await writer.addVariant(merchantID: merchant.id, productID: productID, draft: draft)
+        return (AdminRenderer.product(product), effect)
+    }
+
+    public func updateVariant(_ merchant: Merchant, id: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(VariantPatchInput.self, from: body, schema: VariantPatchInput.schema)
+        let sku = try input.sku.map { sku throws(MercatoError) in try AdminValidation.sku(sku, field: "sku") }
+        let options = try input.options.map { options throws(MercatoError) in try AdminValidation.options(options, field: "options") }
+        let (product, effect) = try await writer.updateVariant(merchantID: merchant.id, id: id, sku: sku, options: options)
+        return (AdminRenderer.product(product), effect)
+    }
+
+    public func deleteVariant(_ merchant: Merchant, id: VariantID) async throws -> ([UInt8], WriteEffect) {
+        let (product, effect) = try await writer.deleteVariant(merchantID: merchant.id, id: id)
+        return (AdminRenderer.product(product), effect)
+    }
+
+    public func setPrice(_ merchant: Merchant, variantID: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(MoneyInput.self, from: body, schema: MoneyInput.schema)
+        let price = try AdminValidation.money(input, field: "")
+        let (product, effect) = try await writer.setPrice(merchantID: merchant.id, variantID: variantID, price: price)
+        return (AdminRenderer.product(product), effect)
+    }
+
+    public func setStock(_ merchant: Merchant, variantID: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
+        let input = try JSONInput.decode(StockInput.self, from: body, schema: StockInput.schema)
+        guard (0...1_000_000_000).contains(input.quantity) else {
+            throw MercatoError.validation(field: "quantity", message: "'quantity' must be between 0 and 1000000000")
+        }
+        let (product, effect) = try await writer.setStock(merchantID: merchant.id, variantID: variantID, quantity: input.quantity)
+        return (AdminRenderer.product(product), effect)
+    }
+
+    /// Parses the group of a storefront token request.
+    public func storefrontTokenGroup(body: Data) throws(MercatoError) -> CustomerGroup {
+        let input = try JSONInput.decode(StorefrontTokenInput.self, from: body, schema: StorefrontTokenInput.schema)
+        guard let group = CustomerGroup(rawValue: input.customerGroup) else {
+            throw .validation(field: "customer_group", message: "unknown customer group '\(input.customerGroup)'; use one of \(CustomerGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return group
+    }
+}

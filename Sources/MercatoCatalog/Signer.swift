@@ -1,0 +1,57 @@
+import Crypto
+import Foundation
+import MercatoCore
+import MercatoStorage
+
+/// HMAC-SHA256 signing with the installation secret, for cursors and storefront tokens.
+public struct Signer: Sendable {
+    private let secret: Data
+
+    public init(secret: String) { self.secret = Data(secret.utf8) }
+
+    /// The first 16 bytes of the MAC: enough against forgery, short in URLs.
+    public func tag(_ payload: some DataProtocol) -> Data {
+        Data(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: secret)).prefix(16))
+    }
+
+    /// Constant-time check of a tag.
+    public func verify(_ tag: Data, for payload: some DataProtocol) -> Bool {
+        let expected = self.tag(payload)
+        guard expected.count == tag.count else { return false }
+        var diff: UInt8 = 0
+        for (a, b) in zip(expected, tag) { diff |= a ^ b }
+        return diff == 0
+    }
+}
+
+/// Storefront tokens carry a customer group for one merchant: `sf_<payload>.<tag>`, verified without a database read.
+public struct StorefrontTokens: Sendable {
+    let signer: Signer
+
+    public init(signer: Signer) { self.signer = signer }
+
+    /// Issues a token that puts its bearer in `group` for `merchant`'s storefront.
+    public func issue(merchant: MerchantID, group: CustomerGroup) -> String {
+        let payload = Self.payload(merchant: merchant, group: group)
+        return "sf_" + Secrets.base64URL(payload) + "." + Secrets.base64URL(signer.tag(payload))
+    }
+
+    /// The group a token grants for `merchant`; throws `unauthorized` for a forged, malformed or foreign token.
+    public func group(from token: String, merchant: MerchantID) throws(MercatoError) -> CustomerGroup {
+        let parts = token.dropFirst(3).split(separator: ".")
+        guard token.hasPrefix("sf_"), parts.count == 2,
+              let payload = Secrets.decodeBase64URL(String(parts[0])), let tag = Secrets.decodeBase64URL(String(parts[1])),
+              payload.count == 17, signer.verify(tag, for: payload)
+        else { throw .unauthorized("the storefront token is not valid") }
+        guard payload.prefix(16) == Self.payload(merchant: merchant, group: .public).prefix(16),
+              let group = CustomerGroup.allCases.first(where: { $0.index == Int(payload[16]) })
+        else { throw .unauthorized("the storefront token belongs to another store") }
+        return group
+    }
+
+    static func payload(merchant: MerchantID, group: CustomerGroup) -> Data {
+        var data = withUnsafeBytes(of: merchant.uuid.uuid) { Data($0) }
+        data.append(UInt8(group.index))
+        return data
+    }
+}

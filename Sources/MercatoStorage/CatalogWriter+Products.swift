@@ -1,0 +1,223 @@
+import Foundation
+import MercatoCore
+
+extension CatalogWriter {
+    /// A product with its categories, variants, prices and stock, as the admin API shows it.
+    public func product(merchantID: MerchantID, id: ProductID) async throws -> AdminProduct {
+        try await Self.loadProduct(merchantID: merchantID, id: id, on: database)
+    }
+
+    /// A page of the merchant's products (all statuses), ordered by position then id.
+    public func productIDs(merchantID: MerchantID, after: ProductID?, limit: Int) async throws -> [ProductID] {
+        if let after {
+            return try await database.query(
+                "SELECT id FROM products WHERE merchant_id = $1 AND id > $2 ORDER BY id LIMIT $3", merchantID.sql, after.sql, .int(Int64(limit))
+            ).map { try $0.id(0) }
+        }
+        return try await database.query(
+            "SELECT id FROM products WHERE merchant_id = $1 ORDER BY id LIMIT $2", merchantID.sql, .int(Int64(limit))
+        ).map { try $0.id(0) }
+    }
+
+    /// Creates a product with its variants.
+    public func createProduct(merchantID: MerchantID, draft: ProductDraft) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let id = ProductID.random()
+            try await Self.requireCategories(draft.categoryIDs, merchantID: merchantID, on: tx)
+            let now = Clock.nowMicros()
+            do {
+                try await tx.execute(SQL(
+                    """
+                    INSERT INTO products (id, merchant_id, slug, name, description, images, primary_image, position, created_at, sales_count, status, updated_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    """,
+                    [id.sql, merchantID.sql, .text(draft.slug), .text(draft.name), .text(draft.description), .text(Self.jsonText(draft.images)),
+                     draft.images.first.map(SQLValue.text) ?? .null, .int(draft.position), .int(draft.createdAt ?? now),
+                     .int(draft.salesCount), .text(draft.status.rawValue), .int(now)]))
+            } catch StorageError.uniqueViolation {
+                throw MercatoError.conflict("a product with slug '\(draft.slug)' already exists in this store")
+            }
+            try await Self.setCategories(draft.categoryIDs, of: id, on: tx)
+            for (index, variant) in draft.variants.enumerated() {
+                try await Self.insertVariant(variant, id: .random(), productID: id, merchantID: merchantID, position: Int64(index), on: tx)
+            }
+            try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
+            let product = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
+            return (product, WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: draft.categoryIDs))
+        }
+    }
+
+    /// Applies a patch to a product.
+    public func updateProduct(merchantID: MerchantID, id: ProductID, patch: ProductPatch) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let before = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
+            var sets: [String] = []
+            var binds: [SQLValue] = [merchantID.sql, id.sql]
+            func set(_ column: String, _ value: SQLValue) {
+                binds.append(value)
+                sets.append("\(column) = $\(binds.count)")
+            }
+            if let slug = patch.slug { set("slug", .text(slug)) }
+            if let name = patch.name { set("name", .text(name)) }
+            if let description = patch.description { set("description", .text(description)) }
+            if let images = patch.images {
+                set("images", .text(Self.jsonText(images)))
+                set("primary_image", images.first.map(SQLValue.text) ?? .null)
+            }
+            if let position = patch.position { set("position", .int(position)) }
+            if let status = patch.status { set("status", .text(status.rawValue)) }
+            set("updated_at", .int(Clock.nowMicros()))
+            do {
+                try await tx.execute(SQL("UPDATE products SET \(sets.joined(separator: ", ")) WHERE merchant_id = $1 AND id = $2", binds))
+            } catch StorageError.uniqueViolation {
+                throw MercatoError.conflict("a product with slug '\(patch.slug ?? "")' already exists in this store")
+            }
+            if let categoryIDs = patch.categoryIDs {
+                try await Self.requireCategories(categoryIDs, merchantID: merchantID, on: tx)
+                try await tx.execute("DELETE FROM product_categories WHERE product_id = $1", id.sql)
+                try await Self.setCategories(categoryIDs, of: id, on: tx)
+            }
+            try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
+            let after = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
+            let categories = Array(Set(before.categoryIDs + after.categoryIDs)).sorted()
+            return (after, WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: categories))
+        }
+    }
+
+    /// Adds a variant to a product.
+    public func addVariant(merchantID: MerchantID, productID: ProductID, draft: VariantDraft) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let product = try await Self.loadProduct(merchantID: merchantID, id: productID, on: tx)
+            try await Self.insertVariant(draft, id: .random(), productID: productID, merchantID: merchantID, position: Int64(product.variants.count), on: tx)
+            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+        }
+    }
+
+    /// Changes a variant's SKU and/or options.
+    public func updateVariant(merchantID: MerchantID, id: VariantID, sku: String?, options: [VariantOption]?) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let productID = try await Self.productOfVariant(merchantID: merchantID, id: id, on: tx)
+            do {
+                if let sku { try await tx.execute("UPDATE variants SET sku = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql, .text(sku)) }
+            } catch StorageError.uniqueViolation {
+                throw MercatoError.conflict("a variant with SKU '\(sku ?? "")' already exists in this store")
+            }
+            if let options {
+                try await tx.execute("UPDATE variants SET options = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql, .text(VariantOption.jsonObject(options)))
+            }
+            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+        }
+    }
+
+    /// Removes a variant and its prices.
+    public func deleteVariant(merchantID: MerchantID, id: VariantID) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let productID = try await Self.productOfVariant(merchantID: merchantID, id: id, on: tx)
+            try await tx.execute("DELETE FROM variant_prices WHERE variant_id = $1", id.sql)
+            try await tx.execute("DELETE FROM variants WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql)
+            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+        }
+    }
+
+    /// Sets a variant's price in one currency.
+    public func setPrice(merchantID: MerchantID, variantID: VariantID, price: Money) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let productID = try await Self.productOfVariant(merchantID: merchantID, id: variantID, on: tx)
+            try await tx.execute(
+                "INSERT INTO variant_prices (variant_id, currency, amount) VALUES ($1, $2, $3) ON CONFLICT (variant_id, currency) DO UPDATE SET amount = excluded.amount",
+                variantID.sql, .text(price.currency.code), .int(price.amount))
+            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+        }
+    }
+
+    /// Sets a variant's stock level.
+    public func setStock(merchantID: MerchantID, variantID: VariantID, quantity: Int64) async throws -> (AdminProduct, WriteEffect) {
+        try await database.transaction { tx in
+            let productID = try await Self.productOfVariant(merchantID: merchantID, id: variantID, on: tx)
+            try await tx.execute("UPDATE variants SET stock = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, variantID.sql, .int(quantity))
+            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+        }
+    }
+
+    // MARK: helpers
+
+    static func finishVariantWrite(merchantID: MerchantID, productID: ProductID, on tx: any SQLExecutor) async throws -> (AdminProduct, WriteEffect) {
+        try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
+        try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx)
+        let product = try await loadProduct(merchantID: merchantID, id: productID, on: tx)
+        return (product, WriteEffect(merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs))
+    }
+
+    static func productOfVariant(merchantID: MerchantID, id: VariantID, on tx: any SQLExecutor) async throws -> ProductID {
+        guard let row = try await tx.query("SELECT product_id FROM variants WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql).first else {
+            throw MercatoError.notFound("variant \(id) not found")
+        }
+        return try row.id(0)
+    }
+
+    static func requireCategories(_ ids: [CategoryID], merchantID: MerchantID, on tx: any SQLExecutor) async throws {
+        guard !ids.isEmpty else { return }
+        let unique = Array(Set(ids))
+        let found = try await tx.query(SQL(
+            "SELECT id FROM categories WHERE merchant_id = $1 AND id IN (\(BatchInsert.placeholders(count: unique.count, startingAt: 2)))",
+            [merchantID.sql] + unique.map(\.sql)))
+        let known = Set(try found.map { try $0.id(0, as: CategoryID.self) })
+        if let missing = unique.first(where: { !known.contains($0) }) {
+            throw MercatoError.validation(field: "category_ids", message: "no category \(missing) in this store")
+        }
+    }
+
+    static func setCategories(_ ids: [CategoryID], of productID: ProductID, on tx: any SQLExecutor) async throws {
+        let rows = Array(Set(ids)).sorted().map { [productID.sql, $0.sql] }
+        try await BatchInsert.insert(into: "product_categories", columns: ["product_id", "category_id"], rows: rows, on: tx)
+    }
+
+    static func insertVariant(_ draft: VariantDraft, id: VariantID, productID: ProductID, merchantID: MerchantID, position: Int64, on tx: any SQLExecutor) async throws {
+        do {
+            try await tx.execute(
+                "INSERT INTO variants (id, product_id, merchant_id, sku, options, position, stock) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                id.sql, productID.sql, merchantID.sql, .text(draft.sku), .text(VariantOption.jsonObject(draft.options)), .int(position), .int(draft.stock))
+        } catch StorageError.uniqueViolation {
+            throw MercatoError.conflict("a variant with SKU '\(draft.sku)' already exists in this store")
+        }
+        try await BatchInsert.insert(
+            into: "variant_prices", columns: ["variant_id", "currency", "amount"],
+            rows: draft.prices.map { [id.sql, .text($0.currency.code), .int($0.amount)] }, on: tx)
+    }
+
+    static func loadProduct(merchantID: MerchantID, id: ProductID, on tx: any SQLExecutor) async throws -> AdminProduct {
+        guard let row = try await tx.query(
+            "SELECT id, slug, name, description, images, position, status, sales_count, created_at FROM products WHERE merchant_id = $1 AND id = $2",
+            merchantID.sql, id.sql
+        ).first else { throw MercatoError.notFound("product \(id) not found") }
+        let categories: [CategoryID] = try await tx.query(
+            "SELECT category_id FROM product_categories WHERE product_id = $1 ORDER BY category_id", id.sql
+        ).map { try $0.id(0) }
+        var variants: [AdminVariant] = []
+        var index: [VariantID: Int] = [:]
+        for v in try await tx.query(
+            """
+            SELECT v.id, v.sku, v.options, v.stock, p.currency, p.amount FROM variants v
+            LEFT JOIN variant_prices p ON p.variant_id = v.id WHERE v.product_id = $1 ORDER BY v.position, v.id, p.currency
+            """, id.sql)
+        {
+            let variantID: VariantID = try v.id(0)
+            if index[variantID] == nil {
+                index[variantID] = variants.count
+                variants.append(AdminVariant(id: variantID, sku: try v.text(1), optionsJSON: try v.text(2), prices: [], stock: try v.int(3)))
+            }
+            if let code = try v.optionalText(4), let currency = CurrencyCode(code), let i = index[variantID] {
+                variants[i].prices.append(Money(currency: currency, amount: try v.int(5)))
+            }
+        }
+        return AdminProduct(
+            id: try row.id(0), slug: try row.text(1), name: try row.text(2), description: try row.text(3),
+            images: (try? JSONDecoder().decode([String].self, from: Data(try row.text(4).utf8))) ?? [],
+            position: try row.int(5), status: ProductStatus(rawValue: try row.text(6)) ?? .draft, salesCount: try row.int(7),
+            createdAt: try row.int(8), categoryIDs: categories, variants: variants)
+    }
+
+    static func jsonText(_ value: some Encodable) -> String {
+        String(decoding: (try? json.encode(value)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+}

@@ -1,0 +1,325 @@
+import Foundation
+import MercatoCore
+
+/// A category as the admin API creates or replaces it.
+public struct CategoryDraft: Sendable {
+    public var slug: String
+    public var name: String
+    public var kind: CategoryKind
+    public var parentID: CategoryID?
+    public var position: Int64
+    public var visibility: VisibilityRule
+
+    public init(slug: String, name: String, kind: CategoryKind, parentID: CategoryID?, position: Int64, visibility: VisibilityRule) {
+        self.slug = slug
+        self.name = name
+        self.kind = kind
+        self.parentID = parentID
+        self.position = position
+        self.visibility = visibility
+    }
+}
+
+/// A variant as the admin API creates it.
+public struct VariantDraft: Sendable {
+    public var sku: String
+    public var options: [VariantOption]
+    public var prices: [Money]
+    public var stock: Int64
+
+    public init(sku: String, options: [VariantOption], prices: [Money], stock: Int64) {
+        self.sku = sku
+        self.options = options
+        self.prices = prices
+        self.stock = stock
+    }
+}
+
+/// A product as the admin API creates it (variants included).
+public struct ProductDraft: Sendable {
+    public var slug: String
+    public var name: String
+    public var description: String
+    public var images: [String]
+    public var position: Int64
+    public var status: ProductStatus
+    public var salesCount: Int64
+    public var createdAt: Int64?
+    public var categoryIDs: [CategoryID]
+    public var variants: [VariantDraft]
+
+    public init(slug: String, name: String, description: String, images: [String], position: Int64, status: ProductStatus, salesCount: Int64 = 0, createdAt: Int64? = nil, categoryIDs: [CategoryID], variants: [VariantDraft]) {
+        self.slug = slug
+        self.name = name
+        self.description = description
+        self.images = images
+        self.position = position
+        self.status = status
+        self.salesCount = salesCount
+        self.createdAt = createdAt
+        self.categoryIDs = categoryIDs
+        self.variants = variants
+    }
+}
+
+/// Changes to a product; nil fields stay as they are.
+public struct ProductPatch: Sendable {
+    public var slug: String?
+    public var name: String?
+    public var description: String?
+    public var images: [String]?
+    public var position: Int64?
+    public var status: ProductStatus?
+    public var categoryIDs: [CategoryID]?
+
+    public init(slug: String? = nil, name: String? = nil, description: String? = nil, images: [String]? = nil, position: Int64? = nil, status: ProductStatus? = nil, categoryIDs: [CategoryID]? = nil) {
+        self.slug = slug
+        self.name = name
+        self.description = description
+        self.images = images
+        self.position = position
+        self.status = status
+        self.categoryIDs = categoryIDs
+    }
+}
+
+/// A variant as the admin API shows it: every price and the stock.
+public struct AdminVariant: Sendable {
+    public var id: VariantID
+    public var sku: String
+    /// Options as a JSON object in the merchant's order.
+    public var optionsJSON: String
+    public var prices: [Money]
+    public var stock: Int64
+}
+
+/// A product as the admin API shows it.
+public struct AdminProduct: Sendable {
+    public var id: ProductID
+    public var slug: String
+    public var name: String
+    public var description: String
+    public var images: [String]
+    public var position: Int64
+    public var status: ProductStatus
+    public var salesCount: Int64
+    public var createdAt: Int64
+    public var categoryIDs: [CategoryID]
+    public var variants: [AdminVariant]
+}
+
+/// What a write changed, so callers (cache invalidation) know what to purge.
+public struct WriteEffect: Sendable, Equatable {
+    public var merchantID: MerchantID
+    public var productIDs: [ProductID]
+    public var categoryIDs: [CategoryID]
+}
+
+/// Merchant writes. Every method is one transaction that also refreshes the listing projections,
+/// and every statement is scoped by merchant id so one tenant can never touch another's rows.
+public struct CatalogWriter: Sendable {
+    let database: any SQLDatabase
+    static let json = JSONEncoder()
+
+    public init(database: any SQLDatabase) { self.database = database }
+
+    // MARK: merchants and tokens
+
+    /// Creates a merchant selling in `markets` (first is the default).
+    public func createMerchant(slug: String, name: String, markets: [Market]) async throws -> Merchant {
+        let merchant = Merchant(id: .random(), slug: slug, name: name, markets: markets)
+        do {
+            try await database.execute(
+                "INSERT INTO merchants (id, slug, name, markets, created_at) VALUES ($1, $2, $3, $4, $5)",
+                merchant.id.sql, .text(slug), .text(name), .text(markets.map(\.code).joined(separator: ",")), .int(Clock.nowMicros()))
+        } catch StorageError.uniqueViolation {
+            throw MercatoError.conflict("a merchant with slug '\(slug)' already exists")
+        }
+        return merchant
+    }
+
+    /// The merchant with this slug, if any.
+    public func merchant(slug: String) async throws -> Merchant? {
+        try await database.query("SELECT id, slug, name, markets FROM merchants WHERE slug = $1", .text(slug))
+            .first.map { try SQLCatalogStore.merchant($0, at: 0) }
+    }
+
+    /// Issues a new admin token for the merchant; only its hash is stored.
+    public func createAdminToken(merchantID: MerchantID) async throws -> String {
+        let token = "mk_" + Secrets.randomToken(bytes: 24)
+        try await database.execute(
+            "INSERT INTO admin_tokens (token_hash, merchant_id, created_at) VALUES ($1, $2, $3)",
+            .text(Secrets.sha256Hex(token)), merchantID.sql, .int(Clock.nowMicros()))
+        return token
+    }
+
+    /// The merchant an admin token belongs to, if the token is known.
+    public func merchant(forAdminToken token: String) async throws -> Merchant? {
+        try await database.query(
+            "SELECT m.id, m.slug, m.name, m.markets FROM admin_tokens t JOIN merchants m ON m.id = t.merchant_id WHERE t.token_hash = $1",
+            .text(Secrets.sha256Hex(token))
+        ).first.map { try SQLCatalogStore.merchant($0, at: 0) }
+    }
+
+    /// The installation's signing secret (created by the first migration).
+    public func signingSecret() async throws -> String {
+        guard let row = try await database.query("SELECT value FROM settings WHERE key = 'signing_secret'").first else {
+            throw StorageError.configuration("signing secret missing: run migrations")
+        }
+        return try row.text(0)
+    }
+
+    // MARK: categories
+
+    /// All of a merchant's categories.
+    public func categories(merchantID: MerchantID) async throws -> [Category] {
+        try await database.query(
+            "SELECT \(SQLCatalogStore.categoryColumns) FROM categories c WHERE c.merchant_id = $1 ORDER BY c.position, c.slug", merchantID.sql
+        ).map { try SQLCatalogStore.category($0, at: 0) }
+    }
+
+    public func category(merchantID: MerchantID, id: CategoryID) async throws -> Category {
+        guard let row = try await database.query(
+            "SELECT \(SQLCatalogStore.categoryColumns) FROM categories c WHERE c.merchant_id = $1 AND c.id = $2", merchantID.sql, id.sql
+        ).first else { throw MercatoError.notFound("category \(id) not found") }
+        return try SQLCatalogStore.category(row, at: 0)
+    }
+
+    /// Creates a category under an optional parent of the same merchant.
+    public func createCategory(merchantID: MerchantID, draft: CategoryDraft, id: CategoryID = .random()) async throws -> (Category, WriteEffect) {
+        try await database.transaction { tx in
+            var parentMask = AudienceMask.all
+            if let parentID = draft.parentID {
+                guard let row = try await tx.query(
+                    "SELECT effective_mask FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, parentID.sql
+                ).first else { throw MercatoError.validation(field: "parent_id", message: "no category \(parentID) in this store") }
+                parentMask = AudienceMask(rawValue: try row.int(0))
+            }
+            let mask = parentMask.intersection(draft.visibility.mask)
+            do {
+                try await tx.execute(SQL(
+                    """
+                    INSERT INTO categories (id, merchant_id, parent_id, slug, name, kind, position, allowed_groups, allowed_markets, effective_mask)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                    """,
+                    [id.sql, merchantID.sql, draft.parentID.sqlValue(), .text(draft.slug), .text(draft.name), .text(draft.kind.rawValue),
+                     .int(draft.position)] + Self.ruleColumns(draft.visibility) + [.int(mask.rawValue)]))
+            } catch StorageError.uniqueViolation {
+                throw MercatoError.conflict("a category with slug '\(draft.slug)' already exists in this store")
+            }
+            let category = Category(
+                id: id, merchantID: merchantID, parentID: draft.parentID, slug: draft.slug, name: draft.name, kind: draft.kind,
+                position: Int(draft.position), visibility: draft.visibility, effectiveMask: mask)
+            return (category, WriteEffect(merchantID: merchantID, productIDs: [], categoryIDs: [id]))
+        }
+    }
+
+    /// Replaces a category's fields; visibility or parent changes re-derive masks and listings of the subtree.
+    public func updateCategory(merchantID: MerchantID, id: CategoryID, draft: CategoryDraft) async throws -> (Category, WriteEffect) {
+        try await database.transaction { tx in
+            var (masks, parents) = try await ListingProjector.loadCategories(merchantID: merchantID, on: tx)
+            guard masks[id] != nil else { throw MercatoError.notFound("category \(id) not found") }
+            if let parentID = draft.parentID {
+                guard masks[parentID] != nil else { throw MercatoError.validation(field: "parent_id", message: "no category \(parentID) in this store") }
+                var cursor: CategoryID? = parentID
+                while let current = cursor {
+                    if current == id { throw MercatoError.validation(field: "parent_id", message: "a category cannot be moved under itself or its descendants") }
+                    cursor = parents[current]
+                }
+            }
+            do {
+                try await tx.execute(SQL(
+                    """
+                    UPDATE categories SET parent_id = $3, slug = $4, name = $5, kind = $6, position = $7, allowed_groups = $8, allowed_markets = $9
+                    WHERE merchant_id = $1 AND id = $2
+                    """,
+                    [merchantID.sql, id.sql, draft.parentID.sqlValue(), .text(draft.slug), .text(draft.name), .text(draft.kind.rawValue),
+                     .int(draft.position)] + Self.ruleColumns(draft.visibility)))
+            } catch StorageError.uniqueViolation {
+                throw MercatoError.conflict("a category with slug '\(draft.slug)' already exists in this store")
+            }
+            parents[id] = draft.parentID
+            let subtree = try await Self.refreshMasks(merchantID: merchantID, changed: id, parents: parents, on: tx)
+            let products = try await Self.products(inCategories: subtree, on: tx)
+            try await ListingProjector.reproject(products, merchantID: merchantID, on: tx)
+            let category = try await tx.query(
+                "SELECT \(SQLCatalogStore.categoryColumns) FROM categories c WHERE c.merchant_id = $1 AND c.id = $2", merchantID.sql, id.sql
+            ).first.map { try SQLCatalogStore.category($0, at: 0) }
+            guard let category else { throw MercatoError.notFound("category \(id) not found") }
+            return (category, WriteEffect(merchantID: merchantID, productIDs: products, categoryIDs: subtree))
+        }
+    }
+
+    /// Deletes a leaf category; its products leave it (and its ancestors' listings where nothing else keeps them).
+    public func deleteCategory(merchantID: MerchantID, id: CategoryID) async throws -> WriteEffect {
+        try await database.transaction { tx in
+            guard try await !tx.query("SELECT id FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql).isEmpty else {
+                throw MercatoError.notFound("category \(id) not found")
+            }
+            guard try await tx.query("SELECT id FROM categories WHERE merchant_id = $1 AND parent_id = $2", merchantID.sql, id.sql).isEmpty else {
+                throw MercatoError.conflict("category \(id) has subcategories: delete or move them first")
+            }
+            let products = try await Self.products(inCategories: [id], on: tx)
+            try await tx.execute("DELETE FROM product_categories WHERE category_id = $1", id.sql)
+            try await tx.execute("DELETE FROM listing_entries WHERE merchant_id = $1 AND scope_id = $2", merchantID.sql, id.sql)
+            try await tx.execute("DELETE FROM listing_prices WHERE merchant_id = $1 AND scope_id = $2", merchantID.sql, id.sql)
+            try await tx.execute("DELETE FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql)
+            try await ListingProjector.reproject(products, merchantID: merchantID, on: tx)
+            return WriteEffect(merchantID: merchantID, productIDs: products, categoryIDs: [id])
+        }
+    }
+
+    static func ruleColumns(_ rule: VisibilityRule) -> [SQLValue] {
+        [
+            rule.groups.map { .text($0.map(\.rawValue).sorted().joined(separator: ",")) } ?? .null,
+            rule.markets.map { .text($0.sorted().joined(separator: ",")) } ?? .null,
+        ]
+    }
+
+    /// Recomputes effective masks of `changed` and its descendants; returns that subtree.
+    static func refreshMasks(merchantID: MerchantID, changed: CategoryID, parents: [CategoryID: CategoryID], on tx: any SQLExecutor) async throws -> [CategoryID] {
+        var rules: [CategoryID: AudienceMask] = [:]
+        for row in try await tx.query(
+            "SELECT \(SQLCatalogStore.categoryColumns) FROM categories c WHERE c.merchant_id = $1", merchantID.sql)
+        {
+            let category = try SQLCatalogStore.category(row, at: 0)
+            rules[category.id] = category.visibility.mask
+        }
+        var children: [CategoryID: [CategoryID]] = [:]
+        for (child, parent) in parents { children[parent, default: []].append(child) }
+        func effective(_ id: CategoryID) -> AudienceMask {
+            var mask = rules[id] ?? .all
+            var cursor = parents[id]
+            while let parent = cursor {
+                mask = mask.intersection(rules[parent] ?? .all)
+                cursor = parents[parent]
+            }
+            return mask
+        }
+        var subtree: [CategoryID] = []
+        var stack = [changed]
+        while let next = stack.popLast() {
+            subtree.append(next)
+            stack.append(contentsOf: children[next] ?? [])
+        }
+        for id in subtree {
+            try await tx.execute(
+                "UPDATE categories SET effective_mask = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql, .int(effective(id).rawValue))
+        }
+        return subtree
+    }
+
+    static func products(inCategories ids: [CategoryID], on tx: any SQLExecutor) async throws -> [ProductID] {
+        var result = Set<ProductID>()
+        for start in stride(from: 0, to: ids.count, by: 500) {
+            let batch = ids[start..<min(start + 500, ids.count)]
+            for row in try await tx.query(SQL(
+                "SELECT DISTINCT product_id FROM product_categories WHERE category_id IN (\(BatchInsert.placeholders(count: batch.count, startingAt: 1)))",
+                batch.map(\.sql)))
+            {
+                result.insert(try row.id(0))
+            }
+        }
+        return result.sorted()
+    }
+}

@@ -1,0 +1,189 @@
+import MercatoCore
+
+/// Keeps the listing projections (`listing_entries`, `listing_prices`, `product_prices`) equal to
+/// what the base tables imply. Called inside the transaction of every write that can change them,
+/// and by the seeder, so there is exactly one place that derives them.
+public enum ListingProjector {
+    /// What the projection needs to know about one product.
+    public struct ProductFacts: Sendable {
+        public var id: ProductID
+        public var merchantID: MerchantID
+        public var position: Int64
+        public var createdAt: Int64
+        public var salesCount: Int64
+        public var status: ProductStatus
+        public var categoryIDs: [CategoryID]
+        /// Per variant: stock and prices.
+        public var variants: [(stock: Int64, prices: [Money])]
+    }
+
+    /// The derived rows for one product.
+    public struct Projection: Sendable, Equatable {
+        public var inStock: Bool
+        /// Audiences that can see the product at all (the whole-catalog scope).
+        public var audienceMask: AudienceMask
+        /// Cheapest variant price per currency.
+        public var minPrices: [CurrencyCode: Int64]
+        /// Scope (merchant id for the whole catalog, else a category id) → audiences that see the product there.
+        public var scopes: [SQLValue: AudienceMask]
+    }
+
+    /// Pure derivation: a product is visible in a category's listing for an audience when it sits in
+    /// that category or a descendant that the audience can see (each category's mask already
+    /// includes its ancestors' rules). A product in no category is visible to everyone.
+    public static func project(_ facts: ProductFacts, categoryMasks: [CategoryID: AudienceMask], parents: [CategoryID: CategoryID]) -> Projection {
+        var minPrices: [CurrencyCode: Int64] = [:]
+        var inStock = false
+        for variant in facts.variants {
+            if variant.stock > 0 { inStock = true }
+            for price in variant.prices {
+                minPrices[price.currency] = min(minPrices[price.currency] ?? .max, price.amount)
+            }
+        }
+        var scopes: [SQLValue: AudienceMask] = [:]
+        var productMask = facts.categoryIDs.isEmpty ? AudienceMask.all : AudienceMask.none
+        for categoryID in facts.categoryIDs {
+            guard let mask = categoryMasks[categoryID] else { continue }
+            productMask = productMask.union(mask)
+            var current: CategoryID? = categoryID
+            var depth = 0
+            while let scope = current, depth < 64 {
+                scopes[scope.sql, default: .none] = scopes[scope.sql, default: .none].union(mask)
+                current = parents[scope]
+                depth += 1
+            }
+        }
+        scopes[facts.merchantID.sql] = productMask
+        return Projection(inStock: inStock, audienceMask: productMask, minPrices: minPrices, scopes: scopes)
+    }
+
+    /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches.
+    public static func reproject(_ productIDs: [ProductID], merchantID: MerchantID, on tx: any SQLExecutor) async throws {
+        guard !productIDs.isEmpty else { return }
+        let (masks, parents) = try await loadCategories(merchantID: merchantID, on: tx)
+        for start in stride(from: 0, to: productIDs.count, by: 500) {
+            let batch = Array(productIDs[start..<min(start + 500, productIDs.count)])
+            let facts = try await loadFacts(batch, on: tx)
+            try await deleteProjections(batch, on: tx)
+            var entries: [[SQLValue]] = []
+            var prices: [[SQLValue]] = []
+            var productPrices: [[SQLValue]] = []
+            for fact in facts where fact.merchantID == merchantID {
+                let projection = project(fact, categoryMasks: masks, parents: parents)
+                for (currency, amount) in projection.minPrices {
+                    productPrices.append([fact.id.sql, .text(currency.code), .int(amount)])
+                }
+                guard fact.status == .active else { continue }
+                for (scope, mask) in projection.scopes {
+                    entries.append([
+                        merchantID.sql, scope, fact.id.sql, .int(fact.position), .int(fact.createdAt),
+                        .int(fact.salesCount), .bool(projection.inStock), .int(mask.rawValue),
+                    ])
+                    for (currency, amount) in projection.minPrices {
+                        prices.append([
+                            merchantID.sql, scope, .text(currency.code), .int(amount), fact.id.sql,
+                            .bool(projection.inStock), .int(mask.rawValue),
+                        ])
+                    }
+                }
+            }
+            try await BatchInsert.insert(
+                into: "product_prices", columns: ["product_id", "currency", "min_amount"], rows: productPrices, on: tx)
+            try await BatchInsert.insert(
+                into: "listing_entries",
+                columns: ["merchant_id", "scope_id", "product_id", "position", "created_at", "sales_count", "in_stock", "audience_mask"],
+                rows: entries, on: tx)
+            try await BatchInsert.insert(
+                into: "listing_prices",
+                columns: ["merchant_id", "scope_id", "currency", "min_amount", "product_id", "in_stock", "audience_mask"],
+                rows: prices, on: tx)
+        }
+    }
+
+    /// Every category's effective mask and parent, for one merchant.
+    static func loadCategories(merchantID: MerchantID, on tx: any SQLExecutor) async throws -> ([CategoryID: AudienceMask], [CategoryID: CategoryID]) {
+        var masks: [CategoryID: AudienceMask] = [:]
+        var parents: [CategoryID: CategoryID] = [:]
+        for row in try await tx.query("SELECT id, parent_id, effective_mask FROM categories WHERE merchant_id = $1", merchantID.sql) {
+            let id: CategoryID = try row.id(0)
+            masks[id] = AudienceMask(rawValue: try row.int(2))
+            if let parent: CategoryID = try row.optionalID(1) { parents[id] = parent }
+        }
+        return (masks, parents)
+    }
+
+    static func loadFacts(_ ids: [ProductID], on tx: any SQLExecutor) async throws -> [ProductFacts] {
+        let list = BatchInsert.placeholders(count: ids.count, startingAt: 1)
+        let binds = ids.map(\.sql)
+        var facts: [ProductID: ProductFacts] = [:]
+        for row in try await tx.query(SQL(
+            "SELECT id, merchant_id, position, created_at, sales_count, status FROM products WHERE id IN (\(list))", binds))
+        {
+            let id: ProductID = try row.id(0)
+            facts[id] = ProductFacts(
+                id: id, merchantID: try row.id(1), position: try row.int(2), createdAt: try row.int(3),
+                salesCount: try row.int(4), status: ProductStatus(rawValue: try row.text(5)) ?? .draft,
+                categoryIDs: [], variants: [])
+        }
+        for row in try await tx.query(SQL("SELECT product_id, category_id FROM product_categories WHERE product_id IN (\(list))", binds)) {
+            facts[try row.id(0)]?.categoryIDs.append(try row.id(1))
+        }
+        var variantIndex: [SQLValue: (ProductID, Int)] = [:]
+        for row in try await tx.query(SQL(
+            "SELECT v.id, v.product_id, v.stock, p.currency, p.amount FROM variants v LEFT JOIN variant_prices p ON p.variant_id = v.id WHERE v.product_id IN (\(list)) ORDER BY v.id", binds))
+        {
+            let productID: ProductID = try row.id(1)
+            let variantKey = row.values[0]
+            if variantIndex[variantKey] == nil {
+                facts[productID]?.variants.append((stock: try row.int(2), prices: []))
+                variantIndex[variantKey] = (productID, (facts[productID]?.variants.count ?? 1) - 1)
+            }
+            if let currencyText = try row.optionalText(3), let currency = CurrencyCode(currencyText),
+               let (pid, index) = variantIndex[variantKey]
+            {
+                facts[pid]?.variants[index].prices.append(Money(currency: currency, amount: try row.int(4)))
+            }
+        }
+        return ids.compactMap { facts[$0] }
+    }
+
+    static func deleteProjections(_ ids: [ProductID], on tx: any SQLExecutor) async throws {
+        let list = BatchInsert.placeholders(count: ids.count, startingAt: 1)
+        let binds = ids.map(\.sql)
+        for table in ["listing_entries", "listing_prices", "product_prices"] {
+            try await tx.execute(SQL("DELETE FROM \(table) WHERE product_id IN (\(list))", binds))
+        }
+    }
+}
+
+/// Multi-row INSERTs sized to stay under both databases' bind-parameter limits.
+public enum BatchInsert {
+    /// `$start, $start+1, …` for an IN list.
+    public static func placeholders(count: Int, startingAt start: Int) -> String {
+        (start..<(start + count)).map { "$\($0)" }.joined(separator: ", ")
+    }
+
+    /// Inserts `rows` (each with `columns.count` values) in as few statements as the limits allow.
+    public static func insert(into table: String, columns: [String], rows: [[SQLValue]], on executor: any SQLExecutor) async throws {
+        guard !rows.isEmpty else { return }
+        let perStatement = max(1, 30_000 / columns.count)
+        let header = "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES "
+        for start in stride(from: 0, to: rows.count, by: perStatement) {
+            let chunk = rows[start..<min(start + perStatement, rows.count)]
+            var text = header
+            var binds: [SQLValue] = []
+            binds.reserveCapacity(chunk.count * columns.count)
+            var first = true
+            for row in chunk {
+                text += first ? "(" : ", ("
+                first = false
+                for (offset, value) in row.enumerated() {
+                    binds.append(value)
+                    text += offset == 0 ? "$\(binds.count)" : ", $\(binds.count)"
+                }
+                text += ")"
+            }
+            try await executor.execute(SQL(text, binds))
+        }
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+
+/// PostgreSQL through PostgresNIO's pooled `PostgresClient`; run it as a Service.
+public final class PostgresDatabase: SQLDatabase, Service {
+    public let client: PostgresClient
+    private let logger: Logger
+    public var dialect: SQLDialect { .postgres }
+
+    /// Builds a client from a `postgres://user:pass@host:port/db` URL with an explicit pool size.
+    public init(url: String, maxConnections: Int, logger: Logger) throws {
+        guard let components = URLComponents(string: url),
+              components.scheme == "postgres" || components.scheme == "postgresql",
+              let host = components.host
+        else { throw StorageError.configuration("DATABASE_URL must look like postgres://user:password@host:5432/database") }
+        let database = components.path.split(separator: "/").first.map(String.init)
+        var config = PostgresClient.Configuration(
+            host: host,
+            port: components.port ?? 5432,
+            username: components.user ?? "postgres",
+            password: components.password,
+            database: database,
+            tls: .disable
+        )
+        config.options.maximumConnections = maxConnections
+        config.options.minimumConnections = min(2, maxConnections)
+        config.options.connectTimeout = .seconds(5)
+        self.client = PostgresClient(configuration: config, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await client.run()
+    }
+
+    public func query(_ sql: SQL) async throws -> [SQLRow] {
+        StatementCounter.record()
+        do {
+            let rows = try await client.query(Self.postgresQuery(sql), logger: logger)
+            return try await Self.collect(rows)
+        } catch let error as PSQLError {
+            throw Self.translate(error)
+        }
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger) { connection in
+                try await body(PostgresConnectionExecutor(connection: connection, logger: logger))
+            }
+        } catch let error as PostgresTransactionError {
+            if let closureError = error.closureError { throw closureError }
+            if let psql = (error.beginError ?? error.commitError) as? PSQLError { throw Self.translate(psql) }
+            throw StorageError.database(String(reflecting: error))
+        }
+    }
+
+    public func close() async {}
+
+    static func postgresQuery(_ sql: SQL) -> PostgresQuery {
+        var binds = PostgresBindings(capacity: sql.binds.count)
+        for value in sql.binds {
+            switch value {
+            case .null: binds.appendNull()
+            case .int(let v): binds.append(v)
+            case .text(let s): binds.append(s)
+            case .uuid(let u): binds.append(u)
+            case .bool(let b): binds.append(b)
+            }
+        }
+        return PostgresQuery(unsafeSQL: sql.text, binds: binds)
+    }
+
+    static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+        var result: [SQLRow] = []
+        for try await row in rows {
+            var values: [SQLValue] = []
+            values.reserveCapacity(row.count)
+            for cell in row {
+                values.append(try decode(cell))
+            }
+            result.append(SQLRow(values: values))
+        }
+        return result
+    }
+
+    static func decode(_ cell: PostgresCell) throws -> SQLValue {
+        guard cell.bytes != nil else { return .null }
+        switch cell.dataType {
+        case .int8: return .int(try cell.decode(Int64.self))
+        case .int4: return .int(Int64(try cell.decode(Int32.self)))
+        case .int2: return .int(Int64(try cell.decode(Int16.self)))
+        case .bool: return .bool(try cell.decode(Bool.self))
+        case .uuid: return .uuid(try cell.decode(UUID.self))
+        default: return .text(try cell.decode(String.self))
+        }
+    }
+
+    static func translate(_ error: PSQLError) -> any Error {
+        if let fields = error.serverInfo, let state = fields[.sqlState] {
+            let message = fields[.message] ?? "database error"
+            if state == "23505" { return StorageError.uniqueViolation(fields[.constraintName] ?? message) }
+            return StorageError.database("\(state): \(message)")
+        }
+        return StorageError.database(String(reflecting: error))
+    }
+}
+
+/// One leased PostgreSQL connection inside a transaction.
+struct PostgresConnectionExecutor: SQLExecutor {
+    let connection: PostgresConnection
+    let logger: Logger
+    var dialect: SQLDialect { .postgres }
+
+    func query(_ sql: SQL) async throws -> [SQLRow] {
+        StatementCounter.record()
+        do {
+            let rows = try await connection.query(PostgresDatabase.postgresQuery(sql), logger: logger)
+            return try await PostgresDatabase.collect(rows)
+        } catch let error as PSQLError {
+            throw PostgresDatabase.translate(error)
+        }
+    }
+}

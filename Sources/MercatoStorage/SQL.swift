@@ -1,0 +1,151 @@
+import Foundation
+import MercatoCore
+
+/// A value bound to or read from a SQL statement, common to PostgreSQL and SQLite.
+public enum SQLValue: Sendable, Hashable {
+    case null
+    case int(Int64)
+    case text(String)
+    case uuid(UUID)
+    case bool(Bool)
+}
+
+/// A statement with `$1`-style placeholders and its bound values.
+public struct SQL: Sendable {
+    public var text: String
+    public var binds: [SQLValue]
+
+    public init(_ text: String, _ binds: [SQLValue] = []) {
+        self.text = text
+        self.binds = binds
+    }
+}
+
+/// The SQL flavour an executor speaks; statements differ only in a few places (types, DDL).
+public enum SQLDialect: Sendable {
+    case postgres
+    case sqlite
+}
+
+/// One result row; columns are read by position with typed accessors.
+public struct SQLRow: Sendable {
+    public var values: [SQLValue]
+
+    public init(values: [SQLValue]) { self.values = values }
+
+    /// Column `index` as an integer (SQLite booleans are integers too).
+    public func int(_ index: Int) throws -> Int64 {
+        switch values[index] {
+        case .int(let v): return v
+        case .bool(let b): return b ? 1 : 0
+        case .text(let s): if let v = Int64(s) { return v }
+        default: break
+        }
+        throw StorageError.decoding("column \(index) is not an integer: \(values[index])")
+    }
+
+    /// Column `index` as an optional integer.
+    public func optionalInt(_ index: Int) throws -> Int64? {
+        if case .null = values[index] { return nil }
+        return try int(index)
+    }
+
+    public func text(_ index: Int) throws -> String {
+        switch values[index] {
+        case .text(let s): return s
+        case .uuid(let u): return u.uuidString.lowercased()
+        case .int(let v): return String(v)
+        default: throw StorageError.decoding("column \(index) is not text: \(values[index])")
+        }
+    }
+
+    public func optionalText(_ index: Int) throws -> String? {
+        if case .null = values[index] { return nil }
+        return try text(index)
+    }
+
+    public func bool(_ index: Int) throws -> Bool {
+        switch values[index] {
+        case .bool(let b): return b
+        case .int(let v): return v != 0
+        default: throw StorageError.decoding("column \(index) is not a boolean: \(values[index])")
+        }
+    }
+
+    public func id<Tag>(_ index: Int, as: Identifier<Tag>.Type = Identifier<Tag>.self) throws -> Identifier<Tag> {
+        switch values[index] {
+        case .uuid(let u): return Identifier(u)
+        case .text(let s): if let id = Identifier<Tag>(s) { return id }
+        default: break
+        }
+        throw StorageError.decoding("column \(index) is not a UUID: \(values[index])")
+    }
+
+    public func optionalID<Tag>(_ index: Int, as: Identifier<Tag>.Type = Identifier<Tag>.self) throws -> Identifier<Tag>? {
+        if case .null = values[index] { return nil }
+        return try id(index, as: Identifier<Tag>.self)
+    }
+}
+
+/// Errors from the storage layer itself (not domain errors).
+public enum StorageError: Error, Sendable, CustomStringConvertible {
+    case decoding(String)
+    case configuration(String)
+    case uniqueViolation(String)
+    case database(String)
+
+    public var description: String {
+        switch self {
+        case .decoding(let m): "decoding: \(m)"
+        case .configuration(let m): "configuration: \(m)"
+        case .uniqueViolation(let m): "unique violation: \(m)"
+        case .database(let m): "database: \(m)"
+        }
+    }
+}
+
+/// Something that runs SQL statements: a pool, a connection, or a transaction.
+public protocol SQLExecutor: Sendable {
+    var dialect: SQLDialect { get }
+    /// Runs a statement and returns all its rows.
+    func query(_ sql: SQL) async throws -> [SQLRow]
+}
+
+extension SQLExecutor {
+    /// Runs a statement, discarding rows.
+    public func execute(_ sql: SQL) async throws {
+        _ = try await query(sql)
+    }
+
+    /// Runs a statement with placeholders, for brevity at call sites.
+    public func query(_ text: String, _ binds: SQLValue...) async throws -> [SQLRow] {
+        try await query(SQL(text, binds))
+    }
+
+    public func execute(_ text: String, _ binds: SQLValue...) async throws {
+        _ = try await query(SQL(text, binds))
+    }
+}
+
+/// A database: an executor that can also run a transaction on one connection.
+public protocol SQLDatabase: SQLExecutor {
+    /// Runs `body` in one transaction; commits on return, rolls back on throw.
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
+    /// Releases connections.
+    func close() async
+}
+
+extension Identifier {
+    /// This identifier as a bind value.
+    public var sql: SQLValue { .uuid(uuid) }
+}
+
+extension Optional {
+    /// An optional identifier or text as a bind value (NULL when nil).
+    public func sqlValue<Tag>() -> SQLValue where Wrapped == Identifier<Tag> {
+        switch self {
+        case .some(let id): .uuid(id.uuid)
+        case .none: .null
+        }
+    }
+}

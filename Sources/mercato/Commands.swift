@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MercatoCore
+import MercatoHTTP
+import MercatoStorage
+
+/// `mercato migrate`: applies pending schema migrations.
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations (idempotent).")
+    @OptionGroup var database: DatabaseOptions
+
+    func run() async throws {
+        let logger = makeLogger("mercato.migrate")
+        let applied = try await database.withDatabase(logger: logger) { db in try await Schema.migrate(db, logger: logger) }
+        print(applied.isEmpty ? "schema is up to date" : "applied migrations: \(applied.map(String.init).joined(separator: ", "))")
+    }
+}
+
+/// `mercato seed`: builds a deterministic catalog.
+struct Seed: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Seed a deterministic demo catalog (existing merchant slugs are skipped).")
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: "Number of merchants; the first is 'demo'.") var merchants = 2
+    @Option(help: "Products per merchant.") var productsPerMerchant = 500
+    @Option(help: "Random seed; the same seed builds the same catalog.") var seed: UInt64 = 42
+
+    func run() async throws {
+        let logger = makeLogger("mercato.seed")
+        let options = Seeder.Options(merchants: merchants, productsPerMerchant: productsPerMerchant, seed: seed)
+        let started = ContinuousClock.now
+        let seeded = try await database.withDatabase(logger: logger) { db in
+            try await Schema.migrate(db, logger: logger)
+            return try await Seeder(database: db, logger: logger).seed(options)
+        }
+        for merchant in seeded {
+            print(merchant.skipped ? "\(merchant.merchant.slug): exists, skipped" : "\(merchant.merchant.slug): \(merchant.products) products")
+        }
+        print("seeded in \(ContinuousClock.now - started)")
+    }
+}
+
+/// `mercato token create --merchant SLUG`.
+struct Token: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage admin tokens.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an admin token for a merchant and print it (it is stored hashed).")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The merchant's slug.") var merchant: String
+
+        func run() async throws {
+            let logger = makeLogger("mercato.token")
+            let slug = merchant
+            let token = try await database.withDatabase(logger: logger) { db -> String in
+                try await Schema.migrate(db, logger: logger)
+                let writer = CatalogWriter(database: db)
+                guard let merchant = try await writer.merchant(slug: slug) else {
+                    throw ValidationError("no merchant with slug '\(slug)'")
+                }
+                return try await writer.createAdminToken(merchantID: merchant.id)
+            }
+            print(token)
+        }
+    }
+}
+
+/// `mercato serve`: the API server.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the API server (embedded SQLite unless DATABASE_URL is set).")
+    @OptionGroup var database: DatabaseOptions
+    @Option(name: .long, help: "Address to listen on (env MERCATO_HOST).")
+    var hostname: String = ProcessInfo.processInfo.environment["MERCATO_HOST"] ?? "127.0.0.1"
+    @Option(name: .long, help: "Port to listen on (env MERCATO_PORT).")
+    var port: Int = Int(ProcessInfo.processInfo.environment["MERCATO_PORT"] ?? "") ?? 8080
+    @Option(name: .long, help: "Seed the demo catalog when the database has no merchants: auto (embedded only), always, never (env MERCATO_SEED_DEMO).")
+    var seedDemo: String = ProcessInfo.processInfo.environment["MERCATO_SEED_DEMO"] ?? "auto"
+
+    func run() async throws {
+        setvbuf(stdout, nil, _IOLBF, 0)  // the startup banner must appear even when stdout is a file
+        let logger = makeLogger("mercato")
+        let environment = ProcessInfo.processInfo.environment
+        let production = environment["MERCATO_ENV"] == "production"
+        let options = HTTPOptions(
+            maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
+            exposeStatementCount: !production)
+        let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
+        guard ["auto", "always", "never"].contains(seedDemo) else { throw ValidationError("--seed-demo must be auto, always or never") }
+        try await database.withDatabase(logger: logger) { db in
+            try await Schema.migrate(db, logger: logger)
+            let writer = CatalogWriter(database: db)
+            let shouldSeed = seedDemo == "always" || (seedDemo == "auto" && database.isEmbedded)
+            var demoToken: String?
+            if shouldSeed, try await writer.merchant(slug: "demo") == nil {
+                logger.info("seeding the demo catalog (first run)")
+                _ = try await Seeder(database: db, logger: logger).seed(.demo)
+                if let demo = try await writer.merchant(slug: "demo") {
+                    let token = try await writer.createAdminToken(merchantID: demo.id)
+                    demoToken = token
+                    if database.isEmbedded { try? token.write(toFile: database.demoTokenPath, atomically: true, encoding: .utf8) }
+                }
+            } else if database.isEmbedded {
+                demoToken = try? String(contentsOfFile: database.demoTokenPath, encoding: .utf8)
+            }
+            let deps = try await AppDependencies.make(database: db, options: options)
+            let printedToken = demoToken
+            let app = buildApplication(deps, hostname: hostname, port: port, services: [], logger: logger) { boundPort in
+                print("Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))")
+                print("  try: curl http://\(hostname):\(boundPort)/v1/stores/demo/products?limit=3")
+                if let printedToken { print("  demo admin token: \(printedToken)") }
+            }
+            try await app.runService()
+        }
+    }
+}

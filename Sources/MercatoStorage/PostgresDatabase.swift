@@ -32,7 +32,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
         self.logger = logger
     }
 
-    public func run() async throws {
+    public func run() async {
         await client.run()
     }
 
@@ -59,6 +59,22 @@ public final class PostgresDatabase: SQLDatabase, Service {
     }
 
     public func close() async {}
+
+    /// Runs `body` while the connection pool runs beside it (for commands and tests outside a ServiceGroup).
+    public func withRunning<T: Sendable>(_ body: @Sendable @escaping (PostgresDatabase) async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await self.client.run()
+                return nil
+            }
+            group.addTask { try await body(self) }
+            defer { group.cancelAll() }
+            while let result = try await group.next() {
+                if let result { return result }
+            }
+            throw StorageError.database("the PostgreSQL client stopped unexpectedly")
+        }
+    }
 
     static func postgresQuery(_ sql: SQL) -> PostgresQuery {
         var binds = PostgresBindings(capacity: sql.binds.count)

@@ -109,13 +109,14 @@ public enum Schema {
     /// from several instances on PostgreSQL (advisory lock) and to re-run.
     @discardableResult
     public static func migrate(_ database: any SQLDatabase, logger: Logger) async throws -> [Int] {
-        try await database.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
         var applied: [Int] = []
         for migration in migrations {
             let didApply = try await database.transaction { tx -> Bool in
                 if tx.dialect == .postgres {
                     try await tx.execute("SELECT pg_advisory_xact_lock(7226410)")
                 }
+                // Created under the lock: concurrent CREATE IF NOT EXISTS races in PostgreSQL's catalog.
+                try await tx.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
                 let existing = try await tx.query("SELECT version FROM schema_migrations WHERE version = $1", .int(Int64(migration.version)))
                 guard existing.isEmpty else { return false }
                 for statement in migration.statements {

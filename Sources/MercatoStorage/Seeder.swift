@@ -39,11 +39,15 @@ public struct Seeder: Sendable {
         public var merchants: Int
         public var productsPerMerchant: Int
         public var seed: UInt64
+        /// Merchant slugs are `demo`, `shop-002`, … by default, or `PREFIX-1`, `PREFIX-2`, … with a prefix
+        /// (tests use one so their merchants never collide).
+        public var slugPrefix: String?
 
-        public init(merchants: Int, productsPerMerchant: Int, seed: UInt64) {
+        public init(merchants: Int, productsPerMerchant: Int, seed: UInt64, slugPrefix: String? = nil) {
             self.merchants = merchants
             self.productsPerMerchant = productsPerMerchant
             self.seed = seed
+            self.slugPrefix = slugPrefix
         }
 
         /// What `mercato serve` seeds on first run.
@@ -66,8 +70,9 @@ public struct Seeder: Sendable {
     }
 
     /// Slug of the i-th seeded merchant: the first is `demo`.
-    public static func merchantSlug(_ index: Int) -> String {
-        index == 0 ? "demo" : String(format: "shop-%03d", index + 1)
+    public static func merchantSlug(_ index: Int, prefix: String? = nil) -> String {
+        if let prefix { return "\(prefix)-\(index + 1)" }
+        return index == 0 ? "demo" : String(format: "shop-%03d", index + 1)
     }
 
     /// Seeds merchants that do not exist yet; existing slugs are left untouched.
@@ -75,13 +80,14 @@ public struct Seeder: Sendable {
         var result: [SeededMerchant] = []
         let writer = CatalogWriter(database: database)
         for index in 0..<options.merchants {
-            var rng = SeededGenerator(seed: options.seed &* 1_000_003 &+ UInt64(index))
-            let slug = Self.merchantSlug(index)
+            let slug = Self.merchantSlug(index, prefix: options.slugPrefix)
+            // The slug is part of the seed so two merchants never share generated ids.
+            var rng = SeededGenerator(seed: options.seed &* 1_000_003 ^ Self.fnv1a(slug))
             if let existing = try await writer.merchant(slug: slug) {
                 result.append(SeededMerchant(merchant: existing, products: 0, skipped: true))
                 continue
             }
-            let merchant = try await seedMerchant(slug: slug, index: index, products: options.productsPerMerchant, rng: &rng)
+            let merchant = try await seedMerchant(slug: slug, index: index, options: options, rng: &rng)
             result.append(SeededMerchant(merchant: merchant, products: options.productsPerMerchant, skipped: false))
         }
         switch database.dialect {
@@ -93,8 +99,9 @@ public struct Seeder: Sendable {
 
     static let demoMarkets = ["DE", "AT", "FR", "NL", "GB", "US", "SE"]
 
-    private func seedMerchant(slug: String, index: Int, products: Int, rng: inout SeededGenerator) async throws -> Merchant {
-        let marketCodes: [String] = index == 0
+    private func seedMerchant(slug: String, index: Int, options: Options, rng: inout SeededGenerator) async throws -> Merchant {
+        let products = options.productsPerMerchant
+        let marketCodes: [String] = index == 0 || options.slugPrefix != nil
             ? Self.demoMarkets
             : Array(Market.all.map(\.code).shuffled(using: &rng).prefix(Int.random(in: 3...6, using: &rng)))
         let merchant = Merchant(
@@ -172,9 +179,9 @@ public struct Seeder: Sendable {
                 .text("A \(adjective.lowercased()) \(noun.lowercased()) made of \(material.lowercased()). Seeded item \(p + 1)."),
                 .text(CatalogWriter.jsonText(images)), .text(images[0]), .int(Int64(p)), .int(createdAt), .int(sales), .text(status.rawValue), .int(now),
             ])
-            // 5 % of products live only in a restricted branch; 20 % sit in two categories.
+            // One product in 12 lives only in a restricted branch; 20 % sit in two categories.
             var categories: Set<CategoryID> = []
-            if !restrictedLeaves.isEmpty && Int.random(in: 0..<100, using: &rng) < 5 {
+            if !restrictedLeaves.isEmpty && p % 12 == 5 {
                 categories.insert(restrictedLeaves.randomElement(using: &rng)!)
             } else {
                 categories.insert(publicLeaves.randomElement(using: &rng)!)
@@ -187,7 +194,9 @@ public struct Seeder: Sendable {
             let colour = Self.colours.randomElement(using: &rng)!
             for (v, size) in sizes.enumerated() {
                 let variantID = VariantID(rng.uuid())
-                let stock: Int64 = Int.random(in: 0..<100, using: &rng) < 15 ? 0 : Int64(1 + rng.skewed(power: 3) * 500)
+                // One product in 10 is sold out entirely; elsewhere 15 % of variants are.
+                let soldOut = p % 10 == 7 || Int.random(in: 0..<100, using: &rng) < 15
+                let stock: Int64 = soldOut ? 0 : Int64(1 + rng.skewed(power: 3) * 500)
                 let options = [VariantOption(name: "size", value: size), VariantOption(name: "colour", value: colour)]
                 variantRows.append([
                     variantID.sql, id.sql, merchant.id.sql, .text("\(slug.uppercased())-\(p + 1)-\(size)"),
@@ -228,6 +237,16 @@ public struct Seeder: Sendable {
         }
         let converted = Int64((Double(eur) * rate).rounded())
         return max(99, converted / 100 * 100 + 99)
+    }
+
+    /// FNV-1a, a stable string hash (Swift's Hasher is randomised per process).
+    static func fnv1a(_ text: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in text.utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x100_0000_01b3
+        }
+        return hash
     }
 
     public static func slugify(_ text: String) -> String {

@@ -77,7 +77,6 @@ struct Serve: AsyncParsableCommand {
     var seedDemo: String = ProcessInfo.processInfo.environment["MERCATO_SEED_DEMO"] ?? "auto"
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)  // the startup banner must appear even when stdout is a file
         let logger = makeLogger("mercato")
         let environment = ProcessInfo.processInfo.environment
         let production = environment["MERCATO_ENV"] == "production"
@@ -105,9 +104,11 @@ struct Serve: AsyncParsableCommand {
             let deps = try await AppDependencies.make(database: db, options: options)
             let printedToken = demoToken
             let app = buildApplication(deps, hostname: hostname, port: port, services: [], logger: logger) { boundPort in
-                print("Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))")
-                print("  try: curl http://\(hostname):\(boundPort)/v1/stores/demo/products?limit=3")
-                if let printedToken { print("  demo admin token: \(printedToken)") }
+                var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"
+                banner += "  try: curl 'http://\(hostname):\(boundPort)/v1/stores/demo/products?limit=3'\n"
+                if let printedToken { banner += "  demo admin token: \(printedToken)\n" }
+                // Written unbuffered so it shows up at once even when stdout is a file or pipe.
+                FileHandle.standardOutput.write(Data(banner.utf8))
             }
             try await app.runService()
         }

@@ -22,18 +22,7 @@ struct DatabaseOptions: ParsableArguments {
     func withDatabase<T: Sendable>(logger: Logger, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
         if let url = databaseURL {
             let database = try PostgresDatabase(url: url, maxConnections: dbPoolSize, logger: logger)
-            return try await withThrowingTaskGroup(of: T?.self) { group in
-                group.addTask {
-                    try await database.run()
-                    return nil
-                }
-                group.addTask { try await body(database) }
-                defer { group.cancelAll() }
-                while let result = try await group.next() {
-                    if let result { return result }
-                }
-                throw StorageError.database("the PostgreSQL client stopped unexpectedly")
-            }
+            return try await database.withRunning { try await body($0) }
         }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let database = try await SQLiteDatabase.open(path: sqlitePath, logger: logger)

@@ -1,0 +1,137 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import MercatoCore
+import MercatoHTTP
+import MercatoStorage
+import NIOCore
+import Testing
+
+/// The storage backends the HTTP suite runs against: SQLite always, PostgreSQL when `DATABASE_URL` is set.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    var testDescription: String { rawValue }
+
+    static var databaseURL: String? {
+        ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Every backend this run can use. In CI a missing URL is a failure (see `postgresIsConfiguredInCI`), not a skip.
+    static var available: [Backend] { databaseURL == nil ? [.sqlite] : [.sqlite, .postgres] }
+}
+
+/// A seeded catalog plus an admin token per merchant.
+struct Fixture: Sendable {
+    let database: any SQLDatabase
+    let merchants: [Merchant]
+    let tokens: [String]
+
+    var slug: String { merchants[0].slug }
+    var token: String { tokens[0] }
+}
+
+enum Harness {
+    static let logger: Logger = {
+        var logger = Logger(label: "mercato.tests")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// Opens a fresh database for `backend` (a new SQLite file, or the shared PostgreSQL with migrations applied).
+    static func withDatabase<T: Sendable>(_ backend: Backend, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
+        switch backend {
+        case .sqlite:
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-test-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let database = try await SQLiteDatabase.open(path: directory.appendingPathComponent("test.sqlite").path, logger: logger)
+            do {
+                try await Schema.migrate(database, logger: logger)
+                let result = try await body(database)
+                await database.close()
+                return result
+            } catch {
+                await database.close()
+                throw error
+            }
+        case .postgres:
+            let url = try #require(Backend.databaseURL)
+            let database = try PostgresDatabase(url: url, maxConnections: 4, logger: logger)
+            return try await database.withRunning { database in
+                try await Schema.migrate(database, logger: logger)
+                return try await body(database)
+            }
+        }
+    }
+
+    /// Seeds `merchants` merchants with unique slugs, issues a token for each, and runs `body` against the router.
+    static func withApp(
+        _ backend: Backend, merchants: Int = 2, products: Int = 60, seed: UInt64 = 7,
+        _ body: @Sendable @escaping (any TestClientProtocol, Fixture) async throws -> Void
+    ) async throws {
+        try await withDatabase(backend) { database in
+            let prefix = "t\(UInt32.random(in: 0 ... .max))"
+            let seeded = try await Seeder(database: database, logger: logger)
+                .seed(.init(merchants: merchants, productsPerMerchant: products, seed: seed, slugPrefix: prefix))
+            let writer = CatalogWriter(database: database)
+            var tokens: [String] = []
+            for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
+            let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
+            let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024))
+            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: logger)
+            try await app.test(.router) { client in try await body(client, fixture) }
+        }
+    }
+}
+
+/// A parsed JSON response.
+struct JSONResponse {
+    let status: HTTPResponse.Status
+    let headers: HTTPFields
+    let object: [String: Any]
+    let body: ByteBuffer
+
+    var statements: Int? { headers[.mercatoStatements].flatMap(Int.init) }
+    var items: [[String: Any]] { object["items"] as? [[String: Any]] ?? [] }
+    var detail: String { object["detail"] as? String ?? "" }
+}
+
+extension TestClientProtocol {
+    /// Sends a request and parses the JSON body (empty object when there is none).
+    func json(
+        _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], body: String? = nil
+    ) async throws -> JSONResponse {
+        var headers = headers
+        if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
+            let data = Data(buffer: response.body)
+            let object = data.isEmpty ? [:] : (try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:])
+            return JSONResponse(status: response.status, headers: response.headers, object: object, body: response.body)
+        }
+    }
+
+    /// Sends an authenticated admin request.
+    func admin(_ uri: String, token: String, method: HTTPRequest.Method = .get, body: String? = nil) async throws -> JSONResponse {
+        try await json(uri, method: method, headers: [.authorization: "Bearer \(token)"], body: body)
+    }
+
+    /// Walks every page of a listing; returns item ids in order.
+    func walk(_ base: String, headers: HTTPFields = [:], between: (() async throws -> Void)? = nil) async throws -> [[String: Any]] {
+        var items: [[String: Any]] = []
+        var cursor: String?
+        var pages = 0
+        repeat {
+            let separator = base.contains("?") ? "&" : "?"
+            let uri = cursor.map { "\(base)\(separator)cursor=\($0)" } ?? base
+            let page = try await json(uri, headers: headers)
+            #expect(page.status == .ok, "\(uri): \(page.detail)")
+            items += page.items
+            cursor = page.object["next_cursor"] as? String
+            pages += 1
+            try await between?()
+        } while cursor != nil && pages < 1000
+        return items
+    }
+}

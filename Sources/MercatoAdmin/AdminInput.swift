@@ -12,7 +12,7 @@ public struct CategoryInput: Decodable, Sendable {
     public var visibility: VisibilityInput?
 
     static let schema = KeySchema.object([
-        "slug": .value, "name": .value, "kind": .value, "parent_id": .value, "position": .value,
+        "slug": .value, "name": .value, "kind": .value, "parent_id": .value, "position": .integer,
         "visibility": .object(["customer_groups": .value, "markets": .value]),
     ])
 }
@@ -28,7 +28,7 @@ public struct MoneyInput: Decodable, Sendable {
     public var currency: String
     public var amount: Int64
 
-    static let schema = KeySchema.object(["currency": .value, "amount": .value])
+    static let schema = KeySchema.object(["currency": .value, "amount": .integer])
 }
 
 /// Body of variant creation (also nested in product creation).
@@ -39,7 +39,7 @@ public struct VariantInput: Decodable, Sendable {
     public var stock: Int64?
 
     static let schema = KeySchema.object([
-        "sku": .value, "options": .freeObject, "prices": .array(MoneyInput.schema), "stock": .value,
+        "sku": .value, "options": .freeObject, "prices": .array(MoneyInput.schema), "stock": .integer,
     ])
 }
 
@@ -56,8 +56,8 @@ public struct ProductInput: Decodable, Sendable {
     public var variants: [VariantInput]
 
     static let schema = KeySchema.object([
-        "slug": .value, "name": .value, "description": .value, "images": .value, "position": .value, "status": .value,
-        "sales_count": .value, "category_ids": .value, "variants": .array(VariantInput.schema),
+        "slug": .value, "name": .value, "description": .value, "images": .value, "position": .integer, "status": .value,
+        "sales_count": .integer, "category_ids": .value, "variants": .array(VariantInput.schema),
     ])
 }
 
@@ -72,7 +72,7 @@ public struct ProductPatchInput: Decodable, Sendable {
     public var categoryIds: [String]?
 
     static let schema = KeySchema.object([
-        "slug": .value, "name": .value, "description": .value, "images": .value, "position": .value, "status": .value,
+        "slug": .value, "name": .value, "description": .value, "images": .value, "position": .integer, "status": .value,
         "category_ids": .value,
     ])
 }
@@ -89,7 +89,7 @@ public struct VariantPatchInput: Decodable, Sendable {
 public struct StockInput: Decodable, Sendable {
     public var quantity: Int64
 
-    static let schema = KeySchema.object(["quantity": .value])
+    static let schema = KeySchema.object(["quantity": .integer])
 }
 
 /// Body of POST /v1/admin/storefront-tokens.

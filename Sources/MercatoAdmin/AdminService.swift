@@ -134,7 +134,7 @@ public struct AdminService: Sendable {
     public func storefrontTokenGroup(body: Data) throws(MercatoError) -> CustomerGroup {
         let input = try JSONInput.decode(StorefrontTokenInput.self, from: body, schema: StorefrontTokenInput.schema)
         guard let group = CustomerGroup(rawValue: input.customerGroup) else {
-            throw .validation(field: "customer_group", message: "unknown customer group '\(input.customerGroup)'; use one of \(CustomerGroup.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw .validation(field: "customer_group", message: "'customer_group' must be a known group, not '\(input.customerGroup)'; use one of \(CustomerGroup.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return group
     }

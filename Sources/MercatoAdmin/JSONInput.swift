@@ -5,6 +5,8 @@ import MercatoCore
 /// is a precise 422 instead of being silently ignored.
 public indirect enum KeySchema: Sendable {
     case value
+    /// A whole number (JSON has one number type; `1.5` must not become a quantity).
+    case integer
     case object([String: KeySchema])
     case array(KeySchema)
     /// An object whose keys are free-form (e.g. variant options).
@@ -41,6 +43,10 @@ public enum JSONInput {
         switch schema {
         case .value, .freeObject:
             return
+        case .integer:
+            if let number = value as? Double, number != number.rounded() {
+                throw .validation(field: path, message: "'\(path)' must be a whole number, got \(number)")
+            }
         case .object(let fields):
             guard let object = value as? [String: Any] else { return }  // type errors are reported by the decoder
             for key in object.keys.sorted() {

@@ -95,6 +95,8 @@ struct JSONResponse {
 
     var statements: Int? { headers[.mercatoStatements].flatMap(Int.init) }
     var items: [[String: Any]] { object["items"] as? [[String: Any]] ?? [] }
+    /// Admin product listings return bare ids.
+    var ids: [String] { object["items"] as? [String] ?? [] }
     var detail: String { object["detail"] as? String ?? "" }
 }
 

@@ -12,9 +12,14 @@ public struct ListingCursorCodec: Sendable {
 
     /// A fingerprint of everything that shapes the listing's order and membership.
     public static func fingerprint(_ query: ListingQuery) -> Data {
-        var text = "\(query.merchantID)|\(query.scope)|\(query.sort.rawValue)|\(query.currency)|\(query.audience.market.code)|"
-        text += "\(query.audience.group.rawValue)|\(query.inStockOnly)"
-        return Data(SHA256.hash(data: Data(text.utf8)).prefix(8))
+        var hasher = SHA256()
+        withUnsafeBytes(of: query.merchantID.uuid.uuid) { hasher.update(bufferPointer: $0) }
+        if case .uuid(let scope) = query.scope {
+            withUnsafeBytes(of: scope.uuid) { hasher.update(bufferPointer: $0) }
+        }
+        let text = "|\(query.sort.rawValue)|\(query.currency.code)|\(query.audience.market.code)|\(query.audience.group.rawValue)|\(query.inStockOnly)"
+        hasher.update(data: Data(text.utf8))
+        return Data(hasher.finalize().prefix(8))
     }
 
     public func encode(_ key: ListingKey, for query: ListingQuery) -> String {

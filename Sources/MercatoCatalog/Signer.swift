@@ -5,13 +5,13 @@ import MercatoStorage
 
 /// HMAC-SHA256 signing with the installation secret, for cursors and storefront tokens.
 public struct Signer: Sendable {
-    private let secret: Data
+    private let key: KeyBox
 
-    public init(secret: String) { self.secret = Data(secret.utf8) }
+    public init(secret: String) { key = KeyBox(SymmetricKey(data: Data(secret.utf8))) }
 
     /// The first 16 bytes of the MAC: enough against forgery, short in URLs.
     public func tag(_ payload: some DataProtocol) -> Data {
-        Data(HMAC<SHA256>.authenticationCode(for: payload, using: SymmetricKey(data: secret)).prefix(16))
+        Data(HMAC<SHA256>.authenticationCode(for: payload, using: key.key).prefix(16))
     }
 
     /// Constant-time check of a tag.
@@ -54,4 +54,11 @@ public struct StorefrontTokens: Sendable {
         data.append(UInt8(group.index))
         return data
     }
+}
+
+/// Holds the HMAC key built once. `SymmetricKey` is an immutable value that swift-crypto has not
+/// marked Sendable; it is never mutated after init, so sharing it is safe.
+private final class KeyBox: @unchecked Sendable {
+    let key: SymmetricKey
+    init(_ key: SymmetricKey) { self.key = key }
 }

@@ -16,7 +16,27 @@ public struct Identifier<Entity>: Hashable, Sendable, CustomStringConvertible, C
     public static func random() -> Self { Self(UUID()) }
 
     /// Lower-case canonical text, the form used in JSON, SQL and cache keys.
-    public var description: String { uuid.uuidString.lowercased() }
+    /// Formatted by hand: Foundation's `uuidString` goes through printf and this runs for every listed item.
+    public var description: String {
+        let hex: StaticString = "0123456789abcdef"
+        return withUnsafeBytes(of: uuid.uuid) { bytes in
+            String(unsafeUninitializedCapacity: 36) { out in
+                hex.withUTF8Buffer { digits in
+                    var o = 0
+                    for (i, byte) in bytes.enumerated() {
+                        if i == 4 || i == 6 || i == 8 || i == 10 {
+                            out[o] = UInt8(ascii: "-")
+                            o += 1
+                        }
+                        out[o] = digits[Int(byte >> 4)]
+                        out[o + 1] = digits[Int(byte & 0x0F)]
+                        o += 2
+                    }
+                    return o
+                }
+            }
+        }
+    }
 
     public static func < (lhs: Self, rhs: Self) -> Bool {
         withUnsafeBytes(of: lhs.uuid.uuid) { l in

@@ -15,6 +15,20 @@ public enum ListingProjector {
         public var categoryIDs: [CategoryID]
         /// Per variant: stock and prices.
         public var variants: [(stock: Int64, prices: [Money])]
+
+        public init(
+            id: ProductID, merchantID: MerchantID, position: Int64, createdAt: Int64, salesCount: Int64, status: ProductStatus,
+            categoryIDs: [CategoryID], variants: [(stock: Int64, prices: [Money])]
+        ) {
+            self.id = id
+            self.merchantID = merchantID
+            self.position = position
+            self.createdAt = createdAt
+            self.salesCount = salesCount
+            self.status = status
+            self.categoryIDs = categoryIDs
+            self.variants = variants
+        }
     }
 
     /// The derived rows for one product.

@@ -39,11 +39,18 @@ public final class PostgresDatabase: SQLDatabase, Service {
     public func query(_ sql: SQL) async throws -> [SQLRow] {
         StatementCounter.record()
         do {
-            let rows = try await client.query(Self.postgresQuery(sql), logger: logger)
-            return try await Self.collect(rows)
+            let query = Self.postgresQuery(sql)
+            if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
+                return try await execute(PreparedStatements.statement(slot: slot, bindings: query.binds))
+            }
+            return try await Self.collect(client.query(query, logger: logger))
         } catch let error as PSQLError {
             throw Self.translate(error)
         }
+    }
+
+    private func execute(_ statement: some SlotStatementProtocol) async throws -> [SQLRow] {
+        try await Self.collect(client.execute(statement, logger: logger))
     }
 
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
@@ -90,7 +97,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
         return PostgresQuery(unsafeSQL: sql.text, binds: binds)
     }
 
-    static func collect(_ rows: PostgresRowSequence) async throws -> [SQLRow] {
+    static func collect<Rows: AsyncSequence>(_ rows: Rows) async throws -> [SQLRow] where Rows.Element == PostgresRow {
         var result: [SQLRow] = []
         for try await row in rows {
             var values: [SQLValue] = []
@@ -134,10 +141,17 @@ struct PostgresConnectionExecutor: SQLExecutor {
     func query(_ sql: SQL) async throws -> [SQLRow] {
         StatementCounter.record()
         do {
-            let rows = try await connection.query(PostgresDatabase.postgresQuery(sql), logger: logger)
-            return try await PostgresDatabase.collect(rows)
+            let query = PostgresDatabase.postgresQuery(sql)
+            if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
+                return try await execute(PreparedStatements.statement(slot: slot, bindings: query.binds))
+            }
+            return try await PostgresDatabase.collect(connection.query(query, logger: logger))
         } catch let error as PSQLError {
             throw PostgresDatabase.translate(error)
         }
+    }
+
+    private func execute(_ statement: some SlotStatementProtocol) async throws -> [SQLRow] {
+        try await PostgresDatabase.collect(connection.execute(statement, logger: logger))
     }
 }

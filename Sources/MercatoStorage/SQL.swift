@@ -14,10 +14,13 @@ public enum SQLValue: Sendable, Hashable {
 public struct SQL: Sendable {
     public var text: String
     public var binds: [SQLValue]
+    /// Hot-path statements are prepared once per connection on PostgreSQL (planning is not free).
+    public var prepared: Bool
 
-    public init(_ text: String, _ binds: [SQLValue] = []) {
+    public init(_ text: String, _ binds: [SQLValue] = [], prepared: Bool = false) {
         self.text = text
         self.binds = binds
+        self.prepared = prepared
     }
 }
 

@@ -13,15 +13,15 @@ public struct SQLCatalogStore: CatalogStore {
         let rows: [SQLRow]
         switch category {
         case nil:
-            rows = try await database.query("SELECT \(Self.merchantColumns) FROM merchants m WHERE m.slug = $1", .text(slug))
+            rows = try await database.query(SQL("SELECT \(Self.merchantColumns) FROM merchants m WHERE m.slug = $1", [.text(slug)], prepared: true))
         case .id(let id)?:
-            rows = try await database.query(
+            rows = try await database.query(SQL(
                 "SELECT \(Self.merchantColumns), \(Self.categoryColumns) FROM merchants m LEFT JOIN categories c ON c.merchant_id = m.id AND c.id = $2 WHERE m.slug = $1",
-                .text(slug), id)
+                [.text(slug), id], prepared: true))
         case .slug(let categorySlug)?:
-            rows = try await database.query(
+            rows = try await database.query(SQL(
                 "SELECT \(Self.merchantColumns), \(Self.categoryColumns) FROM merchants m LEFT JOIN categories c ON c.merchant_id = m.id AND c.slug = $2 WHERE m.slug = $1",
-                .text(slug), .text(categorySlug))
+                [.text(slug), .text(categorySlug)], prepared: true))
         }
         guard let row = rows.first else { return nil }
         let merchant = try Self.merchant(row, at: 0)
@@ -30,9 +30,9 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func categoryTree(slug: String) async throws -> (Merchant, [Category])? {
-        let rows = try await database.query(
+        let rows = try await database.query(SQL(
             "SELECT \(Self.merchantColumns), \(Self.categoryColumns) FROM merchants m LEFT JOIN categories c ON c.merchant_id = m.id WHERE m.slug = $1 ORDER BY c.position, c.slug",
-            .text(slug))
+            [.text(slug)], prepared: true))
         guard let first = rows.first else { return nil }
         let merchant = try Self.merchant(first, at: 0)
         let categories = try rows.filter { $0.values[4] != .null }.map { try Self.category($0, at: 4) }
@@ -40,6 +40,16 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func listing(_ query: ListingQuery) async throws -> [ListingRow] {
+        try await database.query(Self.listingSQL(query)).map { row in
+            ListingRow(
+                productID: try row.id(0), sortValue: try row.int(1), slug: try row.text(3), name: try row.text(4),
+                imageURL: try row.optionalText(5), price: try row.int(6), inStock: try row.bool(2))
+        }
+    }
+
+    /// The one statement behind a listing page: an ordered range of a covering index on the
+    /// projection table, joined to products (and the price summary) for the page's rows only.
+    public static func listingSQL(_ query: ListingQuery) -> SQL {
         let descending = query.sort == .priceDesc || query.sort == .newest || query.sort == .bestselling
         let (table, key): (String, String) = switch query.sort {
         case .position: ("listing_entries", "position")
@@ -72,11 +82,7 @@ public struct SQLCatalogStore: CatalogStore {
         let direction = descending ? "DESC" : "ASC"
         binds.append(.int(Int64(query.limit)))
         text += " ORDER BY l.\(key) \(direction), l.product_id \(direction) LIMIT $\(binds.count)"
-        return try await database.query(SQL(text, binds)).map { row in
-            ListingRow(
-                productID: try row.id(0), sortValue: try row.int(1), slug: try row.text(3), name: try row.text(4),
-                imageURL: try row.optionalText(5), price: try row.int(6), inStock: try row.bool(2))
-        }
+        return SQL(text, binds, prepared: true)
     }
 
     public func product(merchantSlug: String, reference: Reference) async throws -> ProductRecord? {
@@ -86,14 +92,14 @@ public struct SQLCatalogStore: CatalogStore {
         case .id(let id): (condition, value) = ("p.id = $2", id)
         case .slug(let slug): (condition, value) = ("p.slug = $2", .text(slug))
         }
-        let rows = try await database.query(
+        let rows = try await database.query(SQL(
             """
             SELECT \(Self.merchantColumns), p.id, p.slug, p.name, p.description, p.images, p.status, e.audience_mask
             FROM merchants m JOIN products p ON p.merchant_id = m.id
             LEFT JOIN listing_entries e ON e.product_id = p.id AND e.scope_id = m.id
             WHERE m.slug = $1 AND \(condition)
             """,
-            .text(merchantSlug), value)
+            [.text(merchantSlug), value], prepared: true))
         guard let row = rows.first else { return nil }
         let active = try row.text(9) == ProductStatus.active.rawValue
         return ProductRecord(
@@ -103,13 +109,13 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func variants(of product: ProductID, currency: CurrencyCode) async throws -> [VariantRecord] {
-        try await database.query(
+        try await database.query(SQL(
             """
             SELECT v.id, v.sku, v.options, vp.amount, v.stock FROM variants v
             JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = $2
             WHERE v.product_id = $1 ORDER BY v.position, v.id
             """,
-            product.sql, .text(currency.code)
+            [product.sql, .text(currency.code)], prepared: true)
         ).map { row in
             VariantRecord(id: try row.id(0), sku: try row.text(1), optionsJSON: try row.text(2), price: try row.int(3), stock: try row.int(4))
         }

@@ -38,10 +38,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Cache tiers: near cache (W-TinyLFU), layered read-through with coalescing, generations, invalidation bus.
+        .target(
+            name: "MercatoCache",
+            dependencies: [
+                "MercatoCore",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Storefront reads: audience, cursors, listing/detail encoding to bytes.
         .target(
             name: "MercatoCatalog",
-            dependencies: ["MercatoCore", "MercatoStorage", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // Merchant writes: validation, tokens.
@@ -54,7 +63,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin",
+                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -74,6 +83,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoCatalog"], swiftSettings: swiftSettings),
+        .testTarget(name: "MercatoCacheTests", dependencies: ["MercatoCache"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
             dependencies: ["MercatoStorage", "MercatoCore"],

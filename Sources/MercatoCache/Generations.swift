@@ -1,0 +1,34 @@
+import Synchronization
+
+/// Per-namespace generation counters (a namespace is one merchant's catalog).
+///
+/// Why generations: every cache key embeds the generation read *before* its value was loaded.
+/// An invalidation bumps the generation, so a value loaded before it can only be stored under the
+/// old key, which no request builds any more: a slow fill can never resurrect stale data, and no
+/// tier needs to enumerate the keys it holds for a merchant.
+public final class GenerationMap: Sendable {
+    private let counters = Mutex<[String: UInt64]>([:])
+
+    public init() {}
+
+    public func current(_ namespace: String) -> UInt64 {
+        counters.withLock { $0[namespace] ?? 0 }
+    }
+
+    /// Moves the namespace to a new generation; returns it.
+    @discardableResult
+    public func bump(_ namespace: String) -> UInt64 {
+        counters.withLock { counters in
+            let next = (counters[namespace] ?? 0) &+ 1
+            counters[namespace] = next
+            return next
+        }
+    }
+
+    /// Forgets every namespace's generation by moving all of them forward (after a lost subscription).
+    public func bumpAll() {
+        counters.withLock { counters in
+            for key in counters.keys { counters[key]! &+= 1 }
+        }
+    }
+}

@@ -1,0 +1,135 @@
+import Foundation
+import Synchronization
+
+/// Lifetimes of cached values.
+public struct CacheLifetimes: Sendable {
+    /// How long a value is served without question (a safety net: invalidation is event-driven).
+    public var fresh: Duration
+    /// How much longer it may be served while one refresh runs.
+    public var stale: Duration
+    /// XFetch β: how eagerly hot entries refresh before they expire (1 is the paper's default).
+    public var earlyRefreshBeta: Double
+
+    public init(fresh: Duration, stale: Duration, earlyRefreshBeta: Double = 1) {
+        self.fresh = fresh
+        self.stale = stale
+        self.earlyRefreshBeta = earlyRefreshBeta
+    }
+}
+
+/// Where a value came from.
+public enum CacheOutcome: String, Sendable {
+    case hit, stale, miss, coalesced, bypass
+}
+
+/// Read-through cache: near cache, else one load per key per instance (concurrent misses wait for it).
+/// Hot entries refresh early (XFetch) and stale ones are served while a single refresh runs.
+public final class LayeredCache<Value: Sendable>: Sendable {
+    private let near: NearCache<Value>
+    private let lifetimes: CacheLifetimes
+    private let cost: @Sendable (Value) -> Int
+    private let refresher: RefreshQueue
+    private let inflight = Mutex<[String: [CheckedContinuation<Value?, any Error>]]>([:])
+    public let counters = CacheCounters()
+
+    public init(near: NearCache<Value>, lifetimes: CacheLifetimes, refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int) {
+        self.near = near
+        self.lifetimes = lifetimes
+        self.refresher = refresher
+        self.cost = cost
+    }
+
+    /// The value for `key`, loading it with `load` on a miss. `key` must contain every input of the
+    /// value, including the generation read before calling (see `GenerationMap`).
+    public func value(for key: String, load: @escaping @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
+        let now = Self.now()
+        let (found, entry) = near.lookup(key, now: now)
+        switch found {
+        case .fresh(let value):
+            counters.nearHits.add(1, ordering: .relaxed)
+            if let entry, shouldRefreshEarly(entry, now: now) { scheduleRefresh(key, load) }
+            return (value, .hit)
+        case .stale(let value):
+            counters.nearStale.add(1, ordering: .relaxed)
+            scheduleRefresh(key, load)
+            return (value, .stale)
+        case .miss:
+            counters.misses.add(1, ordering: .relaxed)
+            return try await loadCoalesced(key, load)
+        }
+    }
+
+    /// Drops every entry (e.g. when invalidations may have been missed).
+    public func removeAll() { near.removeAll() }
+
+    public var nearCache: NearCache<Value> { near }
+
+    private func loadCoalesced(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
+        // The continuation decides the role atomically: the first caller gets nil (go and load),
+        // later callers get the leader's value when it arrives.
+        let shared: Value? = try await withCheckedThrowingContinuation { continuation in
+            let leader = inflight.withLock { state -> Bool in
+                if state[key] != nil {
+                    state[key]!.append(continuation)
+                    return false
+                }
+                state[key] = []
+                return true
+            }
+            if leader { continuation.resume(returning: nil) }
+        }
+        if let shared {
+            counters.coalesced.add(1, ordering: .relaxed)
+            return (shared, .coalesced)
+        }
+        let result: Result<Value, any Error>
+        do {
+            result = .success(try await loadAndStore(key, load))
+        } catch {
+            result = .failure(error)
+        }
+        let waiters = inflight.withLock { $0.removeValue(forKey: key) ?? [] }
+        for waiter in waiters {
+            switch result {
+            case .success(let value): waiter.resume(returning: value)
+            case .failure(let error): waiter.resume(throwing: error)
+            }
+        }
+        return (try result.get(), .miss)
+    }
+
+    private func loadAndStore(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> Value {
+        counters.loads.add(1, ordering: .relaxed)
+        let started = Self.now()
+        let value = try await load()
+        let finished = Self.now()
+        let fresh = Self.nanos(lifetimes.fresh)
+        near.store(
+            key,
+            TimedEntry(value: value, freshUntil: finished &+ fresh, staleUntil: finished &+ fresh &+ Self.nanos(lifetimes.stale), loadNanos: finished &- started),
+            cost: cost(value))
+        return value
+    }
+
+    private func scheduleRefresh(_ key: String, _ load: @escaping @Sendable () async throws -> Value) {
+        refresher.schedule(key: key) { [self] in
+            counters.refreshes.add(1, ordering: .relaxed)
+            _ = try? await loadAndStore(key, load)
+        }
+    }
+
+    /// XFetch (Vattani, Chierichetti, Lowenstein 2015): refresh with a probability that rises as expiry
+    /// nears, scaled by how long a load takes, so one request refreshes a hot key before it expires.
+    private func shouldRefreshEarly(_ entry: TimedEntry<Value>, now: UInt64) -> Bool {
+        guard lifetimes.earlyRefreshBeta > 0 else { return false }
+        let gap = Double(entry.loadNanos) * lifetimes.earlyRefreshBeta * -log(Double.random(in: Double.leastNonzeroMagnitude..<1))
+        return Double(now) + gap >= Double(entry.freshUntil)
+    }
+
+    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+    static func nanos(_ duration: Duration) -> UInt64 {
+        let (seconds, attoseconds) = duration.components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+}

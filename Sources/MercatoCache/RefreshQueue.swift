@@ -1,0 +1,52 @@
+import ServiceLifecycle
+import Synchronization
+
+/// Runs cache refreshes outside the request that noticed an entry getting old, so the request can
+/// answer from the entry it has (stale-while-revalidate, early refresh). A Service: refreshes are
+/// child tasks of its `run`, bounded in number, and one per key at a time.
+public final class RefreshQueue: Service, Sendable {
+    struct Job: Sendable {
+        let key: String
+        let work: @Sendable () async -> Void
+    }
+
+    private let stream: AsyncStream<Job>
+    private let continuation: AsyncStream<Job>.Continuation
+    private let pending = Mutex<Set<String>>([])
+    private let maxConcurrent: Int
+
+    public init(maxConcurrent: Int = 8) {
+        (stream, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1024))
+        self.maxConcurrent = maxConcurrent
+    }
+
+    /// Asks for `work` to run soon unless a refresh of `key` is already queued or running.
+    func schedule(key: String, _ work: @escaping @Sendable () async -> Void) {
+        let isNew = pending.withLock { $0.insert(key).inserted }
+        guard isNew else { return }
+        if case .dropped = continuation.yield(Job(key: key, work: work)) {
+            _ = pending.withLock { $0.remove(key) }
+        }
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            await withGracefulShutdownHandler {
+                for await job in stream {
+                    if running >= maxConcurrent {
+                        await group.next()
+                        running -= 1
+                    }
+                    running += 1
+                    group.addTask {
+                        await job.work()
+                        _ = self.pending.withLock { $0.remove(job.key) }
+                    }
+                }
+            } onGracefulShutdown: {
+                self.continuation.finish()
+            }
+        }
+    }
+}

@@ -50,13 +50,16 @@ let package = Package(
         // Storefront reads: audience, cursors, listing/detail encoding to bytes.
         .target(
             name: "MercatoCatalog",
-            dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "MercatoCore", "MercatoStorage", "MercatoCache",
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
-        // Merchant writes: validation, tokens.
+        // Merchant writes: validation, tokens, invalidation on every write.
         .target(
             name: "MercatoAdmin",
-            dependencies: ["MercatoCore", "MercatoStorage", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // The Hummingbird application.

@@ -1,12 +1,32 @@
 import Foundation
+import MercatoCache
 import MercatoCore
 import MercatoStorage
 
-/// Merchant admin operations: validates input precisely, writes through `CatalogWriter`, renders JSON.
+/// Merchant admin operations: validates input precisely, writes through `CatalogWriter`, renders JSON,
+/// and publishes an invalidation for every successful write before returning.
 public struct AdminService: Sendable {
     public let writer: CatalogWriter
+    let bus: any InvalidationBus
 
-    public init(writer: CatalogWriter) { self.writer = writer }
+    public init(writer: CatalogWriter, bus: any InvalidationBus) {
+        self.writer = writer
+        self.bus = bus
+    }
+
+    /// Tells every instance's caches what the write changed. The write has committed, so a reader
+    /// that misses afterwards loads the new state.
+    func invalidate(_ merchant: Merchant, _ effect: WriteEffect) async throws {
+        let keys = ["m:\(merchant.id)"] + effect.categoryIDs.map { "c:\($0)" } + effect.productIDs.map { "p:\($0)" }
+        try await bus.publish(InvalidationEvent(namespace: merchant.slug, surrogateKeys: keys))
+    }
+
+    /// Runs a write and publishes its invalidation.
+    func write(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
+        let (bytes, effect) = try await body()
+        try await invalidate(merchant, effect)
+        return (bytes, effect)
+    }
 
     /// The merchant a bearer token belongs to; anything else is 401.
     public func authenticate(authorization: String?) async throws -> Merchant {
@@ -40,18 +60,26 @@ public struct AdminService: Sendable {
 
     public func createCategory(_ merchant: Merchant, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(CategoryInput.self, from: body, schema: CategoryInput.schema)
-        let (category, effect) = try await writer.createCategory(merchantID: merchant.id, draft: try AdminValidation.category(input))
-        return (AdminRenderer.category(category), effect)
+        let draft = try AdminValidation.category(input)
+        return try await write(merchant) {
+            let (category, effect) = try await writer.createCategory(merchantID: merchant.id, draft: draft)
+            return (AdminRenderer.category(category), effect)
+        }
     }
 
     public func updateCategory(_ merchant: Merchant, id: CategoryID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(CategoryInput.self, from: body, schema: CategoryInput.schema)
-        let (category, effect) = try await writer.updateCategory(merchantID: merchant.id, id: id, draft: try AdminValidation.category(input))
-        return (AdminRenderer.category(category), effect)
+        let draft = try AdminValidation.category(input)
+        return try await write(merchant) {
+            let (category, effect) = try await writer.updateCategory(merchantID: merchant.id, id: id, draft: draft)
+            return (AdminRenderer.category(category), effect)
+        }
     }
 
     public func deleteCategory(_ merchant: Merchant, id: CategoryID) async throws -> WriteEffect {
-        try await writer.deleteCategory(merchantID: merchant.id, id: id)
+        let effect = try await writer.deleteCategory(merchantID: merchant.id, id: id)
+        try await invalidate(merchant, effect)
+        return effect
     }
 
     // MARK: products
@@ -76,20 +104,28 @@ public struct AdminService: Sendable {
 
     public func createProduct(_ merchant: Merchant, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(ProductInput.self, from: body, schema: ProductInput.schema)
-        let (product, effect) = try await writer.createProduct(merchantID: merchant.id, draft: try AdminValidation.product(input, merchant: merchant))
-        return (AdminRenderer.product(product), effect)
+        let draft = try AdminValidation.product(input, merchant: merchant)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.createProduct(merchantID: merchant.id, draft: draft)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     public func updateProduct(_ merchant: Merchant, id: ProductID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(ProductPatchInput.self, from: body, schema: ProductPatchInput.schema)
-        let (product, effect) = try await writer.updateProduct(merchantID: merchant.id, id: id, patch: try AdminValidation.patch(input))
-        return (AdminRenderer.product(product), effect)
+        let patch = try AdminValidation.patch(input)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.updateProduct(merchantID: merchant.id, id: id, patch: patch)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     /// Archiving hides the product from the storefront but keeps it for orders and history.
     public func archiveProduct(_ merchant: Merchant, id: ProductID) async throws -> ([UInt8], WriteEffect) {
-        let (product, effect) = try await writer.updateProduct(merchantID: merchant.id, id: id, patch: ProductPatch(status: .archived))
-        return (AdminRenderer.product(product), effect)
+        try await write(merchant) {
+            let (product, effect) = try await writer.updateProduct(merchantID: merchant.id, id: id, patch: ProductPatch(status: .archived))
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     // MARK: variants
@@ -97,28 +133,36 @@ public struct AdminService: Sendable {
     public func addVariant(_ merchant: Merchant, productID: ProductID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(VariantInput.self, from: body, schema: VariantInput.schema)
         let draft = try AdminValidation.variant(input, field: "")
-        let (product, effect) = try await writer.addVariant(merchantID: merchant.id, productID: productID, draft: draft)
-        return (AdminRenderer.product(product), effect)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.addVariant(merchantID: merchant.id, productID: productID, draft: draft)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     public func updateVariant(_ merchant: Merchant, id: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(VariantPatchInput.self, from: body, schema: VariantPatchInput.schema)
         let sku = try input.sku.map { sku throws(MercatoError) in try AdminValidation.sku(sku, field: "sku") }
         let options = try input.options.map { options throws(MercatoError) in try AdminValidation.options(options, field: "options") }
-        let (product, effect) = try await writer.updateVariant(merchantID: merchant.id, id: id, sku: sku, options: options)
-        return (AdminRenderer.product(product), effect)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.updateVariant(merchantID: merchant.id, id: id, sku: sku, options: options)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     public func deleteVariant(_ merchant: Merchant, id: VariantID) async throws -> ([UInt8], WriteEffect) {
-        let (product, effect) = try await writer.deleteVariant(merchantID: merchant.id, id: id)
-        return (AdminRenderer.product(product), effect)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.deleteVariant(merchantID: merchant.id, id: id)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     public func setPrice(_ merchant: Merchant, variantID: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(MoneyInput.self, from: body, schema: MoneyInput.schema)
         let price = try AdminValidation.money(input, field: "")
-        let (product, effect) = try await writer.setPrice(merchantID: merchant.id, variantID: variantID, price: price)
-        return (AdminRenderer.product(product), effect)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.setPrice(merchantID: merchant.id, variantID: variantID, price: price)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     public func setStock(_ merchant: Merchant, variantID: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
@@ -126,8 +170,10 @@ public struct AdminService: Sendable {
         guard (0...1_000_000_000).contains(input.quantity) else {
             throw MercatoError.validation(field: "quantity", message: "'quantity' must be between 0 and 1000000000")
         }
-        let (product, effect) = try await writer.setStock(merchantID: merchant.id, variantID: variantID, quantity: input.quantity)
-        return (AdminRenderer.product(product), effect)
+        return try await write(merchant) {
+            let (product, effect) = try await writer.setStock(merchantID: merchant.id, variantID: variantID, quantity: input.quantity)
+            return (AdminRenderer.product(product), effect)
+        }
     }
 
     /// Parses the group of a storefront token request.

@@ -1,5 +1,8 @@
+import Crypto
+import Foundation
 import MercatoCore
 import MercatoStorage
+import NIOCore
 
 /// A storefront listing request after HTTP parsing and validation of shapes.
 public struct ListingRequest: Sendable {
@@ -10,9 +13,10 @@ public struct ListingRequest: Sendable {
     public var cursor: String?
     public var marketCode: String?
     public var inStockOnly: Bool
-    public var storefrontToken: String?
+    /// The caller's group, already established from a verified storefront token.
+    public var group: CustomerGroup
 
-    public init(merchantSlug: String, category: String?, sort: ListingSort, limit: Int, cursor: String?, marketCode: String?, inStockOnly: Bool, storefrontToken: String?) {
+    public init(merchantSlug: String, category: String?, sort: ListingSort, limit: Int, cursor: String?, marketCode: String?, inStockOnly: Bool, group: CustomerGroup) {
         self.merchantSlug = merchantSlug
         self.category = category
         self.sort = sort
@@ -20,19 +24,33 @@ public struct ListingRequest: Sendable {
         self.cursor = cursor
         self.marketCode = marketCode
         self.inStockOnly = inStockOnly
-        self.storefrontToken = storefrontToken
+        self.group = group
     }
 }
 
 /// A rendered storefront response: JSON bytes plus what HTTP caching needs to know about them.
 public struct CatalogResponse: Sendable {
-    public var body: [UInt8]
+    /// The JSON, ready for the socket.
+    public var body: ByteBuffer
+    /// Strong validator: a hash of the body.
+    public var etag: String
     /// The category the response is about, when there is one (its kind decides cache lifetime).
     public var categoryKind: CategoryKind?
     /// True when the audience is anything but anonymous public: such responses must not be shared.
     public var personalised: Bool
     /// Surrogate keys for edge purges: merchant, category, products.
     public var surrogateKeys: [String]
+
+    init(body: [UInt8], categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
+        self.body = ByteBuffer(bytes: body)
+        self.etag = "\"" + SHA256.hash(data: body).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        self.categoryKind = categoryKind
+        self.personalised = personalised
+        self.surrogateKeys = surrogateKeys
+    }
+
+    /// Approximate memory held, for the byte-bounded near cache.
+    public var cost: Int { body.readableBytes + etag.utf8.count + surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64 }
 }
 
 /// Storefront reads: resolves the audience, enforces visibility, and renders bytes.
@@ -40,16 +58,14 @@ public struct CatalogResponse: Sendable {
 public struct CatalogService: Sendable {
     let store: any CatalogStore
     let cursors: ListingCursorCodec
-    let tokens: StorefrontTokens
 
     public init(store: any CatalogStore, signer: Signer) {
         self.store = store
         self.cursors = ListingCursorCodec(signer: signer)
-        self.tokens = StorefrontTokens(signer: signer)
     }
 
-    /// Resolves who is asking: the market (request, else the store's default) and the token's group.
-    func audience(merchant: Merchant, marketCode: String?, token: String?) throws(MercatoError) -> Audience {
+    /// Resolves who is asking: the market (request, else the store's default) and the group.
+    func audience(merchant: Merchant, marketCode: String?, group: CustomerGroup) throws(MercatoError) -> Audience {
         var market = merchant.defaultMarket
         if let marketCode {
             guard let requested = Market.named(marketCode) else {
@@ -60,7 +76,6 @@ public struct CatalogService: Sendable {
             }
             market = requested
         }
-        let group = try token.map { token throws(MercatoError) in try tokens.group(from: token, merchant: merchant.id) } ?? .public
         return Audience(market: market, group: group)
     }
 
@@ -69,7 +84,7 @@ public struct CatalogService: Sendable {
         guard let (merchant, category) = try await store.merchant(slug: request.merchantSlug, category: request.category.map(Reference.init)) else {
             throw MercatoError.notFound("store '\(request.merchantSlug)' not found")
         }
-        let audience = try audience(merchant: merchant, marketCode: request.marketCode, token: request.storefrontToken)
+        let audience = try audience(merchant: merchant, marketCode: request.marketCode, group: request.group)
         if let name = request.category {
             guard let category, category.effectiveMask.contains(audience) else {
                 throw MercatoError.notFound("category '\(name)' not found")
@@ -112,11 +127,11 @@ public struct CatalogService: Sendable {
     }
 
     /// One product with its variants priced for the audience's market.
-    public func product(merchantSlug: String, reference: String, marketCode: String?, storefrontToken: String?) async throws -> CatalogResponse {
+    public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> CatalogResponse {
         guard let record = try await store.product(merchantSlug: merchantSlug, reference: Reference(reference)) else {
             throw MercatoError.notFound("product '\(reference)' not found")
         }
-        let audience = try audience(merchant: record.merchant, marketCode: marketCode, token: storefrontToken)
+        let audience = try audience(merchant: record.merchant, marketCode: marketCode, group: group)
         guard let mask = record.audienceMask, mask.contains(audience) else {
             throw MercatoError.notFound("product '\(reference)' not found")
         }
@@ -152,11 +167,11 @@ public struct CatalogService: Sendable {
     }
 
     /// The category tree the audience may see; a hidden category hides its whole subtree.
-    public func categories(merchantSlug: String, marketCode: String?, storefrontToken: String?) async throws -> CatalogResponse {
+    public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> CatalogResponse {
         guard let (merchant, categories) = try await store.categoryTree(slug: merchantSlug) else {
             throw MercatoError.notFound("store '\(merchantSlug)' not found")
         }
-        let audience = try audience(merchant: merchant, marketCode: marketCode, token: storefrontToken)
+        let audience = try audience(merchant: merchant, marketCode: marketCode, group: group)
         let visible = categories.filter { $0.effectiveMask.contains(audience) }
         var children: [CategoryID?: [Category]] = [:]
         for category in visible { children[category.parentID, default: []].append(category) }
@@ -181,11 +196,6 @@ public struct CatalogService: Sendable {
         return CatalogResponse(
             body: writer.bytes, categoryKind: .dynamic, personalised: audience.group != .public,
             surrogateKeys: ["m:\(merchant.id)", "m:\(merchant.id):categories"])
-    }
-
-    /// Issues a storefront token for one of the merchant's customer groups.
-    public func issueStorefrontToken(merchant: MerchantID, group: CustomerGroup) -> String {
-        tokens.issue(merchant: merchant, group: group)
     }
 
     static func money(_ amount: Int64, _ currency: CurrencyCode, into writer: inout JSONWriter) {

@@ -24,34 +24,36 @@ public struct Signer: Sendable {
     }
 }
 
-/// Storefront tokens carry a customer group for one merchant: `sf_<payload>.<tag>`, verified without a database read.
+/// Storefront tokens carry a customer group for one store: `sf_<payload>.<tag>`, verified without a
+/// database read. The payload names the store by slug, which every storefront URL carries, so a token can
+/// be checked (and the cache key chosen) before anything is looked up.
 public struct StorefrontTokens: Sendable {
     let signer: Signer
 
     public init(signer: Signer) { self.signer = signer }
 
-    /// Issues a token that puts its bearer in `group` for `merchant`'s storefront.
-    public func issue(merchant: MerchantID, group: CustomerGroup) -> String {
-        let payload = Self.payload(merchant: merchant, group: group)
+    /// Issues a token that puts its bearer in `group` for the store `merchantSlug`.
+    public func issue(merchantSlug: String, group: CustomerGroup) -> String {
+        let payload = Self.payload(merchantSlug: merchantSlug, group: group)
         return "sf_" + Secrets.base64URL(payload) + "." + Secrets.base64URL(signer.tag(payload))
     }
 
-    /// The group a token grants for `merchant`; throws `unauthorized` for a forged, malformed or foreign token.
-    public func group(from token: String, merchant: MerchantID) throws(MercatoError) -> CustomerGroup {
+    /// The group a token grants in `merchantSlug`'s store; throws `unauthorized` for a forged, malformed or foreign token.
+    public func group(from token: String, merchantSlug: String) throws(MercatoError) -> CustomerGroup {
         let parts = token.dropFirst(3).split(separator: ".")
         guard token.hasPrefix("sf_"), parts.count == 2,
               let payload = Secrets.decodeBase64URL(String(parts[0])), let tag = Secrets.decodeBase64URL(String(parts[1])),
-              payload.count == 17, signer.verify(tag, for: payload)
+              payload.count >= 2, signer.verify(tag, for: payload)
         else { throw .unauthorized("the storefront token is not valid") }
-        guard payload.prefix(16) == Self.payload(merchant: merchant, group: .public).prefix(16),
-              let group = CustomerGroup.allCases.first(where: { $0.index == Int(payload[16]) })
+        guard payload.dropFirst() == Data(merchantSlug.utf8),
+              let group = CustomerGroup.allCases.first(where: { $0.index == Int(payload[payload.startIndex]) })
         else { throw .unauthorized("the storefront token belongs to another store") }
         return group
     }
 
-    static func payload(merchant: MerchantID, group: CustomerGroup) -> Data {
-        var data = withUnsafeBytes(of: merchant.uuid.uuid) { Data($0) }
-        data.append(UInt8(group.index))
+    static func payload(merchantSlug: String, group: CustomerGroup) -> Data {
+        var data = Data([UInt8(group.index)])
+        data.append(contentsOf: merchantSlug.utf8)
         return data
     }
 }

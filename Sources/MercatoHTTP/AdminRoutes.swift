@@ -9,7 +9,7 @@ import NIOCore
 /// The merchant admin API; every route authenticates and scopes to the token's merchant.
 struct AdminRoutes {
     let admin: AdminService
-    let catalog: CatalogService
+    let reads: StorefrontReads
     let maxBodyBytes: Int
 
     func register(on router: Router<BasicRequestContext>) {
@@ -104,7 +104,7 @@ struct AdminRoutes {
             let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
             let customerGroup = try admin.storefrontTokenGroup(body: try await self.body(request))
             var json = JSONWriter()
-            json.raw("{"); json.key("token"); json.string(catalog.issueStorefrontToken(merchant: merchant.id, group: customerGroup))
+            json.raw("{"); json.key("token"); json.string(reads.issueToken(merchantSlug: merchant.slug, group: customerGroup))
             json.raw(","); json.key("customer_group"); json.string(customerGroup.rawValue); json.raw("}")
             return Self.ok(json.bytes, status: .created)
         }

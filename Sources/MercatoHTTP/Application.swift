@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MercatoAdmin
+import MercatoCache
 import MercatoCatalog
 import MercatoCore
 import MercatoStorage
@@ -10,26 +11,53 @@ import ServiceLifecycle
 /// Everything the routes need, built once at startup.
 public struct AppDependencies: Sendable {
     public var database: any SQLDatabase
-    public var catalog: CatalogService
+    public var reads: StorefrontReads
     public var admin: AdminService
     public var options: HTTPOptions
+    /// The storefront cache, when enabled (tests read its counters).
+    public var cache: LayeredCache<CatalogResponse>?
+    /// Long-lived parts that must run under the application's ServiceGroup.
+    public var services: [any Service]
 
-    public init(database: any SQLDatabase, catalog: CatalogService, admin: AdminService, options: HTTPOptions) {
-        self.database = database
-        self.catalog = catalog
-        self.admin = admin
-        self.options = options
-    }
-
-    /// Wires the default services over a migrated database.
-    public static func make(database: any SQLDatabase, options: HTTPOptions) async throws -> AppDependencies {
+    /// Wires the default services over a migrated database: embedded invalidation bus, near cache.
+    public static func make(database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions()) async throws -> AppDependencies {
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
+        let generations = GenerationMap()
+        let refresher = RefreshQueue()
+        let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
+            ? LayeredCache(
+                near: NearCache(capacityBytes: cacheOptions.nearCapacityBytes),
+                lifetimes: CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale),
+                refresher: refresher, cost: { $0.cost })
+            : nil
+        let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
         return AppDependencies(
             database: database,
-            catalog: CatalogService(store: SQLCatalogStore(database: database), signer: signer),
-            admin: AdminService(writer: writer),
-            options: options)
+            reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer),
+            admin: AdminService(writer: writer, bus: InProcessInvalidationBus(generations: generations)),
+            options: options,
+            cache: cache,
+            services: cacheOptions.enabled ? [refresher] : [])
+    }
+}
+
+/// Storefront cache knobs.
+public struct CacheOptions: Sendable {
+    /// `MERCATO_CACHE=off` switches caching off, to compare the architecture with and without it.
+    public var enabled: Bool
+    /// Near cache bound in bytes (`MERCATO_NEAR_CACHE_BYTES`, default 64 MiB).
+    public var nearCapacityBytes: Int
+    /// Fresh lifetime: the safety net behind event-driven invalidation (`MERCATO_CACHE_TTL`).
+    public var fresh: Duration
+    /// Extra time an entry may be served while one refresh runs (`MERCATO_CACHE_STALE`).
+    public var stale: Duration
+
+    public init(enabled: Bool = true, nearCapacityBytes: Int = 64 << 20, fresh: Duration = .seconds(60), stale: Duration = .seconds(30)) {
+        self.enabled = enabled
+        self.nearCapacityBytes = nearCapacityBytes
+        self.fresh = fresh
+        self.stale = stale
     }
 }
 
@@ -37,7 +65,7 @@ public struct AppDependencies: Sendable {
 public struct HTTPOptions: Sendable {
     /// Largest accepted request body.
     public var maxBodyBytes: Int
-    /// Whether to send `X-Mercato-Statements` (off in production).
+    /// Whether to send `X-Mercato-Statements` and `X-Mercato-Cache` (off in production).
     public var exposeStatementCount: Bool
 
     public init(maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true) {
@@ -52,8 +80,8 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     router.add(middleware: StatementCountMiddleware(exposeHeader: deps.options.exposeStatementCount))
     router.add(middleware: ProblemMiddleware())
     OperationsRoutes(database: deps.database).register(on: router)
-    StorefrontRoutes(catalog: deps.catalog).register(on: router)
-    AdminRoutes(admin: deps.admin, catalog: deps.catalog, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
+    StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
+    AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
     return router
 }
 
@@ -65,7 +93,7 @@ public func buildApplication(
     Application(
         router: buildRouter(deps),
         configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato", backlog: 2048),
-        services: services,
+        services: deps.services + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger)
 }

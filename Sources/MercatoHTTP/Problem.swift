@@ -112,4 +112,10 @@ extension HTTPField.Name {
     public static let storefrontToken = HTTPField.Name("X-Storefront-Token")!
     /// Market (country) override for storefront reads.
     public static let market = HTTPField.Name("X-Market")!
+    /// Which cache tier answered (non-production only).
+    public static let mercatoCache = HTTPField.Name("X-Mercato-Cache")!
+    /// Edge purge keys (Fastly-style) …
+    public static let surrogateKey = HTTPField.Name("Surrogate-Key")!
+    /// … and the same for Varnish's xkey module.
+    public static let xkey = HTTPField.Name("xkey")!
 }

@@ -1,35 +1,41 @@
 import HTTPTypes
 import Hummingbird
+import MercatoCache
 import MercatoCatalog
 import MercatoCore
 
-/// Public storefront reads: categories, listing, product detail.
+/// Public storefront reads: categories, listing, product detail, with HTTP caching (ETag, 304,
+/// Cache-Control per category kind, surrogate keys for edge purges).
 struct StorefrontRoutes {
-    let catalog: CatalogService
+    let reads: StorefrontReads
+    let debugHeaders: Bool
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/stores/:merchant/categories") { request, context in
             let merchant = try context.parameters.require("merchant")
-            let response = try await catalog.categories(
-                merchantSlug: merchant, marketCode: Self.market(request), storefrontToken: request.headers[.storefrontToken])
-            return Self.render(response)
+            let group = try reads.group(token: request.headers[.storefrontToken], merchantSlug: merchant)
+            let (response, outcome) = try await reads.categories(merchantSlug: merchant, marketCode: Self.market(request), group: group)
+            return render(response, outcome, request: request, policy: .categories)
         }
         router.get("/v1/stores/:merchant/products") { request, context in
-            let listing = try Self.listingRequest(request, merchant: try context.parameters.require("merchant"))
-            return Self.render(try await catalog.listing(listing))
+            let merchant = try context.parameters.require("merchant")
+            let group = try reads.group(token: request.headers[.storefrontToken], merchantSlug: merchant)
+            let (response, outcome) = try await reads.listing(try Self.listingRequest(request, merchant: merchant, group: group))
+            return render(response, outcome, request: request, policy: .listing)
         }
         router.get("/v1/stores/:merchant/products/:product") { request, context in
-            let response = try await catalog.product(
-                merchantSlug: try context.parameters.require("merchant"), reference: try context.parameters.require("product"),
-                marketCode: Self.market(request), storefrontToken: request.headers[.storefrontToken])
-            return Self.render(response)
+            let merchant = try context.parameters.require("merchant")
+            let group = try reads.group(token: request.headers[.storefrontToken], merchantSlug: merchant)
+            let (response, outcome) = try await reads.product(
+                merchantSlug: merchant, reference: try context.parameters.require("product"), marketCode: Self.market(request), group: group)
+            return render(response, outcome, request: request, policy: .detail)
         }
     }
 
     static let listingParameters: Set<String> = ["category", "sort", "limit", "cursor", "market", "in_stock"]
 
     /// Validates query parameters; anything unknown or malformed is a 4xx naming it.
-    static func listingRequest(_ request: Request, merchant: String) throws(MercatoError) -> ListingRequest {
+    static func listingRequest(_ request: Request, merchant: String, group: CustomerGroup) throws(MercatoError) -> ListingRequest {
         let query = request.uri.queryParameters
         for (key, _) in query where !listingParameters.contains(String(key)) {
             throw .badRequest("unknown query parameter '\(key)'; allowed: \(listingParameters.sorted().joined(separator: ", "))")
@@ -60,7 +66,7 @@ struct StorefrontRoutes {
         let cursor = query.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
         return ListingRequest(
             merchantSlug: merchant, category: category, sort: sort, limit: limit, cursor: cursor,
-            marketCode: market(request), inStockOnly: inStock, storefrontToken: request.headers[.storefrontToken])
+            marketCode: market(request), inStockOnly: inStock, group: group)
     }
 
     /// `market` query parameter, else the `X-Market` header.
@@ -68,11 +74,51 @@ struct StorefrontRoutes {
         request.uri.queryParameters.get("market") ?? request.headers[.market]
     }
 
-    static func render(_ response: CatalogResponse) -> Response {
-        var headers: HTTPFields = [:]
-        // Until the cache layer lands: personalised answers are never shared; public ones briefly.
-        headers[.cacheControl] = response.personalised ? "private, no-store" : "public, max-age=0, s-maxage=30"
-        headers[.vary] = "X-Market, X-Storefront-Token"
+    /// Shared-cache lifetimes per kind of response (README: "HTTP caching").
+    enum CachePolicy {
+        case listing, detail, categories
+
+        func cacheControl(kind: CategoryKind?, personalised: Bool) -> String {
+            // Restricted audiences get their own answers: never in a shared cache.
+            if personalised { return "private, max-age=0, must-revalidate" }
+            switch self {
+            case .listing where kind == .brand || kind == .marketing:
+                return "public, max-age=0, s-maxage=300, stale-while-revalidate=60, stale-if-error=300"
+            case .listing:
+                return "public, max-age=0, s-maxage=30, stale-while-revalidate=30, stale-if-error=300"
+            case .detail:
+                return "public, max-age=0, s-maxage=60, stale-while-revalidate=30, stale-if-error=300"
+            case .categories:
+                return "public, max-age=0, s-maxage=300, stale-while-revalidate=60, stale-if-error=300"
+            }
+        }
+    }
+
+    func render(_ response: CatalogResponse, _ outcome: CacheOutcome, request: Request, policy: CachePolicy) -> Response {
+        var headers: HTTPFields = [
+            .cacheControl: policy.cacheControl(kind: response.categoryKind, personalised: response.personalised),
+            .eTag: response.etag,
+            .vary: "X-Market, X-Storefront-Token",
+        ]
+        if !response.personalised {
+            let keys = response.surrogateKeys.joined(separator: " ")
+            headers[.surrogateKey] = keys
+            headers[.xkey] = keys
+        }
+        if debugHeaders { headers[.mercatoCache] = outcome.rawValue }
+        if let ifNoneMatch = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch, etag: response.etag) {
+            return Response(status: .notModified, headers: headers)
+        }
         return JSONBytes.response(response.body, headers: headers)
+    }
+
+    /// RFC 9110 If-None-Match: weak comparison over a list, or `*`.
+    static func matches(_ header: String, etag: String) -> Bool {
+        header.split(separator: ",").contains { candidate in
+            var tag = candidate.trimmingCharacters(in: .whitespaces)
+            if tag == "*" { return true }
+            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            return tag == etag
+        }
     }
 }

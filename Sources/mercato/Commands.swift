@@ -83,6 +83,7 @@ struct Serve: AsyncParsableCommand {
         let options = HTTPOptions(
             maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
             exposeStatementCount: !production)
+        let cacheOptions = try Self.cacheOptions(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
         guard ["auto", "always", "never"].contains(seedDemo) else { throw ValidationError("--seed-demo must be auto, always or never") }
         try await database.withDatabase(logger: logger) { db in
@@ -101,7 +102,7 @@ struct Serve: AsyncParsableCommand {
             } else if database.isEmbedded {
                 demoToken = try? String(contentsOfFile: database.demoTokenPath, encoding: .utf8)
             }
-            let deps = try await AppDependencies.make(database: db, options: options)
+            let deps = try await AppDependencies.make(database: db, options: options, cacheOptions: cacheOptions)
             let printedToken = demoToken
             let app = buildApplication(deps, hostname: hostname, port: port, services: [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"
@@ -112,5 +113,24 @@ struct Serve: AsyncParsableCommand {
             }
             try await app.runService()
         }
+    }
+
+    /// Storefront cache settings from the environment.
+    static func cacheOptions(_ environment: [String: String]) throws -> CacheOptions {
+        var options = CacheOptions()
+        switch environment["MERCATO_CACHE"]?.lowercased() {
+        case nil, "", "on": options.enabled = true
+        case "off": options.enabled = false
+        case let other?: throw ValidationError("MERCATO_CACHE must be on or off, not '\(other)'")
+        }
+        func integer(_ name: String) throws -> Int? {
+            guard let raw = environment[name], !raw.isEmpty else { return nil }
+            guard let value = Int(raw), value >= 0 else { throw ValidationError("\(name) must be a non-negative integer, not '\(raw)'") }
+            return value
+        }
+        if let bytes = try integer("MERCATO_NEAR_CACHE_BYTES") { options.nearCapacityBytes = bytes }
+        if let seconds = try integer("MERCATO_CACHE_TTL") { options.fresh = .seconds(seconds) }
+        if let seconds = try integer("MERCATO_CACHE_STALE") { options.stale = .seconds(seconds) }
+        return options
     }
 }

@@ -42,13 +42,14 @@ struct CursorAndTokenTests {
         #expect(throws: MercatoError.self) { try codec.decode(cursor, for: query(group: .wholesale)) }
     }
 
-    @Test func storefrontTokensAreBoundToTheirMerchant() throws {
+    @Test func storefrontTokensAreBoundToTheirStore() throws {
         let tokens = StorefrontTokens(signer: signer)
-        let token = tokens.issue(merchant: merchant, group: .wholesale)
-        #expect(try tokens.group(from: token, merchant: merchant) == .wholesale)
-        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchant: .random()) }
-        #expect(throws: MercatoError.self) { try tokens.group(from: token + "x", merchant: merchant) }
-        #expect(throws: MercatoError.self) { try StorefrontTokens(signer: Signer(secret: "x")).group(from: token, merchant: merchant) }
+        let token = tokens.issue(merchantSlug: "demo", group: .wholesale)
+        #expect(try tokens.group(from: token, merchantSlug: "demo") == .wholesale)
+        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchantSlug: "demo2") }
+        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchantSlug: "dem") }
+        #expect(throws: MercatoError.self) { try tokens.group(from: token + "x", merchantSlug: "demo") }
+        #expect(throws: MercatoError.self) { try StorefrontTokens(signer: Signer(secret: "x")).group(from: token, merchantSlug: "demo") }
     }
 }
 

@@ -68,7 +68,7 @@ enum Harness {
 
     /// Seeds `merchants` merchants with unique slugs, issues a token for each, and runs `body` against the router.
     static func withApp(
-        _ backend: Backend, merchants: Int = 2, products: Int = 60, seed: UInt64 = 7,
+        _ backend: Backend, merchants: Int = 2, products: Int = 60, seed: UInt64 = 7, cache: CacheOptions = CacheOptions(),
         _ body: @Sendable @escaping (any TestClientProtocol, Fixture) async throws -> Void
     ) async throws {
         try await withDatabase(backend) { database in
@@ -79,7 +79,7 @@ enum Harness {
             var tokens: [String] = []
             for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
             let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
-            let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024))
+            let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache)
             let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: logger)
             try await app.test(.router) { client in try await body(client, fixture) }
         }
@@ -94,6 +94,7 @@ struct JSONResponse {
     let body: ByteBuffer
 
     var statements: Int? { headers[.mercatoStatements].flatMap(Int.init) }
+    var cache: String? { headers[.mercatoCache] }
     var items: [[String: Any]] { object["items"] as? [[String: Any]] ?? [] }
     /// Admin product listings return bare ids.
     var ids: [String] { object["items"] as? [String] ?? [] }

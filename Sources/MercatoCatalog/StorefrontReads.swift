@@ -1,0 +1,60 @@
+import MercatoCache
+import MercatoCore
+
+/// The storefront read path as the HTTP layer sees it: resolve the caller's group from its token,
+/// build a cache key from every input of the response, and answer from the cache or the catalog.
+///
+/// Keys embed the merchant's cache generation (see `GenerationMap`): an admin write to a merchant
+/// bumps it, so every cached listing, detail and category tree of that merchant is invalidated at
+/// once (listings that contain a changed product included) while other merchants keep theirs.
+public struct StorefrontReads: Sendable {
+    let catalog: CatalogService
+    let cache: LayeredCache<CatalogResponse>?
+    let generations: GenerationMap
+    let tokens: StorefrontTokens
+
+    /// `cache` nil: caching switched off (`MERCATO_CACHE=off`), every read goes to the store.
+    public init(catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: GenerationMap, signer: Signer) {
+        self.catalog = catalog
+        self.cache = cache
+        self.generations = generations
+        self.tokens = StorefrontTokens(signer: signer)
+    }
+
+    /// The caller's group: anonymous is `public`; a token must be valid for this store.
+    public func group(token: String?, merchantSlug: String) throws(MercatoError) -> CustomerGroup {
+        guard let token else { return .public }
+        return try tokens.group(from: token, merchantSlug: merchantSlug)
+    }
+
+    /// Issues a storefront token for one of the store's customer groups.
+    public func issueToken(merchantSlug: String, group: CustomerGroup) -> String {
+        tokens.issue(merchantSlug: merchantSlug, group: group)
+    }
+
+    public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
+        let key = [
+            "L", request.merchantSlug, "g\(generations.current(request.merchantSlug))", request.category ?? "", request.sort.rawValue,
+            String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "", request.group.rawValue,
+            request.inStockOnly ? "1" : "0",
+        ].joined(separator: "\u{1F}")
+        return try await cached(key) { try await catalog.listing(request) }
+    }
+
+    public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
+        let key = ["P", merchantSlug, "g\(generations.current(merchantSlug))", reference, marketCode?.uppercased() ?? "", group.rawValue]
+            .joined(separator: "\u{1F}")
+        return try await cached(key) { try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group) }
+    }
+
+    public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
+        let key = ["C", merchantSlug, "g\(generations.current(merchantSlug))", marketCode?.uppercased() ?? "", group.rawValue]
+            .joined(separator: "\u{1F}")
+        return try await cached(key) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
+    }
+
+    private func cached(_ key: String, _ load: @escaping @Sendable () async throws -> CatalogResponse) async throws -> (CatalogResponse, CacheOutcome) {
+        guard let cache else { return (try await load(), .bypass) }
+        return try await cache.value(for: key, load: load)
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MercatoHTTP
+import MercatoStorage
+import Testing
+
+@Suite("Storefront caching")
+struct CachingTests {
+    @Test(arguments: Backend.available)
+    func warmReadsRunNoSQLAndRevalidateWith304(backend: Backend) async throws {
+        try await Harness.withApp(backend) { client, fixture in
+            let store = "/v1/stores/\(fixture.slug)"
+            let first = try await client.json("\(store)/products?category=women&sort=bestselling")
+            #expect(first.cache == "miss" && first.statements == 2)
+            let id = try #require(first.items.first?["id"] as? String)
+            for uri in ["\(store)/products?category=women&sort=bestselling", "\(store)/products/\(id)", "\(store)/categories"] {
+                _ = try await client.json(uri)
+                let warm = try await client.json(uri)
+                #expect(warm.status == .ok)
+                #expect(warm.cache == "hit", "\(uri)")
+                #expect(warm.statements == 0, "\(uri): \(warm.statements ?? -1) statements when warm")
+                let etag = try #require(warm.headers[.eTag])
+                #expect(etag.hasPrefix("\"") && etag.hasSuffix("\""))
+                let revalidated = try await client.json(uri, headers: [.ifNoneMatch: "\"other\", \(etag)"])
+                #expect(revalidated.status == .notModified)
+                #expect(revalidated.body.readableBytes == 0)
+                #expect(revalidated.statements == 0)
+                #expect(revalidated.headers[.eTag] == etag)
+                let changed = try await client.json(uri, headers: [.ifNoneMatch: "\"stale-tag\""])
+                #expect(changed.status == .ok && changed.body.readableBytes > 0)
+            }
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func headersFollowTheCategoryKindAndAudience(backend: Backend) async throws {
+        try await Harness.withApp(backend) { client, fixture in
+            let store = "/v1/stores/\(fixture.slug)"
+            let dynamic = try await client.json("\(store)/products?category=women")
+            #expect(dynamic.headers[.cacheControl] == "public, max-age=0, s-maxage=30, stale-while-revalidate=30, stale-if-error=300")
+            let brand = try await client.json("\(store)/products?category=brands")
+            #expect(brand.headers[.cacheControl]?.contains("s-maxage=300") == true)
+            let keys = try #require(dynamic.headers[.surrogateKey]).split(separator: " ")
+            #expect(keys.contains("m:\(fixture.merchants[0].id)"))
+            #expect(keys.contains { $0.hasPrefix("c:") })
+            #expect(keys.filter { $0.hasPrefix("p:") }.count == dynamic.items.count)
+            #expect(dynamic.headers[.xkey] == dynamic.headers[.surrogateKey])
+            let token = try await client.admin("/v1/admin/storefront-tokens", token: fixture.token, method: .post, body: #"{"customer_group": "member"}"#)
+            let member = try await client.json("\(store)/products?category=women", headers: [.storefrontToken: try #require(token.object["token"] as? String)])
+            #expect(member.headers[.cacheControl]?.hasPrefix("private") == true)
+            #expect(member.headers[.surrogateKey] == nil)
+            let admin = try await client.admin("/v1/admin/categories", token: fixture.token)
+            #expect(admin.headers[.cacheControl] == "no-store")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func aRestrictedProductCachedForWholesaleNeverReachesThePublic(backend: Backend) async throws {
+        try await Harness.withApp(backend, products: 40) { client, fixture in
+            let store = "/v1/stores/\(fixture.slug)"
+            let token = try await client.admin("/v1/admin/storefront-tokens", token: fixture.token, method: .post, body: #"{"customer_group": "wholesale"}"#)
+            let wholesale: HTTPFields = [.storefrontToken: try #require(token.object["token"] as? String)]
+            let publicIDs = Set(try await client.walk("\(store)/products?limit=100").compactMap { $0["id"] as? String })
+            // Warm every cache entry the wholesale audience can produce for the same URLs.
+            let tradeItems = try await client.walk("\(store)/products?limit=100", headers: wholesale)
+            let tradeOnly = tradeItems.compactMap { $0["id"] as? String }.filter { !publicIDs.contains($0) }
+            #expect(!tradeOnly.isEmpty)
+            for id in tradeOnly {
+                #expect(try await client.json("\(store)/products/\(id)", headers: wholesale).status == .ok)
+            }
+            // The same URLs without the token: cached public answers, and no restricted product in them.
+            let again = try await client.walk("\(store)/products?limit=100")
+            #expect(Set(again.compactMap { $0["id"] as? String }) == publicIDs)
+            for id in tradeOnly {
+                let response = try await client.json("\(store)/products/\(id)")
+                #expect(response.status == .notFound)
+            }
+            let tree = try await client.json("\(store)/categories")
+            #expect(!(tree.object["categories"] as? [[String: Any]] ?? []).contains { $0["slug"] as? String == "wholesale" })
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func everyAdminWriteIsVisibleOnTheNextReadThroughTheCache(backend: Backend) async throws {
+        try await Harness.withApp(backend) { client, fixture in
+            let store = "/v1/stores/\(fixture.slug)"
+            let other = "/v1/stores/\(fixture.merchants[1].slug)"
+            let page = try await client.json("\(store)/products?limit=5")
+            let item = try #require(page.items.first)
+            let id = try #require(item["id"] as? String)
+            _ = try await client.json("\(other)/products?limit=5")
+            #expect(try await client.json("\(store)/products?limit=5").cache == "hit")
+            #expect(try await client.json("\(other)/products?limit=5").cache == "hit")
+
+            let product = try await client.admin("/v1/admin/products/\(id)", token: fixture.token)
+            let variants = try #require(product.object["variants"] as? [[String: Any]])
+            for variant in variants {
+                let variantID = try #require(variant["id"] as? String)
+                let updated = try await client.admin("/v1/admin/variants/\(variantID)/price", token: fixture.token, method: .put, body: #"{"currency": "EUR", "amount": 12345}"#)
+                #expect(updated.status == .ok)
+            }
+            let fresh = try await client.json("\(store)/products?limit=5")
+            #expect(fresh.cache == "miss")
+            #expect((fresh.items.first { $0["id"] as? String == id }?["price"] as? [String: Any])?["amount"] as? Int == 12345)
+            let detail = try await client.json("\(store)/products/\(id)")
+            #expect((detail.object["price"] as? [String: Any])?["amount"] as? Int == 12345)
+            // Another merchant's cache is untouched by this merchant's write.
+            #expect(try await client.json("\(other)/products?limit=5").cache == "hit")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func cachingCanBeSwitchedOff(backend: Backend) async throws {
+        try await Harness.withApp(backend, merchants: 1, products: 10, cache: CacheOptions(enabled: false)) { client, fixture in
+            for _ in 0..<3 {
+                let response = try await client.json("/v1/stores/\(fixture.slug)/products")
+                #expect(response.cache == "bypass" && response.statements == 2)
+            }
+        }
+    }
+}

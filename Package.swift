@@ -41,11 +41,35 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Our Redis client: RESP2/3 codec, pipelined connections, pool, pub/sub with reconnect.
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A redis-server that a test owns (start, kill, restart), shared by the Redis test suites.
+        .target(
+            name: "RedisTestSupport",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        // GET throughput benchmark of our Redis client against a running server (compare with redis-benchmark).
+        .executableTarget(
+            name: "RedisClientBench",
+            dependencies: ["RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         // Cache tiers: near cache (W-TinyLFU), layered read-through with coalescing, generations, invalidation bus.
         .target(
             name: "MercatoCache",
             dependencies: [
-                "MercatoCore",
+                "MercatoCore", "RedisClient",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -69,7 +93,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin",
+                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -89,6 +113,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoCatalog"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: [
+                "RedisClient", "RedisTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "MercatoCacheTests", dependencies: ["MercatoCache"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
@@ -98,8 +132,9 @@ let package = Package(
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
-                "MercatoHTTP", "MercatoStorage", "MercatoCore",
+                "MercatoHTTP", "MercatoStorage", "MercatoCore", "RedisTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

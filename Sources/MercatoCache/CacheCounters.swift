@@ -4,6 +4,7 @@ import Synchronization
 public final class CacheCounters: Sendable {
     let nearHits = Atomic<Int>(0)
     let nearStale = Atomic<Int>(0)
+    let sharedHits = Atomic<Int>(0)
     let misses = Atomic<Int>(0)
     let loads = Atomic<Int>(0)
     let coalesced = Atomic<Int>(0)
@@ -15,6 +16,7 @@ public final class CacheCounters: Sendable {
     public struct Snapshot: Sendable, Equatable {
         public var nearHits: Int
         public var nearStale: Int
+        public var sharedHits: Int
         public var misses: Int
         public var loads: Int
         public var coalesced: Int
@@ -24,7 +26,7 @@ public final class CacheCounters: Sendable {
     public var snapshot: Snapshot {
         Snapshot(
             nearHits: nearHits.load(ordering: .relaxed), nearStale: nearStale.load(ordering: .relaxed),
-            misses: misses.load(ordering: .relaxed), loads: loads.load(ordering: .relaxed),
+            sharedHits: sharedHits.load(ordering: .relaxed), misses: misses.load(ordering: .relaxed), loads: loads.load(ordering: .relaxed),
             coalesced: coalesced.load(ordering: .relaxed), refreshes: refreshes.load(ordering: .relaxed))
     }
 }

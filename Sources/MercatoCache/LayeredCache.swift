@@ -19,21 +19,38 @@ public struct CacheLifetimes: Sendable {
 
 /// Where a value came from.
 public enum CacheOutcome: String, Sendable {
-    case hit, stale, miss, coalesced, bypass
+    /// Near cache, fresh.
+    case hit
+    /// Near cache, past its fresh lifetime; a refresh was scheduled.
+    case stale
+    /// Shared tier (Redis).
+    case shared
+    /// Loaded from the source (database).
+    case miss
+    /// Waited for another request's load of the same key.
+    case coalesced
+    /// Caching is off.
+    case bypass
 }
 
 /// Read-through cache: near cache, else one load per key per instance (concurrent misses wait for it).
 /// Hot entries refresh early (XFetch) and stale ones are served while a single refresh runs.
 public final class LayeredCache<Value: Sendable>: Sendable {
     private let near: NearCache<Value>
+    private let shared: (tier: any SharedCacheTier, codec: ValueCodec<Value>)?
     private let lifetimes: CacheLifetimes
     private let cost: @Sendable (Value) -> Int
     private let refresher: RefreshQueue
-    private let inflight = Mutex<[String: [CheckedContinuation<Value?, any Error>]]>([:])
+    private let inflight = Mutex<[String: [CheckedContinuation<(Value, CacheOutcome)?, any Error>]]>([:])
     public let counters = CacheCounters()
 
-    public init(near: NearCache<Value>, lifetimes: CacheLifetimes, refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int) {
+    /// `shared`: the Redis tier and how values are stored there (nil: near cache only).
+    public init(
+        near: NearCache<Value>, shared: (tier: any SharedCacheTier, codec: ValueCodec<Value>)? = nil, lifetimes: CacheLifetimes,
+        refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int
+    ) {
         self.near = near
+        self.shared = shared
         self.lifetimes = lifetimes
         self.refresher = refresher
         self.cost = cost
@@ -67,7 +84,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     private func loadCoalesced(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
         // The continuation decides the role atomically: the first caller gets nil (go and load),
         // later callers get the leader's value when it arrives.
-        let shared: Value? = try await withCheckedThrowingContinuation { continuation in
+        let joined: (Value, CacheOutcome)? = try await withCheckedThrowingContinuation { continuation in
             let leader = inflight.withLock { state -> Bool in
                 if state[key] != nil {
                     state[key]!.append(continuation)
@@ -78,13 +95,17 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             }
             if leader { continuation.resume(returning: nil) }
         }
-        if let shared {
+        if let (value, _) = joined {
             counters.coalesced.add(1, ordering: .relaxed)
-            return (shared, .coalesced)
+            return (value, .coalesced)
         }
-        let result: Result<Value, any Error>
+        let result: Result<(Value, CacheOutcome), any Error>
         do {
-            result = .success(try await loadAndStore(key, load))
+            if let value = await sharedValue(key) {
+                result = .success((value, .shared))
+            } else {
+                result = .success((try await loadAndStore(key, load), .miss))
+            }
         } catch {
             result = .failure(error)
         }
@@ -95,20 +116,34 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             case .failure(let error): waiter.resume(throwing: error)
             }
         }
-        return (try result.get(), .miss)
+        return try result.get()
+    }
+
+    /// The shared tier's value, stored into the near cache on the way.
+    private func sharedValue(_ key: String) async -> Value? {
+        guard let shared, let bytes = await shared.tier.get(key), let value = shared.codec.decode(bytes) else { return nil }
+        counters.sharedHits.add(1, ordering: .relaxed)
+        storeNear(key, value, loadNanos: 0)
+        return value
     }
 
     private func loadAndStore(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> Value {
         counters.loads.add(1, ordering: .relaxed)
         let started = Self.now()
         let value = try await load()
-        let finished = Self.now()
+        storeNear(key, value, loadNanos: Self.now() &- started)
+        if let shared {
+            await shared.tier.set(key, shared.codec.encode(value), ttl: lifetimes.fresh + lifetimes.stale)
+        }
+        return value
+    }
+
+    private func storeNear(_ key: String, _ value: Value, loadNanos: UInt64) {
+        let now = Self.now()
         let fresh = Self.nanos(lifetimes.fresh)
         near.store(
-            key,
-            TimedEntry(value: value, freshUntil: finished &+ fresh, staleUntil: finished &+ fresh &+ Self.nanos(lifetimes.stale), loadNanos: finished &- started),
+            key, TimedEntry(value: value, freshUntil: now &+ fresh, staleUntil: now &+ fresh &+ Self.nanos(lifetimes.stale), loadNanos: loadNanos),
             cost: cost(value))
-        return value
     }
 
     private func scheduleRefresh(_ key: String, _ load: @escaping @Sendable () async throws -> Value) {

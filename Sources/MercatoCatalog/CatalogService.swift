@@ -49,6 +49,14 @@ public struct CatalogResponse: Sendable {
         self.surrogateKeys = surrogateKeys
     }
 
+    init(body: ByteBuffer, etag: String, categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
+        self.body = body
+        self.etag = etag
+        self.categoryKind = categoryKind
+        self.personalised = personalised
+        self.surrogateKeys = surrogateKeys
+    }
+
     /// Approximate memory held, for the byte-bounded near cache.
     public var cost: Int { body.readableBytes + etag.utf8.count + surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64 }
 }

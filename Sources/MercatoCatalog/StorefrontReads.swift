@@ -10,11 +10,11 @@ import MercatoCore
 public struct StorefrontReads: Sendable {
     let catalog: CatalogService
     let cache: LayeredCache<CatalogResponse>?
-    let generations: GenerationMap
+    let generations: any GenerationSource
     let tokens: StorefrontTokens
 
     /// `cache` nil: caching switched off (`MERCATO_CACHE=off`), every read goes to the store.
-    public init(catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: GenerationMap, signer: Signer) {
+    public init(catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer) {
         self.catalog = catalog
         self.cache = cache
         self.generations = generations
@@ -33,8 +33,9 @@ public struct StorefrontReads: Sendable {
     }
 
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
+        guard cache != nil else { return (try await catalog.listing(request), .bypass) }
         let key = [
-            "L", request.merchantSlug, "g\(generations.current(request.merchantSlug))", request.category ?? "", request.sort.rawValue,
+            "L", request.merchantSlug, "g\(await generations.generation(of: request.merchantSlug))", request.category ?? "", request.sort.rawValue,
             String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "", request.group.rawValue,
             request.inStockOnly ? "1" : "0",
         ].joined(separator: "\u{1F}")
@@ -42,13 +43,17 @@ public struct StorefrontReads: Sendable {
     }
 
     public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        let key = ["P", merchantSlug, "g\(generations.current(merchantSlug))", reference, marketCode?.uppercased() ?? "", group.rawValue]
+        guard cache != nil else {
+            return (try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group), .bypass)
+        }
+        let key = ["P", merchantSlug, "g\(await generations.generation(of: merchantSlug))", reference, marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
         return try await cached(key) { try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group) }
     }
 
     public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        let key = ["C", merchantSlug, "g\(generations.current(merchantSlug))", marketCode?.uppercased() ?? "", group.rawValue]
+        guard cache != nil else { return (try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group), .bypass) }
+        let key = ["C", merchantSlug, "g\(await generations.generation(of: merchantSlug))", marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
         return try await cached(key) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
     }

@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import MercatoAdmin
 import MercatoCache
+import RedisClient
 import MercatoCatalog
 import MercatoCore
 import MercatoStorage
@@ -18,27 +19,60 @@ public struct AppDependencies: Sendable {
     public var cache: LayeredCache<CatalogResponse>?
     /// Long-lived parts that must run under the application's ServiceGroup.
     public var services: [any Service]
+    /// Cross-instance invalidation counters, when Redis is configured.
+    public var invalidationCounters: (published: Int, received: Int, publishFailures: Int, reconnects: Int)? {
+        services.lazy.compactMap { $0 as? InvalidationListener }.first?.counters.snapshot
+    }
 
-    /// Wires the default services over a migrated database: embedded invalidation bus, near cache.
-    public static func make(database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions()) async throws -> AppDependencies {
+    /// Wires the services over a migrated database: with `cacheOptions.redisURL`, the Redis tier and
+    /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation.
+    public static func make(
+        database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
+        logger: Logger = Logger(label: "mercato")
+    ) async throws -> AppDependencies {
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
-        let generations = GenerationMap()
-        let refresher = RefreshQueue()
-        let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
-            ? LayeredCache(
-                near: NearCache(capacityBytes: cacheOptions.nearCapacityBytes),
-                lifetimes: CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale),
-                refresher: refresher, cost: { $0.cost })
-            : nil
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
+        let refresher = RefreshQueue()
+        let near = NearCache<CatalogResponse>(capacityBytes: cacheOptions.nearCapacityBytes)
+        let lifetimes = CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale)
+        var services: [any Service] = []
+        let generations: any GenerationSource
+        let bus: any InvalidationBus
+        var shared: (tier: any SharedCacheTier, codec: ValueCodec<CatalogResponse>)?
+        if let url = cacheOptions.redisURL {
+            var configuration = try RedisConfiguration(url: url)
+            configuration.clientName = "mercato"
+            // A cache that answers slowly is worse than none: fail fast and fall back to the database.
+            configuration.commandTimeout = cacheOptions.redisTimeout
+            configuration.connectTimeout = .seconds(1)
+            configuration.connectionWaitTimeout = cacheOptions.redisTimeout
+            configuration.maximumConnections = 16
+            let client = RedisClient(configuration: configuration, logger: logger)
+            let availability = RedisAvailability(logger: logger)
+            let sharedGenerations = SharedGenerations(client: client, availability: availability, logger: logger)
+            generations = sharedGenerations
+            bus = sharedGenerations
+            shared = (RedisCacheTier(client: client, availability: availability), CatalogResponse.codec)
+            services.append(InvalidationListener(configuration: configuration, generations: sharedGenerations, logger: logger) {
+                near.removeAll()
+            })
+        } else {
+            let local = GenerationMap()
+            generations = local
+            bus = InProcessInvalidationBus(generations: local)
+        }
+        let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
+            ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
+            : nil
+        if cacheOptions.enabled { services.append(refresher) }
         return AppDependencies(
             database: database,
             reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer),
-            admin: AdminService(writer: writer, bus: InProcessInvalidationBus(generations: generations)),
+            admin: AdminService(writer: writer, bus: bus),
             options: options,
             cache: cache,
-            services: cacheOptions.enabled ? [refresher] : [])
+            services: services)
     }
 }
 
@@ -52,12 +86,21 @@ public struct CacheOptions: Sendable {
     public var fresh: Duration
     /// Extra time an entry may be served while one refresh runs (`MERCATO_CACHE_STALE`).
     public var stale: Duration
+    /// `REDIS_URL`: shared tier and cross-instance invalidation; nil for the embedded setup.
+    public var redisURL: String?
+    /// Longest a cache request waits for Redis before falling back (`MERCATO_REDIS_TIMEOUT_MS`).
+    public var redisTimeout: Duration
 
-    public init(enabled: Bool = true, nearCapacityBytes: Int = 64 << 20, fresh: Duration = .seconds(60), stale: Duration = .seconds(30)) {
+    public init(
+        enabled: Bool = true, nearCapacityBytes: Int = 64 << 20, fresh: Duration = .seconds(60), stale: Duration = .seconds(30),
+        redisURL: String? = nil, redisTimeout: Duration = .milliseconds(100)
+    ) {
         self.enabled = enabled
         self.nearCapacityBytes = nearCapacityBytes
         self.fresh = fresh
         self.stale = stale
+        self.redisURL = redisURL
+        self.redisTimeout = redisTimeout
     }
 }
 

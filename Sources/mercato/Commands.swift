@@ -102,7 +102,7 @@ struct Serve: AsyncParsableCommand {
             } else if database.isEmbedded {
                 demoToken = try? String(contentsOfFile: database.demoTokenPath, encoding: .utf8)
             }
-            let deps = try await AppDependencies.make(database: db, options: options, cacheOptions: cacheOptions)
+            let deps = try await AppDependencies.make(database: db, options: options, cacheOptions: cacheOptions, logger: logger)
             let printedToken = demoToken
             let app = buildApplication(deps, hostname: hostname, port: port, services: [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"
@@ -131,6 +131,8 @@ struct Serve: AsyncParsableCommand {
         if let bytes = try integer("MERCATO_NEAR_CACHE_BYTES") { options.nearCapacityBytes = bytes }
         if let seconds = try integer("MERCATO_CACHE_TTL") { options.fresh = .seconds(seconds) }
         if let seconds = try integer("MERCATO_CACHE_STALE") { options.stale = .seconds(seconds) }
+        if let milliseconds = try integer("MERCATO_REDIS_TIMEOUT_MS") { options.redisTimeout = .milliseconds(max(1, milliseconds)) }
+        if let url = environment["REDIS_URL"], !url.isEmpty { options.redisURL = url }
         return options
     }
 }

@@ -1,0 +1,37 @@
+import NIOCore
+import RedisClient
+
+/// The Redis tier: pre-serialized values under `mercato:c:<key>` with a TTL.
+public struct RedisCacheTier: SharedCacheTier {
+    let client: RedisClient
+    let availability: RedisAvailability
+    let prefix: String
+
+    public init(client: RedisClient, availability: RedisAvailability, prefix: String = "mercato:c:") {
+        self.client = client
+        self.availability = availability
+        self.prefix = prefix
+    }
+
+    public func get(_ key: String) async -> ByteBuffer? {
+        guard availability.shouldTry() else { return nil }
+        do {
+            let value = try await client.get(prefix + key)
+            availability.succeeded()
+            return value
+        } catch {
+            availability.failed(error)
+            return nil
+        }
+    }
+
+    public func set(_ key: String, _ value: ByteBuffer, ttl: Duration) async {
+        guard availability.shouldTry() else { return }
+        do {
+            try await client.set(prefix + key, to: value, expiration: ttl)
+            availability.succeeded()
+        } catch {
+            availability.failed(error)
+        }
+    }
+}

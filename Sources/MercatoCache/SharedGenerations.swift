@@ -1,0 +1,209 @@
+import Foundation
+import Logging
+import NIOCore
+import RedisClient
+import ServiceLifecycle
+import Synchronization
+
+/// Generations shared by every instance through Redis.
+///
+/// The authoritative counter of a namespace is `mercato:gen:<namespace>` (INCR on every write). Each
+/// instance keeps the values it has seen; a write publishes the new value on the invalidation channel
+/// and every instance moves to it as the message arrives. A namespace not seen yet is read from Redis
+/// once. When the subscription drops, messages may have been lost, so everything known is forgotten
+/// (re-read on next use) and the near cache is flushed. While Redis is unreachable, reads use the last
+/// known values (or a local epoch) and the Redis tier is skipped.
+///
+/// Tokens also carry the Redis server's `run_id`: a restarted Redis may come back empty (counters
+/// restart at 0) or from an older snapshot (counters go back in time, next to entries stored under
+/// them). Either way the run id changes, so no key built before the restart is built again.
+public final class SharedGenerations: GenerationSource, InvalidationBus, Sendable {
+    public static let channel = "mercato:invalidations"
+
+    private let client: RedisClient
+    let availability: RedisAvailability
+    private let known = Mutex<[String: UInt64]>([:])
+    /// The Redis server's run id, read once per connection lifetime.
+    private let runID = Mutex<String?>(nil)
+    /// Writes whose INCR/PUBLISH failed: retried by `InvalidationListener` until Redis is back.
+    private let pending = Mutex<Set<String>>([])
+    private let logger: Logger
+    let counters = InvalidationCounters()
+
+    public init(client: RedisClient, availability: RedisAvailability, logger: Logger) {
+        self.client = client
+        self.availability = availability
+        self.logger = logger
+    }
+
+    static func key(_ namespace: String) -> String { "mercato:gen:" + namespace }
+
+    public func generation(of namespace: String) async -> String {
+        if let run = runID.withLock({ $0 }), let value = known.withLock({ $0[namespace] }) { return "\(value)@\(run)" }
+        guard availability.shouldTry() else { return localEpoch }
+        do {
+            let run = try await serverRunID()
+            let stored = try await client.get(Self.key(namespace)).flatMap { UInt64(String(buffer: $0)) } ?? 0
+            availability.succeeded()
+            return "\(apply(namespace, stored))@\(run)"
+        } catch {
+            availability.failed(error)
+            return localEpoch
+        }
+    }
+
+    /// Used while Redis cannot be read: a token no Redis-backed key has, so such entries only ever
+    /// live in this instance's near cache (which is flushed when the subscription comes back).
+    private var localEpoch: String { "local" }
+
+    private func serverRunID() async throws -> String {
+        if let run = runID.withLock({ $0 }) { return run }
+        let info = try await client.send(RedisCommand(["INFO", "server"]))
+        let text = info.buffer.map { String(buffer: $0) } ?? info.string ?? ""
+        guard let line = text.split(whereSeparator: \.isNewline).first(where: { $0.hasPrefix("run_id:") }) else {
+            throw RedisError.unexpectedReply(command: "INFO", reply: "no run_id")
+        }
+        let run = String(line.dropFirst("run_id:".count).prefix(12))
+        runID.withLock { $0 = run }
+        return run
+    }
+
+    /// Moves to `generation` if it is newer than what this instance knows.
+    @discardableResult
+    func apply(_ namespace: String, _ generation: UInt64) -> UInt64 {
+        known.withLock { known in
+            let next = max(known[namespace] ?? 0, generation)
+            known[namespace] = next
+            return next
+        }
+    }
+
+    /// Forgets every generation and the server's run id (after a lost subscription); they are re-read
+    /// from Redis on next use.
+    func forgetAll() {
+        known.withLock { $0.removeAll() }
+        runID.withLock { $0 = nil }
+    }
+
+    /// INCR the namespace, adopt the new value here, and tell the other instances.
+    public func publish(_ event: InvalidationEvent) async throws {
+        do {
+            try await bumpAndAnnounce(event)
+        } catch {
+            // The write has committed; do not fail it. Invalidate locally now, retry the shared bump.
+            availability.failed(error)
+            known.withLock { $0[event.namespace] = nil }
+            _ = pending.withLock { $0.insert(event.namespace) }
+            counters.publishFailures.add(1, ordering: .relaxed)
+            logger.warning("could not publish an invalidation; will retry", metadata: ["namespace": "\(event.namespace)", "error": "\(error)"])
+        }
+    }
+
+    private func bumpAndAnnounce(_ event: InvalidationEvent) async throws {
+        let generation = try await client.incr(Self.key(event.namespace))
+        apply(event.namespace, UInt64(generation))
+        let message = InvalidationMessage(namespace: event.namespace, generation: UInt64(generation), surrogateKeys: event.surrogateKeys, sentAt: Date().timeIntervalSince1970)
+        try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: Self.channel)
+        availability.succeeded()
+        counters.published.add(1, ordering: .relaxed)
+    }
+
+    /// Retries the shared bumps of writes made while Redis was unreachable.
+    func retryPending() async {
+        let namespaces = pending.withLock { $0 }
+        for namespace in namespaces {
+            do {
+                try await bumpAndAnnounce(InvalidationEvent(namespace: namespace, surrogateKeys: []))
+                _ = pending.withLock { $0.remove(namespace) }
+            } catch {
+                return
+            }
+        }
+    }
+
+    var hasPending: Bool { pending.withLock { !$0.isEmpty } }
+}
+
+/// What travels on the invalidation channel.
+struct InvalidationMessage: Codable, Sendable {
+    var namespace: String
+    var generation: UInt64
+    var surrogateKeys: [String]
+    /// Unix seconds when published, for the write→purge lag measurement.
+    var sentAt: Double
+}
+
+/// Counts of invalidation traffic.
+public final class InvalidationCounters: Sendable {
+    let published = Atomic<Int>(0)
+    let received = Atomic<Int>(0)
+    let publishFailures = Atomic<Int>(0)
+    let reconnects = Atomic<Int>(0)
+
+    public var snapshot: (published: Int, received: Int, publishFailures: Int, reconnects: Int) {
+        (published.load(ordering: .relaxed), received.load(ordering: .relaxed),
+         publishFailures.load(ordering: .relaxed), reconnects.load(ordering: .relaxed))
+    }
+}
+
+/// Receives invalidations from other instances (a Service): moves generations forward, and after a
+/// reconnect flushes the near cache, since messages sent while disconnected are lost.
+public final class InvalidationListener: Service, Sendable {
+    let subscriber: RedisSubscriber
+    let generations: SharedGenerations
+    let onFlush: @Sendable () -> Void
+    let logger: Logger
+
+    /// `onFlush` empties the near cache(s) of this instance.
+    public init(configuration: RedisConfiguration, generations: SharedGenerations, logger: Logger, onFlush: @escaping @Sendable () -> Void) {
+        self.subscriber = RedisSubscriber(configuration: configuration, channels: [SharedGenerations.channel], logger: logger)
+        self.generations = generations
+        self.onFlush = onFlush
+        self.logger = logger
+    }
+
+    public var counters: InvalidationCounters { generations.counters }
+
+    public func run() async throws {
+        // Everything here ends on cancellation; graceful shutdown cancels it.
+        try await cancelWhenGracefulShutdown {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await self.subscriber.run() }
+                group.addTask { await self.retryLoop() }
+                for await event in self.subscriber.events {
+                    self.handle(event)
+                }
+                // The stream ends when the subscriber stops: cancel the retry loop, surface its error.
+                group.cancelAll()
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    func handle(_ event: RedisSubscriberEvent) {
+        switch event {
+        case .subscribed:
+            break
+        case .reconnected:
+            generations.counters.reconnects.add(1, ordering: .relaxed)
+            generations.forgetAll()
+            generations.availability.succeeded()  // Redis answers again: stop skipping it
+            onFlush()
+            logger.notice("invalidation subscription restored; near cache flushed")
+        case .message(let message):
+            guard let decoded = try? JSONDecoder().decode(InvalidationMessage.self, from: Data(message.payload.readableBytesView)) else {
+                logger.warning("ignoring a malformed invalidation message")
+                return
+            }
+            generations.counters.received.add(1, ordering: .relaxed)
+            generations.apply(decoded.namespace, decoded.generation)
+        }
+    }
+
+    private func retryLoop() async {
+        while !Task.isCancelled {
+            if generations.hasPending { await generations.retryPending() }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import NIOCore
+
+/// A cache tier shared by all instances (Redis). It never throws: when it is unavailable it answers
+/// "miss" and drops writes, so a request is served from the near cache or the database instead.
+public protocol SharedCacheTier: Sendable {
+    func get(_ key: String) async -> ByteBuffer?
+    func set(_ key: String, _ value: ByteBuffer, ttl: Duration) async
+}
+
+/// How values travel through the shared tier: as bytes, decoded once per near-cache fill.
+public struct ValueCodec<Value: Sendable>: Sendable {
+    public var encode: @Sendable (Value) -> ByteBuffer
+    /// Nil for bytes that are not a valid value (treated as a miss).
+    public var decode: @Sendable (ByteBuffer) -> Value?
+
+    public init(encode: @escaping @Sendable (Value) -> ByteBuffer, decode: @escaping @Sendable (ByteBuffer) -> Value?) {
+        self.encode = encode
+        self.decode = decode
+    }
+}
+
+/// Where generations come from: in-process (`GenerationMap`) or shared across instances (`SharedGenerations`).
+public protocol GenerationSource: Sendable {
+    /// The generation of `namespace` as a token to embed in cache keys.
+    func generation(of namespace: String) async -> String
+}
+
+extension GenerationMap: GenerationSource {
+    public func generation(of namespace: String) async -> String {
+        String(current(namespace))
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MercatoHTTP
+import MercatoStorage
+import NIOPosix
+import RedisTestSupport
+import Testing
+
+/// Redis is part of the suite in CI: its absence there is a failure, not a skip.
+@Test func redisIsConfiguredInCI() {
+    let inCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    #expect(!inCI || RedisHarness.url != nil, "CI=true but REDIS_URL is not set: the Redis half of the suite would not run")
+}
+
+enum RedisHarness {
+    static let url = ProcessInfo.processInfo.environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static var enabled: Bool { url != nil }
+
+    /// Two application instances over one database and one Redis, like two pods behind a load balancer.
+    static func withTwoInstances(
+        _ backend: Backend, redisURL: String, products: Int = 40,
+        _ body: @Sendable @escaping (any TestClientProtocol, any TestClientProtocol, Fixture, AppDependencies, AppDependencies) async throws -> Void
+    ) async throws {
+        try await Harness.withDatabase(backend) { database in
+            let prefix = "r\(UInt32.random(in: 0 ... .max))"
+            let seeded = try await Seeder(database: database, logger: Harness.logger)
+                .seed(.init(merchants: 2, productsPerMerchant: products, seed: 5, slugPrefix: prefix))
+            let writer = CatalogWriter(database: database)
+            var tokens: [String] = []
+            for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
+            let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
+            let cache = CacheOptions(redisURL: redisURL, redisTimeout: .milliseconds(200))
+            let a = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
+            let b = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
+            let appA = buildApplication(a, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let appB = buildApplication(b, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            try await appA.test(.router) { clientA in
+                try await appB.test(.router) { clientB in
+                    // Both instances must be subscribed before a write, or B would miss the message.
+                    try await Task.sleep(for: .milliseconds(300))
+                    try await body(clientA, clientB, fixture, a, b)
+                }
+            }
+        }
+    }
+}
+
+/// Polls until `condition` holds; returns how long it took, or nil after `timeout`.
+func timeUntil(timeout: Duration = .milliseconds(500), _ condition: () async throws -> Bool) async throws -> Duration? {
+    let start = ContinuousClock.now
+    while ContinuousClock.now - start < timeout {
+        if try await condition() { return ContinuousClock.now - start }
+        try await Task.sleep(for: .milliseconds(1))
+    }
+    return nil
+}
+
+@Suite("Redis tier and cross-instance invalidation", .enabled(if: RedisHarness.enabled))
+struct RedisCacheTests {
+    @Test(arguments: Backend.available)
+    func aWriteOnOneInstanceIsFreshOnTheOther(backend: Backend) async throws {
+        try await RedisHarness.withTwoInstances(backend, redisURL: try #require(RedisHarness.url)) { a, b, fixture, _, _ in
+            let store = "/v1/stores/\(fixture.slug)"
+            let listing = "\(store)/products?limit=10"
+            let first = try await b.json(listing)
+            let id = try #require(first.items.first?["id"] as? String)
+            let detail = "\(store)/products/\(id)"
+            _ = try await b.json(detail)
+            #expect(try await b.json(listing).cache == "hit")
+            #expect(try await b.json(detail).cache == "hit")
+
+            // Instance A serves B's entries from Redis without SQL.
+            let shared = try await a.json(listing)
+            #expect(shared.cache == "shared" && shared.statements == 0, "\(shared.cache ?? "-") \(shared.statements ?? -1)")
+
+            let product = try await a.admin("/v1/admin/products/\(id)", token: fixture.token)
+            let variants = try #require(product.object["variants"] as? [[String: Any]])
+            for variant in variants {
+                let variantID = try #require(variant["id"] as? String)
+                #expect(try await a.admin("/v1/admin/variants/\(variantID)/price", token: fixture.token, method: .put, body: #"{"currency": "EUR", "amount": 4242}"#).status == .ok)
+            }
+            let lag = try await timeUntil {
+                let page = try await b.json(listing)
+                let item = page.items.first { $0["id"] as? String == id }
+                return (item?["price"] as? [String: Any])?["amount"] as? Int == 4242
+            }
+            let measured = try #require(lag, "instance B still served the old price 500 ms after the write on A")
+            print("write on A → fresh listing on B after \(measured)")
+            let fresh = try await b.json(detail)
+            #expect((fresh.object["price"] as? [String: Any])?["amount"] as? Int == 4242)
+            // The other merchant's entries were not invalidated.
+            let other = "/v1/stores/\(fixture.merchants[1].slug)/products?limit=3"
+            _ = try await b.json(other)
+            _ = try await a.admin("/v1/admin/products?limit=1", token: fixture.token)
+            #expect(try await b.json(other).cache == "hit")
+        }
+    }
+
+    @Test(arguments: Backend.available)
+    func aRedisOutageIsSurvivedAndCachingResumesWithAFlushedNearCache(backend: Backend) async throws {
+        let redis = try OwnedRedisServer.start()
+        defer { redis.destroy() }
+        try await RedisHarness.withTwoInstances(backend, redisURL: redis.url) { a, b, fixture, depsA, depsB in
+            let store = "/v1/stores/\(fixture.slug)"
+            _ = try await a.json("\(store)/products?limit=5")
+            #expect(try await a.json("\(store)/products?limit=5").cache == "hit")
+
+            try redis.stop()
+            // Reads keep succeeding (near cache, then database), writes too.
+            for sort in ["position", "newest", "price_asc", "bestselling"] {
+                let response = try await b.json("\(store)/products?limit=5&sort=\(sort)")
+                #expect(response.status == .ok, "\(sort) during the outage: \(response.status)")
+            }
+            let categories = try await a.admin("/v1/admin/categories", token: fixture.token)
+            let category = try #require(categories.items.first?["id"] as? String)
+            let renamed = try await a.admin("/v1/admin/categories/\(category)", token: fixture.token, method: .put, body: """
+                {"slug": "\(categories.items.first?["slug"] as? String ?? "")", "name": "Renamed during outage"}
+                """)
+            #expect(renamed.status == .ok, "a write during a Redis outage must still succeed: \(renamed.detail)")
+            let tree = try await a.json("\(store)/categories")
+            #expect((tree.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed during outage" },
+                    "the writing instance itself must not serve its pre-write tree")
+
+            try redis.start()
+            // Both subscribers reconnect and flush their near caches; the shared tier is used again.
+            let recovered = try await timeUntil(timeout: .seconds(10)) {
+                depsA.invalidationCounters?.reconnects ?? 0 >= 1 && depsB.invalidationCounters?.reconnects ?? 0 >= 1
+            }
+            #expect(recovered != nil, "subscribers did not report a reconnect")
+            let treeOnB = try await b.json("\(store)/categories")
+            #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed during outage" })
+            let resumed = try await timeUntil(timeout: .seconds(5)) {
+                _ = try await a.json("\(store)/products?limit=7")
+                return try await b.json("\(store)/products?limit=7").cache == "shared"
+            }
+            #expect(resumed != nil, "the Redis tier was not used again after the restart")
+        }
+    }
+}
+

@@ -1,0 +1,39 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+
+@testable import RedisClient
+
+/// Where integration tests find Redis: `REDIS_URL`. Without it they are skipped, unless
+/// `CI=true`, where a missing server must fail the run rather than pass silently.
+enum TestServer {
+    static let url = ProcessInfo.processInfo.environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
+    static let isEnabled = url != nil || isCI
+
+    /// The configuration for `REDIS_URL`, with short timeouts so failing tests fail fast.
+    static func configuration() throws -> RedisConfiguration {
+        let url = try #require(Self.url, "REDIS_URL must point to a Redis server when CI=true (see scripts/redis.sh)")
+        var configuration = try RedisConfiguration(url: url)
+        configuration.commandTimeout = .seconds(5)
+        configuration.connectTimeout = .seconds(2)
+        return configuration
+    }
+
+    /// A prefix that keeps keys of concurrently running tests apart.
+    static func uniqueKey(_ name: String) -> String {
+        "redisclient-test:\(UUID().uuidString):\(name)"
+    }
+}
+
+/// Polls `condition` until it holds or `timeout` passes.
+func eventually(timeout: Duration = .seconds(10), _ condition: () async throws -> Bool) async throws -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try await condition() { return true }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    return try await condition()
+}

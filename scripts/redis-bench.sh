@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compares RedisClientBench with redis-benchmark on the same server.
 #
-#   scripts/bench.sh redis://127.0.0.1:PORT [requests] [clients]
+#   scripts/redis-bench.sh redis://127.0.0.1:PORT [requests] [clients]   (loopback only)
 #
 # Builds in release mode first. Both tools run GET with the given number of connections at
 # pipeline depths 1 and 16.
@@ -13,6 +13,7 @@ hostport=${url#redis://}
 hostport=${hostport%%/*}
 host=${hostport%:*}
 port=${hostport##*:}
+case $host in 127.*|localhost) ;; *) echo "refusing a non-loopback target: $host" >&2; exit 1;; esac
 
 cd "$(dirname "$0")/.."
 swift build -c release --product RedisClientBench >&2

@@ -175,6 +175,31 @@ struct RedisChannelHandlerTests {
         #expect(!channel.isActive)
     }
 
+    /// Regression: an idle subscriber never PINGs, and its keep-alive timer must not re-arm in the
+    /// past (which spun the event loop at 100 % CPU and starved every other channel on it).
+    @Test(.timeLimit(.minutes(1)))
+    func idleSubscriberConnectionsDoNotSpinTheEventLoop() throws {
+        let (channel, handler) = try self.makeChannel(commandTimeout: .seconds(1), keepAlive: .seconds(10))
+        handler.enterSubscriberMode { _ in }
+        for _ in 0..<10 {
+            channel.embeddedEventLoop.advanceTime(by: .seconds(30))
+        }
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        #expect(channel.isActive)
+    }
+
+    /// While a command is in flight no PING is queued behind it, and the timer re-arms in the future.
+    @Test(.timeLimit(.minutes(1)))
+    func keepAliveWaitsWhileACommandIsPending() throws {
+        let (channel, handler) = try self.makeChannel(commandTimeout: .seconds(100), keepAlive: .seconds(10))
+        let reply = self.send(["BLPOP", "k", "0"], on: channel, handler: handler)
+        _ = try channel.readOutbound(as: ByteBuffer.self)
+        channel.embeddedEventLoop.advanceTime(by: .seconds(35))
+        #expect(try channel.readOutbound(as: ByteBuffer.self) == nil)
+        try channel.writeInbound(ByteBuffer(string: "*-1\r\n"))
+        #expect(try reply.wait() == .array(nil))
+    }
+
     @Test func closingFailsPendingAndLaterCommands() throws {
         let (channel, handler) = try self.makeChannel()
         let pending = self.send(["GET", "a"], on: channel, handler: handler)

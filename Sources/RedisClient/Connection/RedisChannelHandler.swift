@@ -177,7 +177,11 @@ final class RedisChannelHandler: ChannelInboundHandler {
 
     private func scheduleKeepAlive(context: ChannelHandlerContext) {
         guard let interval = self.keepAliveInterval else { return }
-        self.keepAliveTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: self.lastWrite + interval) {
+        // Never a deadline in the past: when no PING was sent (subscriber, or commands in flight),
+        // lastWrite stays old, and re-arming at lastWrite + interval would spin the event loop.
+        let due = self.lastWrite + interval
+        let deadline = due > context.eventLoop.now ? due : context.eventLoop.now + interval
+        self.keepAliveTask = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
             self.keepAliveTask = nil
             self.keepAlive()
         }

@@ -25,6 +25,8 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     private let known = Mutex<[String: UInt64]>([:])
     /// The Redis server's run id, read once per connection lifetime.
     private let runID = Mutex<String?>(nil)
+    /// Local generations for writes made while Redis was unreachable (see `localEpoch`).
+    private let localWrites = Mutex<[String: UInt64]>([:])
     /// Writes whose INCR/PUBLISH failed: retried by `InvalidationListener` until Redis is back.
     private let pending = Mutex<Set<String>>([])
     private let logger: Logger
@@ -40,7 +42,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
 
     public func generation(of namespace: String) async -> String {
         if let run = runID.withLock({ $0 }), let value = known.withLock({ $0[namespace] }) { return "\(value)@\(run)" }
-        guard availability.shouldTry() else { return localEpoch }
+        guard availability.shouldTry() else { return localEpoch(namespace) }
         do {
             let run = try await serverRunID()
             let stored = try await client.get(Self.key(namespace)).flatMap { UInt64(String(buffer: $0)) } ?? 0
@@ -48,13 +50,16 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
             return "\(apply(namespace, stored))@\(run)"
         } catch {
             availability.failed(error)
-            return localEpoch
+            return localEpoch(namespace)
         }
     }
 
     /// Used while Redis cannot be read: a token no Redis-backed key has, so such entries only ever
-    /// live in this instance's near cache (which is flushed when the subscription comes back).
-    private var localEpoch: String { "local" }
+    /// live in this instance's near cache (flushed when the subscription comes back). It moves with
+    /// every local write of the namespace, so a write during the outage still invalidates here.
+    private func localEpoch(_ namespace: String) -> String {
+        "local\(localWrites.withLock { $0[namespace] ?? 0 })"
+    }
 
     private func serverRunID() async throws -> String {
         if let run = runID.withLock({ $0 }) { return run }
@@ -93,6 +98,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
             // The write has committed; do not fail it. Invalidate locally now, retry the shared bump.
             availability.failed(error)
             known.withLock { $0[event.namespace] = nil }
+            localWrites.withLock { $0[event.namespace, default: 0] += 1 }
             _ = pending.withLock { $0.insert(event.namespace) }
             counters.publishFailures.add(1, ordering: .relaxed)
             logger.warning("could not publish an invalidation; will retry", metadata: ["namespace": "\(event.namespace)", "error": "\(error)"])

@@ -122,6 +122,13 @@ struct RedisCacheTests {
             let tree = try await a.json("\(store)/categories")
             #expect((tree.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed during outage" },
                     "the writing instance itself must not serve its pre-write tree")
+            // A second write during the same outage must invalidate again.
+            let again = try await a.admin("/v1/admin/categories/\(category)", token: fixture.token, method: .put, body: """
+                {"slug": "\(categories.items.first?["slug"] as? String ?? "")", "name": "Renamed twice"}
+                """)
+            #expect(again.status == .ok)
+            let treeAgain = try await a.json("\(store)/categories")
+            #expect((treeAgain.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
 
             try redis.start()
             // Both subscribers reconnect and flush their near caches; the shared tier is used again.
@@ -130,7 +137,7 @@ struct RedisCacheTests {
             }
             #expect(recovered != nil, "subscribers did not report a reconnect")
             let treeOnB = try await b.json("\(store)/categories")
-            #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed during outage" })
+            #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
             let resumed = try await timeUntil(timeout: .seconds(5)) {
                 _ = try await a.json("\(store)/products?limit=7")
                 return try await b.json("\(store)/products?limit=7").cache == "shared"

@@ -37,15 +37,22 @@ public final class PostgresDatabase: SQLDatabase, Service {
     }
 
     public func query(_ sql: SQL) async throws -> [SQLRow] {
+        try await Self.run(sql, unprepared: { try await Self.collect(client.query($0, logger: logger)) }, prepared: { try await execute($0) })
+    }
+
+    /// One statement on the pool or a connection: counted, prepared when marked hot, errors translated.
+    static func run(
+        _ sql: SQL, unprepared: (PostgresQuery) async throws -> [SQLRow], prepared: (any SlotStatementProtocol) async throws -> [SQLRow]
+    ) async throws -> [SQLRow] {
         StatementCounter.record()
         do {
-            let query = Self.postgresQuery(sql)
+            let query = postgresQuery(sql)
             if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
-                return try await execute(PreparedStatements.statement(slot: slot, bindings: query.binds))
+                return try await prepared(PreparedStatements.statement(slot: slot, bindings: query.binds))
             }
-            return try await Self.collect(client.query(query, logger: logger))
+            return try await unprepared(query)
         } catch let error as PSQLError {
-            throw Self.translate(error)
+            throw translate(error)
         }
     }
 
@@ -139,16 +146,8 @@ struct PostgresConnectionExecutor: SQLExecutor {
     var dialect: SQLDialect { .postgres }
 
     func query(_ sql: SQL) async throws -> [SQLRow] {
-        StatementCounter.record()
-        do {
-            let query = PostgresDatabase.postgresQuery(sql)
-            if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
-                return try await execute(PreparedStatements.statement(slot: slot, bindings: query.binds))
-            }
-            return try await PostgresDatabase.collect(connection.query(query, logger: logger))
-        } catch let error as PSQLError {
-            throw PostgresDatabase.translate(error)
-        }
+        try await PostgresDatabase.run(
+            sql, unprepared: { try await PostgresDatabase.collect(connection.query($0, logger: logger)) }, prepared: { try await execute($0) })
     }
 
     private func execute(_ statement: some SlotStatementProtocol) async throws -> [SQLRow] {

@@ -189,7 +189,8 @@ public final class InvalidationListener: Service, Sendable {
     func handle(_ event: RedisSubscriberEvent) {
         switch event {
         case .subscribed:
-            break
+            // Generations read before the first subscription was confirmed may already be behind.
+            generations.forgetAll()
         case .reconnected:
             generations.counters.reconnects.add(1, ordering: .relaxed)
             generations.forgetAll()

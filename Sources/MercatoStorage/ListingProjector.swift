@@ -77,6 +77,14 @@ public enum ListingProjector {
         let (masks, parents) = try await loadCategories(merchantID: merchantID, on: tx)
         for start in stride(from: 0, to: productIDs.count, by: 500) {
             let batch = Array(productIDs[start..<min(start + 500, productIDs.count)])
+            if tx.dialect == .postgres {
+                // Two transactions re-projecting one product (e.g. price writes to two of its variants)
+                // would each delete what they can see and insert: the later one would then collide with
+                // rows the first committed. Locking the product rows, in id order, serialises them.
+                try await tx.execute(SQL(
+                    "SELECT id FROM products WHERE id IN (\(BatchInsert.placeholders(count: batch.count, startingAt: 1))) ORDER BY id FOR UPDATE",
+                    batch.map(\.sql)))
+            }
             let facts = try await loadFacts(batch, on: tx)
             try await deleteProjections(batch, on: tx)
             var entries: [[SQLValue]] = []

@@ -86,6 +86,23 @@ public enum Schema {
             """,
             "CREATE INDEX listing_by_price ON listing_prices (merchant_id, scope_id, currency, min_amount, product_id) {include:in_stock, audience_mask}",
         ]),
+        // Stock reservations: `variants.stock` is what is still available; a held reservation has
+        // already taken its units and gives them back when released or expired.
+        Migration(version: 2, statements: [
+            """
+            CREATE TABLE reservations (
+                merchant_id {uuid} NOT NULL REFERENCES merchants(id), id TEXT NOT NULL,
+                status TEXT NOT NULL, lines_digest TEXT NOT NULL, expires_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, PRIMARY KEY (merchant_id, id))
+            """,
+            "CREATE INDEX reservations_expiry ON reservations (status, expires_at)",
+            """
+            CREATE TABLE reservation_lines (
+                merchant_id {uuid} NOT NULL, reservation_id TEXT NOT NULL, variant_id {uuid} NOT NULL,
+                quantity BIGINT NOT NULL CHECK (quantity > 0), PRIMARY KEY (merchant_id, reservation_id, variant_id),
+                FOREIGN KEY (merchant_id, reservation_id) REFERENCES reservations(merchant_id, id))
+            """,
+        ]),
     ]
 
     /// Rewrites dialect placeholders: UUID and boolean column types, and covering-index columns

@@ -1,0 +1,237 @@
+import Foundation
+import MercatoCore
+
+/// One line of a reservation: a variant and how many units.
+public struct ReservationLine: Sendable, Hashable {
+    public var variantID: VariantID
+    public var quantity: Int64
+
+    public init(variantID: VariantID, quantity: Int64) {
+        self.variantID = variantID
+        self.quantity = quantity
+    }
+}
+
+/// Where a reservation is in its life.
+public enum ReservationStatus: String, Sendable {
+    /// Units are taken from stock and wait for the order.
+    case held
+    /// The order was placed: the units are sold.
+    case committed
+    /// Given back (by the buyer, or because it expired).
+    case released
+}
+
+/// A stock reservation as stored.
+public struct Reservation: Sendable, Equatable {
+    public var key: String
+    public var merchantID: MerchantID
+    public var status: ReservationStatus
+    public var lines: [ReservationLine]
+    public var expiresAt: Int64
+}
+
+/// Why a reservation could not be made.
+public enum InventoryError: Error, Sendable, Equatable {
+    /// Not enough units: every short line with what is still available.
+    case insufficientStock([(variantID: VariantID, requested: Int64, available: Int64)])
+    /// The same reservation key was used with different lines.
+    case keyReused(String)
+    /// No such reservation for this merchant.
+    case unknownReservation(String)
+    /// The reservation is no longer held (committed or released).
+    case notHeld(String, ReservationStatus)
+
+    public static func == (lhs: InventoryError, rhs: InventoryError) -> Bool {
+        switch (lhs, rhs) {
+        case (.insufficientStock(let a), .insufficientStock(let b)):
+            a.map { "\($0.variantID)\($0.requested)\($0.available)" } == b.map { "\($0.variantID)\($0.requested)\($0.available)" }
+        case (.keyReused(let a), .keyReused(let b)), (.unknownReservation(let a), .unknownReservation(let b)): a == b
+        case (.notHeld(let a, let x), .notHeld(let b, let y)): a == b && x == y
+        default: false
+        }
+    }
+}
+
+/// Authoritative stock: all-or-nothing reservations with client keys, commit, release, expiry.
+///
+/// Stock never goes negative: each line is one conditional `UPDATE … SET stock = stock - q WHERE
+/// stock >= q`, so concurrent buyers of the last units serialise on the row and exactly as many
+/// succeed as there are units; a short line rolls the whole reservation back. Every change also
+/// refreshes the product's listing projection (in stock or not) in the same transaction.
+public struct InventoryStore: Sendable {
+    let database: any SQLDatabase
+
+    public init(database: any SQLDatabase) { self.database = database }
+
+    /// Reserves every line or none. Repeating a key with the same lines returns the existing
+    /// reservation (a retried request reserves once); with other lines it is `keyReused`.
+    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> (Reservation, [ProductID]) {
+        let merged = Self.merge(lines)
+        let digest = merged.map { "\($0.variantID):\($0.quantity)" }.joined(separator: ",")
+        do {
+            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl)
+        } catch StorageError.uniqueViolation {
+            // A concurrent request with the same key committed first (ours rolled back, stock included):
+            // run again to return that reservation, or report the key reuse.
+            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl)
+        }
+    }
+
+    private func reserveOnce(merchantID: MerchantID, key: String, merged: [ReservationLine], digest: String, ttl: Duration) async throws -> (Reservation, [ProductID]) {
+        try await database.transaction { tx in
+            if let existing = try await Self.load(key: key, merchantID: merchantID, on: tx) {
+                guard try await Self.digest(key: key, merchantID: merchantID, on: tx) == digest else { throw InventoryError.keyReused(key) }
+                return (existing, [])
+            }
+            var shortages: [(variantID: VariantID, requested: Int64, available: Int64)] = []
+            var products: Set<ProductID> = []
+            for line in merged {
+                let updated = try await tx.query(
+                    "UPDATE variants SET stock = stock - $3 WHERE merchant_id = $1 AND id = $2 AND stock >= $3 RETURNING product_id",
+                    merchantID.sql, line.variantID.sql, .int(line.quantity))
+                if let row = updated.first {
+                    products.insert(try row.id(0))
+                    continue
+                }
+                let available = try await tx.query(
+                    "SELECT stock FROM variants WHERE merchant_id = $1 AND id = $2", merchantID.sql, line.variantID.sql
+                ).first.map { try $0.int(0) }
+                guard let available else { throw MercatoError.notFound("variant \(line.variantID) not found") }
+                shortages.append((line.variantID, line.quantity, available))
+            }
+            // Throwing rolls back every decrement made above.
+            if !shortages.isEmpty { throw InventoryError.insufficientStock(shortages) }
+            let now = Clock.nowMicros()
+            let expiresAt = now + Int64(ttl.components.seconds) * 1_000_000 + Int64(ttl.components.attoseconds / 1_000_000_000_000)
+            try await tx.execute(
+                "INSERT INTO reservations (id, merchant_id, status, lines_digest, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                .text(key), merchantID.sql, .text(ReservationStatus.held.rawValue), .text(digest), .int(expiresAt), .int(now))
+            try await BatchInsert.insert(
+                into: "reservation_lines", columns: ["merchant_id", "reservation_id", "variant_id", "quantity"],
+                rows: merged.map { [merchantID.sql, .text(key), $0.variantID.sql, .int($0.quantity)] }, on: tx)
+            let ids = products.sorted()
+            try await ListingProjector.reproject(ids, merchantID: merchantID, on: tx)
+            return (Reservation(key: key, merchantID: merchantID, status: .held, lines: merged, expiresAt: expiresAt), ids)
+        }
+    }
+
+    /// Marks a held reservation as sold. Committing twice is a no-op.
+    public func commit(merchantID: MerchantID, key: String) async throws -> Reservation {
+        try await database.transaction { tx in
+            guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx) else { throw InventoryError.unknownReservation(key) }
+            switch reservation.status {
+            case .committed: return reservation
+            case .released: throw InventoryError.notHeld(key, .released)
+            case .held:
+                try await Self.setStatus(.committed, key: key, merchantID: merchantID, on: tx)
+                var committed = reservation
+                committed.status = .committed
+                return committed
+            }
+        }
+    }
+
+    /// Gives a held reservation's units back. Releasing twice is a no-op; a committed one cannot be released.
+    public func release(merchantID: MerchantID, key: String) async throws -> (Reservation, [ProductID]) {
+        try await database.transaction { tx in
+            guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx) else { throw InventoryError.unknownReservation(key) }
+            switch reservation.status {
+            case .released: return (reservation, [])
+            case .committed: throw InventoryError.notHeld(key, .committed)
+            case .held:
+                let products = try await Self.restock(reservation, on: tx)
+                var released = reservation
+                released.status = .released
+                return (released, products)
+            }
+        }
+    }
+
+    /// Releases every held reservation whose time ran out; returns what it released.
+    public func releaseExpired(now: Int64 = Clock.nowMicros(), limit: Int = 100) async throws -> [(Reservation, [ProductID])] {
+        let keys = try await database.query(
+            "SELECT id, merchant_id FROM reservations WHERE status = 'held' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
+            .int(now), .int(Int64(limit))
+        ).map { (try $0.text(0), try $0.id(1, as: MerchantID.self)) }
+        var released: [(Reservation, [ProductID])] = []
+        for (key, merchantID) in keys {
+            let result = try await database.transaction { tx -> (Reservation, [ProductID])? in
+                // Re-checked under the transaction: a commit may have won meanwhile.
+                guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx),
+                      reservation.status == .held, reservation.expiresAt <= now
+                else { return nil }
+                let products = try await Self.restock(reservation, on: tx)
+                var done = reservation
+                done.status = .released
+                return (done, products)
+            }
+            if let result { released.append(result) }
+        }
+        return released
+    }
+
+    /// Units still available per variant (a fresh read; caches sit above this).
+    public func available(merchantID: MerchantID, variants: [VariantID]) async throws -> [VariantID: Int64] {
+        guard !variants.isEmpty else { return [:] }
+        let unique = Array(Set(variants))
+        var result: [VariantID: Int64] = [:]
+        for row in try await database.query(SQL(
+            "SELECT id, stock FROM variants WHERE merchant_id = $1 AND id IN (\(BatchInsert.placeholders(count: unique.count, startingAt: 2)))",
+            [merchantID.sql] + unique.map(\.sql)))
+        {
+            result[try row.id(0)] = try row.int(1)
+        }
+        return result
+    }
+
+    // MARK: helpers
+
+    static func merge(_ lines: [ReservationLine]) -> [ReservationLine] {
+        var totals: [VariantID: Int64] = [:]
+        for line in lines { totals[line.variantID, default: 0] += line.quantity }
+        // A stable order also fixes the lock order, so two reservations never deadlock on PostgreSQL.
+        return totals.map { ReservationLine(variantID: $0.key, quantity: $0.value) }.sorted { $0.variantID < $1.variantID }
+    }
+
+    static func restock(_ reservation: Reservation, on tx: any SQLExecutor) async throws -> [ProductID] {
+        var products: Set<ProductID> = []
+        for line in reservation.lines {
+            for row in try await tx.query(
+                "UPDATE variants SET stock = stock + $3 WHERE merchant_id = $1 AND id = $2 RETURNING product_id",
+                reservation.merchantID.sql, line.variantID.sql, .int(line.quantity))
+            {
+                products.insert(try row.id(0))
+            }
+        }
+        try await setStatus(.released, key: reservation.key, merchantID: reservation.merchantID, on: tx)
+        let ids = products.sorted()
+        try await ListingProjector.reproject(ids, merchantID: reservation.merchantID, on: tx)
+        return ids
+    }
+
+    static func setStatus(_ status: ReservationStatus, key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws {
+        try await tx.execute(
+            "UPDATE reservations SET status = $3, updated_at = $4 WHERE merchant_id = $1 AND id = $2",
+            merchantID.sql, .text(key), .text(status.rawValue), .int(Clock.nowMicros()))
+    }
+
+    static func digest(key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws -> String? {
+        try await tx.query("SELECT lines_digest FROM reservations WHERE merchant_id = $1 AND id = $2", merchantID.sql, .text(key)).first.map { try $0.text(0) }
+    }
+
+    static func load(key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws -> Reservation? {
+        // FOR UPDATE on PostgreSQL: a concurrent commit/release/expiry of the same reservation waits here.
+        let lock = tx.dialect == .postgres ? " FOR UPDATE" : ""
+        guard let row = try await tx.query(
+            "SELECT status, expires_at FROM reservations WHERE merchant_id = $1 AND id = $2\(lock)", merchantID.sql, .text(key)
+        ).first else { return nil }
+        let lines = try await tx.query(
+            "SELECT variant_id, quantity FROM reservation_lines WHERE merchant_id = $1 AND reservation_id = $2 ORDER BY variant_id",
+            merchantID.sql, .text(key)
+        ).map { ReservationLine(variantID: try $0.id(0), quantity: try $0.int(1)) }
+        return Reservation(
+            key: key, merchantID: merchantID, status: ReservationStatus(rawValue: try row.text(0)) ?? .released,
+            lines: lines, expiresAt: try row.int(1))
+    }
+}

@@ -87,7 +87,7 @@ public struct ProductPatch: Sendable {
 public struct AdminVariant: Sendable {
     public var id: VariantID
     public var sku: String
-    /// Options as a JSON object in the merchant's order.
+    /// Options as a JSON object, names in sorted order.
     public var optionsJSON: String
     public var prices: [Money]
     public var stock: Int64

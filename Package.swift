@@ -89,6 +89,8 @@ let package = Package(
             dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
+        // Tax quotes: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding.
+        .target(name: "MercatoTax", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
         // The Hummingbird application.
         .target(
             name: "MercatoHTTP",
@@ -123,6 +125,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTax", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoCacheTests", dependencies: ["MercatoCache"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",

@@ -31,7 +31,8 @@ enum RedisHarness {
             var tokens: [String] = []
             for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
             let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
-            let cache = CacheOptions(redisURL: redisURL, redisTimeout: .milliseconds(200))
+            // Generous: a loaded CI machine must not turn a slow reply into a (correctly handled) outage.
+            let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
             let a = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
             let b = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
             let appA = buildApplication(a, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)

@@ -24,11 +24,4 @@ public final class GenerationMap: Sendable {
             return next
         }
     }
-
-    /// Forgets every namespace's generation by moving all of them forward (after a lost subscription).
-    public func bumpAll() {
-        counters.withLock { counters in
-            for key in counters.keys { counters[key]! &+= 1 }
-        }
-    }
 }

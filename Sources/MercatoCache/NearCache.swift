@@ -39,10 +39,6 @@ public final class NearCache<Value: Sendable>: Sendable {
         state.withLock { $0.set(key, entry, cost: cost + key.utf8.count + 64) }
     }
 
-    public func remove(_ key: String) {
-        _ = state.withLock { $0.remove(key) }
-    }
-
     /// Drops everything, e.g. after a lost invalidation subscription.
     public func removeAll() {
         state.withLock { $0.removeAll() }

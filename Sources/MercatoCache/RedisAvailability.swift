@@ -58,6 +58,4 @@ public final class RedisAvailability: Sendable {
     public var counts: (outages: Int, failures: Int, skipped: Int) {
         state.withLock { ($0.outages, $0.failures, $0.skipped) }
     }
-
-    public var isAvailable: Bool { state.withLock { $0.downUntil == nil } }
 }

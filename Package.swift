@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // Domain values: no dependencies.
@@ -89,13 +90,56 @@ let package = Package(
             dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        // Tax quotes: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding.
-        .target(name: "MercatoTax", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
+        // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
+        .target(
+            name: "MercatoHTTPEdge",
+            dependencies: [
+                "MercatoCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Tax quotes: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding;
+        // and the tax service's HTTP API.
+        .target(
+            name: "MercatoTax",
+            dependencies: ["MercatoCore", "MercatoHTTPEdge", .product(name: "Hummingbird", package: "hummingbird")],
+            swiftSettings: swiftSettings
+        ),
+        // The inventory service: its HTTP API over `InventoryStore`, and the reservation expiry sweeper.
+        .target(
+            name: "MercatoInventory",
+            dependencies: [
+                "MercatoCore", "MercatoStorage", "MercatoHTTPEdge",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Checkout orchestration: inventory and tax clients (HTTP and in-process), shared availability
+        // cache, parallel calls, lazy tax, idempotent completion.
+        .target(
+            name: "MercatoCheckout",
+            dependencies: [
+                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoInventory", "MercatoTax",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // The Hummingbird application.
         .target(
             name: "MercatoHTTP",
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoHTTPEdge", "MercatoInventory", "MercatoTax", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -107,7 +151,8 @@ let package = Package(
         .executableTarget(
             name: "mercato",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP",
+                "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
+                "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

@@ -76,6 +76,27 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         }
     }
 
+    /// The fresh cached value for `key` from either tier, without loading it on a miss.
+    public func cachedValue(for key: String) async -> Value? {
+        if case .fresh(let value) = near.lookup(key, now: Self.now()).0 {
+            counters.nearHits.add(1, ordering: .relaxed)
+            return value
+        }
+        if let value = await sharedValue(key) { return value }
+        counters.misses.add(1, ordering: .relaxed)
+        return nil
+    }
+
+    /// Stores a value loaded elsewhere (e.g. one batch call that answered many keys) in both tiers.
+    /// As with `value(for:load:)`, the key must carry the generation read before the load began.
+    public func store(_ key: String, _ value: Value) async {
+        counters.loads.add(1, ordering: .relaxed)
+        storeNear(key, value, loadNanos: 0)
+        if let shared {
+            await shared.tier.set(key, shared.codec.encode(value), ttl: lifetimes.fresh + lifetimes.stale)
+        }
+    }
+
     /// Drops every entry (e.g. when invalidations may have been missed).
     public func removeAll() { near.removeAll() }
 

@@ -55,3 +55,9 @@ public typealias MerchantID = Identifier<MerchantTag>
 public typealias CategoryID = Identifier<CategoryTag>
 public typealias ProductID = Identifier<ProductTag>
 public typealias VariantID = Identifier<VariantTag>
+/// Tag of checkout ids.
+public enum CheckoutTag {}
+/// Tag of order ids.
+public enum OrderTag {}
+public typealias CheckoutID = Identifier<CheckoutTag>
+public typealias OrderID = Identifier<OrderTag>

@@ -14,6 +14,11 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
+    /// Appends already-valid JSON bytes.
+    public mutating func rawJSON(_ json: [UInt8]) {
+        bytes.append(contentsOf: json)
+    }
+
     public mutating func string(_ value: String) {
         bytes.append(UInt8(ascii: "\""))
         // Most strings need no escaping: copy them in one go.

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MercatoHTTPEdge
 import MercatoAdmin
 import MercatoCatalog
 import MercatoCore
@@ -112,11 +113,7 @@ struct AdminRoutes {
 
     /// The request body, capped; a JSON content type is required when there is a body.
     func body(_ request: Request) async throws -> Data {
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
-            throw Problem(status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type", detail: "send the body as application/json")
-        }
-        let buffer = try await request.body.collect(upTo: maxBodyBytes)
-        return Data(buffer: buffer)
+        try await JSONBody.read(request, limit: maxBodyBytes)
     }
 
     static func id<Tag>(_ context: BasicRequestContext, as: Identifier<Tag>.Type) throws -> Identifier<Tag> {

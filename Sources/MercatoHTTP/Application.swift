@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import MercatoHTTPEdge
 import Logging
 import MercatoAdmin
 import MercatoCache

@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import MercatoHTTPEdge
 import MercatoStorage
 import NIOCore
 
@@ -22,18 +23,5 @@ struct OperationsRoutes {
             }
             return JSONBytes.response(Self.ok)
         }
-    }
-}
-
-/// JSON responses from pre-rendered bytes.
-enum JSONBytes {
-    static func response(_ buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        var headers = headers
-        headers[.contentType] = "application/json; charset=utf-8"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
-    }
-
-    static func response(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
-        response(ByteBuffer(bytes: bytes), status: status, headers: headers)
     }
 }

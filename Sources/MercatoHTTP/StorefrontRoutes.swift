@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import MercatoHTTPEdge
 import MercatoCache
 import MercatoCatalog
 import MercatoCore

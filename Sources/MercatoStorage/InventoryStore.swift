@@ -29,6 +29,14 @@ public struct Reservation: Sendable, Equatable {
     public var status: ReservationStatus
     public var lines: [ReservationLine]
     public var expiresAt: Int64
+
+    public init(key: String, merchantID: MerchantID, status: ReservationStatus, lines: [ReservationLine], expiresAt: Int64) {
+        self.key = key
+        self.merchantID = merchantID
+        self.status = status
+        self.lines = lines
+        self.expiresAt = expiresAt
+    }
 }
 
 /// Why a reservation could not be made.
@@ -169,6 +177,11 @@ public struct InventoryStore: Sendable {
             if let result { released.append(result) }
         }
         return released
+    }
+
+    /// A reservation as stored, or nil.
+    public func reservation(merchantID: MerchantID, key: String) async throws -> Reservation? {
+        try await database.transaction { tx in try await Self.load(key: key, merchantID: merchantID, on: tx) }
     }
 
     /// Units still available per variant (a fresh read; caches sit above this).

@@ -103,6 +103,28 @@ public enum Schema {
                 FOREIGN KEY (merchant_id, reservation_id) REFERENCES reservations(merchant_id, id))
             """,
         ]),
+        // Checkouts and orders. An order row is claimed (status `pending`) before the reservation is
+        // committed, so a crash in between is finished by the retry with the same Idempotency-Key;
+        // `UNIQUE (checkout_id)` makes one order per checkout, whatever the concurrency.
+        Migration(version: 3, statements: [
+            "ALTER TABLE products ADD COLUMN tax_class TEXT NOT NULL DEFAULT 'standard'",
+            """
+            CREATE TABLE checkouts (
+                id {uuid} PRIMARY KEY, merchant_id {uuid} NOT NULL REFERENCES merchants(id),
+                token_hash TEXT NOT NULL, status TEXT NOT NULL, market TEXT NOT NULL, currency TEXT NOT NULL,
+                email TEXT NOT NULL, lines TEXT NOT NULL, shipping_address TEXT, tax TEXT,
+                reservation_key TEXT NOT NULL, reservation_expires_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            """
+            CREATE TABLE orders (
+                id {uuid} PRIMARY KEY, merchant_id {uuid} NOT NULL REFERENCES merchants(id),
+                checkout_id {uuid} NOT NULL UNIQUE REFERENCES checkouts(id), token_hash TEXT NOT NULL,
+                idempotency_key TEXT NOT NULL, request_hash TEXT NOT NULL, status TEXT NOT NULL,
+                response_status BIGINT, body TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+            """,
+            "CREATE INDEX orders_merchant ON orders (merchant_id, created_at)",
+        ]),
     ]
 
     /// Rewrites dialect placeholders: UUID and boolean column types, and covering-index columns

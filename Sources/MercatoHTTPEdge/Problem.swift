@@ -3,7 +3,6 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MercatoCore
-import MercatoStorage
 import NIOCore
 
 /// An RFC 9457 problem detail, rendered as `application/problem+json`.
@@ -13,6 +12,8 @@ public struct Problem: Error, Sendable {
     public var title: String
     public var detail: String
     public var extraHeaders: HTTPFields = [:]
+    /// RFC 9457 extension members, each a key and its value as raw JSON.
+    public var members: [(key: String, json: [UInt8])] = []
 
     public init(status: HTTPResponse.Status, type: String, title: String, detail: String) {
         self.status = status
@@ -22,10 +23,12 @@ public struct Problem: Error, Sendable {
     }
 
     /// The problem for any error: domain errors keep their meaning, unknown errors become an opaque 500.
-    static func from(_ error: any Error) -> Problem {
+    public static func from(_ error: any Error) -> Problem {
         switch error {
         case let problem as Problem:
             return problem
+        case let convertible as any ProblemConvertible:
+            return convertible.problem
         case let error as MercatoError:
             switch error {
             case .notFound(let detail): return Problem(status: .notFound, type: "not-found", title: "Not found", detail: detail)
@@ -56,16 +59,20 @@ public struct Problem: Error, Sendable {
         }
     }
 
-    static func slug(_ text: String) -> String {
+    public static func slug(_ text: String) -> String {
         text.lowercased().replacingOccurrences(of: " ", with: "-")
     }
 
-    func response() -> Response {
+    /// The problem as an `application/problem+json` response.
+    public func response() -> Response {
         var json = JSONWriter(capacity: 256)
         json.raw("{"); json.key("type"); json.string("https://mercato.dev/problems/\(type)")
         json.raw(","); json.key("title"); json.string(title)
         json.raw(","); json.key("status"); json.int(Int64(status.code))
         json.raw(","); json.key("detail"); json.string(detail)
+        for member in members {
+            json.raw(","); json.string(member.key); json.raw(":"); json.rawJSON(member.json)
+        }
         json.raw("}")
         var headers = extraHeaders
         headers[.contentType] = "application/problem+json"
@@ -74,9 +81,16 @@ public struct Problem: Error, Sendable {
     }
 }
 
+/// A domain error that knows its HTTP problem (modules above the edge conform their errors).
+public protocol ProblemConvertible: Error {
+    var problem: Problem { get }
+}
+
 /// Turns every thrown error into a problem response; logs the unexpected ones once with detail.
-struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
+    public init() {}
+
+    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
@@ -89,33 +103,3 @@ struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Counts SQL statements per request (task local) and reports them in `X-Mercato-Statements`.
-struct StatementCountMiddleware<Context: RequestContext>: RouterMiddleware {
-    let exposeHeader: Bool
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let counter = StatementCounter()
-        var response = try await StatementCounter.$current.withValue(counter) {
-            try await next(request, context)
-        }
-        if exposeHeader {
-            response.headers[.mercatoStatements] = String(counter.value)
-        }
-        return response
-    }
-}
-
-extension HTTPField.Name {
-    /// Number of SQL statements the request ran (non-production only).
-    public static let mercatoStatements = HTTPField.Name("X-Mercato-Statements")!
-    /// Storefront token carrying a customer group.
-    public static let storefrontToken = HTTPField.Name("X-Storefront-Token")!
-    /// Market (country) override for storefront reads.
-    public static let market = HTTPField.Name("X-Market")!
-    /// Which cache tier answered (non-production only).
-    public static let mercatoCache = HTTPField.Name("X-Mercato-Cache")!
-    /// Edge purge keys (Fastly-style) …
-    public static let surrogateKey = HTTPField.Name("Surrogate-Key")!
-    /// … and the same for Varnish's xkey module.
-    public static let xkey = HTTPField.Name("xkey")!
-}

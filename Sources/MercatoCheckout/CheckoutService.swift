@@ -1,0 +1,431 @@
+import Crypto
+import Foundation
+import Logging
+import MercatoCache
+import MercatoCore
+import MercatoInventory
+import MercatoStorage
+import MercatoTax
+
+/// Which checkout flow runs (`MERCATO_CHECKOUT`).
+public enum CheckoutMode: String, Sendable, CaseIterable {
+    /// Cached pricing and availability, inventory calls in parallel, tax only once an address exists.
+    case standard
+    /// The naive flow kept for comparison: every inventory call sequential and uncached, tax at creation.
+    case sequential
+}
+
+/// Checkout knobs.
+public struct CheckoutOptions: Sendable {
+    public var mode: CheckoutMode
+    /// How long a checkout holds its stock (`MERCATO_RESERVATION_TTL`).
+    public var reservationTTL: Duration
+    /// How long a cached availability figure counts as fresh (it is also dropped on every stock change).
+    public var availabilityTTL: Duration
+
+    public init(mode: CheckoutMode = .standard, reservationTTL: Duration = .seconds(600), availabilityTTL: Duration = .seconds(5)) {
+        self.mode = mode
+        self.reservationTTL = reservationTTL
+        self.availabilityTTL = availabilityTTL
+    }
+}
+
+/// Why a checkout step was refused (beyond input validation and stock).
+public enum CheckoutError: Error, Sendable, Equatable {
+    /// `complete` without an `Idempotency-Key` header, or with a malformed one.
+    case idempotencyKeyMissing
+    /// The key was used before on this checkout with a different request body.
+    case idempotencyKeyReused
+    /// The checkout already has an order, made with another key.
+    case alreadyCompleted(OrderID)
+    /// `complete` before a shipping address (and so tax) exists.
+    case addressRequired
+    /// The checkout is no longer open (`completed` or `expired`).
+    case notOpen(String)
+    /// The checkout was priced for one market and the address is in another.
+    case countryMismatch(expected: String, got: String)
+}
+
+/// What `complete` answers: the stored status and body, identical for every repeat of the key.
+public struct StoredResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: [UInt8]
+    /// True when this answer was replayed from an earlier request with the same key.
+    public var replayed: Bool
+}
+
+/// The buyer's path from cart to order (DESIGN §5).
+///
+/// Creation prices the lines from the catalog (cached under the merchant's generation), then runs the
+/// inventory calls in parallel: the availability check (from the shared availability cache, one
+/// batch call on a miss) beside the authoritative reservation. So a standard checkout makes at most 2
+/// inventory calls and waits for about one round trip. Tax is asked only when an address arrives.
+public struct CheckoutService: Sendable {
+    let store: CheckoutStore
+    let inventory: any InventoryClient
+    let tax: any TaxClient
+    let generations: any GenerationSource
+    let bus: any InvalidationBus
+    let pricingCache: LayeredCache<CheckoutCatalog?>?
+    let availabilityCache: LayeredCache<Int64>?
+    let options: CheckoutOptions
+    /// Calls made since start, by kind (the per-request counts are task local).
+    public let totals = ExternalCallCounter()
+    let logger: Logger
+
+    /// `pricingCache`/`availabilityCache` nil: no caching (as with `MERCATO_CACHE=off`).
+    public init(
+        store: CheckoutStore, inventory: any InventoryClient, tax: any TaxClient, generations: any GenerationSource, bus: any InvalidationBus,
+        pricingCache: LayeredCache<CheckoutCatalog?>?, availabilityCache: LayeredCache<Int64>?, options: CheckoutOptions, logger: Logger
+    ) {
+        self.store = store
+        self.inventory = inventory
+        self.tax = tax
+        self.generations = generations
+        self.bus = bus
+        self.pricingCache = pricingCache
+        self.availabilityCache = availabilityCache
+        self.options = options
+        self.logger = logger
+    }
+
+    public var mode: CheckoutMode { options.mode }
+
+    // MARK: create
+
+    /// Creates a checkout: prices, reserves, stores. Returns the rendered checkout including its token.
+    public func create(merchantSlug: String, group: CustomerGroup, marketHeader: String?, body: Data) async throws -> [UInt8] {
+        let input = try JSONInput.decode(CheckoutInput.self, from: body, schema: CheckoutInput.schema)
+        let email = try CheckoutValidation.email(input.email)
+        guard (1...50).contains(input.lines.count) else { throw MercatoError.validation(field: "lines", message: "'lines' must hold 1–50 lines") }
+        var quantities: [VariantID: Int64] = [:]
+        var order: [VariantID] = []
+        for (index, line) in input.lines.enumerated() {
+            guard let id = VariantID(line.variantId) else {
+                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'\(line.variantId)' is not a UUID")
+            }
+            guard (1...1000).contains(line.quantity) else {
+                throw MercatoError.validation(field: "lines[\(index)].quantity", message: "quantity must be 1–1000")
+            }
+            if quantities[id] == nil { order.append(id) }
+            quantities[id, default: 0] += line.quantity
+            guard quantities[id]! <= 1000 else {
+                throw MercatoError.validation(field: "lines[\(index)].quantity", message: "at most 1000 units of one variant per checkout")
+            }
+        }
+        let marketCode = (input.market ?? marketHeader)?.uppercased()
+        var market: Market?
+        if let marketCode {
+            guard let known = Market.named(marketCode) else {
+                throw MercatoError.validation(field: "market", message: "unknown market '\(marketCode)'")
+            }
+            market = known
+        }
+
+        // Pricing: one cached read of the merchant and its variants (the default market needs the merchant first).
+        let catalog = try await pricing(merchantSlug: merchantSlug, variants: order, currency: market?.currency)
+        let merchant = catalog.merchant
+        let chosen = market ?? merchant.defaultMarket
+        guard merchant.markets.contains(chosen) else {
+            throw MercatoError.validation(field: "market", message: "this store does not sell in \(chosen.code); it sells in \(merchant.markets.map(\.code).joined(separator: ", "))")
+        }
+        let priced = try await (chosen.currency == catalog.currency ? catalog
+            : pricing(merchantSlug: merchantSlug, variants: order, currency: chosen.currency))
+        let audience = Audience(market: chosen, group: group)
+        var lines: [StoredLine] = []
+        for (index, id) in order.enumerated() {
+            guard let variant = priced.variants[id], let mask = variant.audienceMask, mask.contains(audience) else {
+                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "variant \(id) is not sold in this store")
+            }
+            guard let price = variant.price else {
+                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "variant \(id) has no price in \(chosen.currency.code)")
+            }
+            lines.append(StoredLine(
+                variantId: id.description, productId: variant.productID.description, sku: variant.sku, name: variant.productName,
+                options: variant.optionsJSON, quantity: quantities[id]!, unitPrice: price, taxClass: variant.taxClass))
+        }
+
+        let checkoutID = CheckoutID.random()
+        let reservationKey = "co_\(checkoutID)"
+        let reservationLines = order.map { ReservationLine(variantID: $0, quantity: quantities[$0]!) }
+        let reservation: Reservation
+        var taxQuote: TaxQuote?
+        switch options.mode {
+        case .standard:
+            reservation = try await reserveInParallel(merchant: merchant, key: reservationKey, lines: reservationLines)
+        case .sequential:
+            reservation = try await reserveSequentially(merchant: merchant, key: reservationKey, lines: reservationLines)
+            // The naive flow quotes tax up front for the market's country, before any address exists.
+            do {
+                taxQuote = try await quoteTax(country: chosen.code, lines: lines)
+            } catch {
+                await releaseQuietly(merchant: merchant, key: reservationKey)
+                throw error
+            }
+        }
+        await stockChanged(merchant)
+
+        let token = Secrets.randomToken(bytes: 24)
+        let now = Clock.nowMicros()
+        let record = CheckoutRecord(
+            id: checkoutID, merchantID: merchant.id, tokenHash: Secrets.sha256Hex(token), status: "open", market: chosen.code,
+            currency: chosen.currency.code, email: email, linesJSON: try Self.encode(lines), shippingAddressJSON: nil,
+            taxJSON: try taxQuote.map { try Self.encode(TaxAPI.QuoteBody($0)) }, reservationKey: reservationKey,
+            reservationExpiresAt: reservation.expiresAt, createdAt: now, updatedAt: now)
+        do {
+            try await store.insert(record)
+        } catch {
+            await releaseQuietly(merchant: merchant, key: reservationKey)
+            throw error
+        }
+        return try CheckoutRenderer.checkout(record, token: token)
+    }
+
+    /// The standard flow: availability (cache, else one batch call) and the reservation run at once.
+    /// A cached figure that already shows a line short answers 409 without calling inventory at all.
+    func reserveInParallel(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> Reservation {
+        let generation = await generations.generation(of: merchant.slug)
+        let cached = await cachedAvailability(merchant: merchant, generation: generation, variants: lines.map(\.variantID))
+        let shortages = lines.compactMap { line -> (variantID: VariantID, requested: Int64, available: Int64)? in
+            guard let available = cached[line.variantID], available < line.quantity else { return nil }
+            return (line.variantID, line.quantity, available)
+        }
+        if !shortages.isEmpty { throw InventoryError.insufficientStock(shortages) }
+        let missing = lines.map(\.variantID).filter { cached[$0] == nil }
+
+        async let fill: Void = fillAvailability(merchant: merchant, generation: generation, variants: missing)
+        let outcome: Result<Reservation, any Error>
+        do {
+            outcome = .success(try await reserve(merchant: merchant, key: key, lines: lines))
+        } catch {
+            outcome = .failure(error)
+        }
+        await fill
+        return try outcome.get()
+    }
+
+    /// The naive flow: one uncached availability call per line, then the reservation, one after another.
+    func reserveSequentially(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> Reservation {
+        for line in lines {
+            record(.availability)
+            let available = try await inventory.availability(merchantID: merchant.id, variants: [line.variantID])[line.variantID] ?? 0
+            if available < line.quantity { throw InventoryError.insufficientStock([(line.variantID, line.quantity, available)]) }
+        }
+        return try await reserve(merchant: merchant, key: key, lines: lines)
+    }
+
+    /// The reservation; when its outcome is unknown (timeout, service down) it is released by key so
+    /// nothing stays held (and if even that fails, its TTL gives the units back).
+    func reserve(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> Reservation {
+        record(.reserve)
+        do {
+            return try await inventory.reserve(merchantID: merchant.id, key: key, lines: lines, ttl: options.reservationTTL)
+        } catch let error as DependencyError {
+            await releaseQuietly(merchant: merchant, key: key)
+            throw error
+        }
+    }
+
+    // MARK: shipping address and tax
+
+    /// Stores the address and asks the tax service for the first time (standard) or again (sequential).
+    public func setShippingAddress(_ id: CheckoutID, token: String?, body: Data) async throws -> [UInt8] {
+        let checkout = try await authorized(id, token: token)
+        guard checkout.status == "open" else { throw CheckoutError.notOpen(checkout.status) }
+        let address = try CheckoutValidation.address(try JSONInput.decode(ShippingAddress.self, from: body, schema: ShippingAddress.schema))
+        guard address.country == checkout.market else { throw CheckoutError.countryMismatch(expected: checkout.market, got: address.country) }
+        let lines = try Self.decode([StoredLine].self, checkout.linesJSON)
+        let quote = try await quoteTax(country: address.country, lines: lines)
+        let addressJSON = try Self.encode(address)
+        let taxJSON = try Self.encode(TaxAPI.QuoteBody(quote))
+        guard try await store.setShippingAddress(id, addressJSON: addressJSON, taxJSON: taxJSON) else {
+            let now = try await store.checkout(id)
+            throw CheckoutError.notOpen(now?.status ?? "gone")
+        }
+        var updated = checkout
+        updated.shippingAddressJSON = addressJSON
+        updated.taxJSON = taxJSON
+        return try CheckoutRenderer.checkout(updated, token: nil)
+    }
+
+    func quoteTax(country: String, lines: [StoredLine]) async throws -> TaxQuote {
+        record(.tax)
+        return try await tax.quote(
+            country: country,
+            lines: lines.map { TaxableLine(id: $0.variantId, unitPrice: $0.unitPrice, quantity: $0.quantity, taxClass: TaxClass(rawValue: $0.taxClass) ?? .standard) })
+    }
+
+    // MARK: complete
+
+    /// Places the order once per checkout. The same key and body always get the same answer;
+    /// the same key with another body is `idempotencyKeyReused`; another key after an order exists is `alreadyCompleted`.
+    public func complete(_ id: CheckoutID, token: String?, idempotencyKey: String?, body: Data) async throws -> StoredResponse {
+        guard let key = idempotencyKey, (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw CheckoutError.idempotencyKeyMissing
+        }
+        if !body.isEmpty { _ = try JSONInput.decode(CompleteInput.self, from: body, schema: CompleteInput.schema) }
+        let requestHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let checkout = try await authorized(id, token: token)
+        if let existing = try await store.order(checkout: id), existing.status != "pending" {
+            return try replay(existing, key: key, requestHash: requestHash)
+        }
+        guard checkout.status == "open" else { throw CheckoutError.notOpen(checkout.status) }
+        guard checkout.shippingAddressJSON != nil, checkout.taxJSON != nil else { throw CheckoutError.addressRequired }
+
+        let claimed = try await store.claimOrder(OrderID.random(), for: checkout, idempotencyKey: key, requestHash: requestHash)
+        if claimed.status != "pending" { return try replay(claimed, key: key, requestHash: requestHash) }
+        guard claimed.idempotencyKey == key else { throw CheckoutError.alreadyCompleted(claimed.id) }
+        guard claimed.requestHash == requestHash else { throw CheckoutError.idempotencyKeyReused }
+
+        // Every request holding this claim may commit: commit is idempotent, and only the first
+        // `finishOrder` writes the answer that all of them return.
+        record(.commit)
+        do {
+            _ = try await inventory.commit(merchantID: checkout.merchantID, key: checkout.reservationKey)
+            let body = try CheckoutRenderer.order(claimed, checkout: checkout)
+            try await store.finishOrder(claimed.id, checkout: id, status: "placed", responseStatus: 201, body: String(decoding: body, as: UTF8.self), checkoutStatus: "completed")
+        } catch InventoryError.notHeld(_, .released) {
+            // The reservation ran out before the buyer completed: the units went back to stock.
+            let problem = CheckoutRenderer.expiredProblem(checkoutID: id)
+            try await store.finishOrder(claimed.id, checkout: id, status: "failed", responseStatus: 409, body: problem, checkoutStatus: "expired")
+        }
+        guard let finished = try await store.order(claimed.id) else { throw StorageError.database("order \(claimed.id) vanished") }
+        var response = try replay(finished, key: key, requestHash: requestHash)
+        response.replayed = false
+        return response
+    }
+
+    func replay(_ order: OrderRecord, key: String, requestHash: String) throws -> StoredResponse {
+        guard order.idempotencyKey == key else { throw CheckoutError.alreadyCompleted(order.id) }
+        guard order.requestHash == requestHash else { throw CheckoutError.idempotencyKeyReused }
+        guard let status = order.responseStatus, let body = order.body else { throw StorageError.database("order \(order.id) has no stored answer") }
+        return StoredResponse(status: status, body: Array(body.utf8), replayed: true)
+    }
+
+    // MARK: reads
+
+    /// The checkout, for the holder of its token.
+    public func checkout(_ id: CheckoutID, token: String?) async throws -> [UInt8] {
+        try CheckoutRenderer.checkout(try await authorized(id, token: token), token: nil)
+    }
+
+    /// The order, for the holder of its checkout's token. Only placed orders exist to buyers.
+    public func order(_ id: OrderID, token: String?) async throws -> [UInt8] {
+        guard let order = try await store.order(id), order.status == "placed", let body = order.body,
+              let token, Self.sameHash(order.tokenHash, Secrets.sha256Hex(token))
+        else { throw MercatoError.notFound("no order \(id)") }
+        return Array(body.utf8)
+    }
+
+    /// A wrong or missing token reads as "no such checkout", so ids cannot be probed.
+    func authorized(_ id: CheckoutID, token: String?) async throws -> CheckoutRecord {
+        guard let token, let checkout = try await store.checkout(id), Self.sameHash(checkout.tokenHash, Secrets.sha256Hex(token)) else {
+            throw MercatoError.notFound("no checkout \(id)")
+        }
+        return checkout
+    }
+
+    static func sameHash(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+    }
+
+    // MARK: caches
+
+    /// The merchant and variants priced in `currency` (the merchant's default currency when nil).
+    func pricing(merchantSlug: String, variants: [VariantID], currency: CurrencyCode?) async throws -> PricedCatalog {
+        let load: @Sendable () async throws -> CheckoutCatalog? = { [store] in
+            guard let currency else {
+                // Unknown market: learn the merchant (and its default currency) first.
+                guard let bare = try await store.catalog(merchantSlug: merchantSlug, variants: [], currency: CurrencyCode("EUR")!) else { return nil }
+                return try await store.catalog(merchantSlug: merchantSlug, variants: variants, currency: bare.merchant.defaultMarket.currency)
+            }
+            return try await store.catalog(merchantSlug: merchantSlug, variants: variants, currency: currency)
+        }
+        let catalog: CheckoutCatalog?
+        if let pricingCache, options.mode == .standard {
+            let generation = await generations.generation(of: merchantSlug)
+            let key = ["K", merchantSlug, "g\(generation)", currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")]
+                .joined(separator: "\u{1F}")
+            catalog = try await pricingCache.value(for: key, load: load).0
+        } else {
+            catalog = try await load()
+        }
+        guard let catalog else { throw MercatoError.notFound("no store '\(merchantSlug)'") }
+        return PricedCatalog(catalog: catalog, currency: currency ?? catalog.merchant.defaultMarket.currency)
+    }
+
+    func availabilityKey(_ merchant: Merchant, _ generation: String, _ variant: VariantID) -> String {
+        "A\u{1F}\(merchant.slug)\u{1F}g\(generation)\u{1F}\(variant)"
+    }
+
+    func cachedAvailability(merchant: Merchant, generation: String, variants: [VariantID]) async -> [VariantID: Int64] {
+        guard let availabilityCache else { return [:] }
+        var found: [VariantID: Int64] = [:]
+        for variant in variants {
+            if let units = await availabilityCache.cachedValue(for: availabilityKey(merchant, generation, variant)) { found[variant] = units }
+        }
+        return found
+    }
+
+    /// One batch availability call for the variants the cache lacked; the answer is cached under the
+    /// generation read before the call, so a stock change meanwhile leaves it unreachable.
+    /// Availability is advisory (the reservation decides), so a failure here only costs the cache fill.
+    func fillAvailability(merchant: Merchant, generation: String, variants: [VariantID]) async {
+        guard !variants.isEmpty else { return }
+        record(.availability)
+        do {
+            let available = try await inventory.availability(merchantID: merchant.id, variants: variants)
+            guard let availabilityCache else { return }
+            for (variant, units) in available {
+                await availabilityCache.store(availabilityKey(merchant, generation, variant), units)
+            }
+        } catch {
+            logger.debug("availability check failed; the reservation still decides", metadata: ["error": "\(error)"])
+        }
+    }
+
+    // MARK: helpers
+
+    func record(_ call: ExternalCall) {
+        totals.record(call)
+        ExternalCallCounter.current?.record(call)
+    }
+
+    /// Stock changed for this merchant: storefront pages show stock and availability is cached, so
+    /// bump the merchant's generation (in-process or across instances through Redis).
+    func stockChanged(_ merchant: Merchant) async {
+        do {
+            try await bus.publish(InvalidationEvent(namespace: merchant.slug, surrogateKeys: ["m:\(merchant.id)"]))
+        } catch {
+            logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchant.slug)", "error": "\(error)"])
+        }
+    }
+
+    func releaseQuietly(merchant: Merchant, key: String) async {
+        record(.release)
+        do {
+            _ = try await inventory.release(merchantID: merchant.id, key: key)
+            await stockChanged(merchant)
+        } catch InventoryError.unknownReservation {
+            // Never made: nothing to give back.
+        } catch {
+            logger.warning("could not release a reservation; its TTL will", metadata: ["key": "\(key)", "error": "\(error)"])
+        }
+    }
+
+    static func encode(_ value: some Encodable) throws -> String {
+        String(decoding: try InventoryAPI.encoder.encode(value), as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try InventoryAPI.decoder.decode(T.self, from: Data(text.utf8))
+    }
+}
+
+/// A pricing answer with the currency it was priced in.
+struct PricedCatalog: Sendable {
+    var catalog: CheckoutCatalog
+    var currency: CurrencyCode
+    var merchant: Merchant { catalog.merchant }
+    var variants: [VariantID: PricedVariant] { catalog.variants }
+}

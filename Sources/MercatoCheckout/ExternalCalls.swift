@@ -1,0 +1,48 @@
+import Synchronization
+
+/// Kinds of calls checkout makes to other services.
+public enum ExternalCall: Int, Sendable, CaseIterable {
+    case availability, reserve, commit, release, tax
+
+    /// Whether the call goes to the inventory service (all but tax).
+    public var isInventory: Bool { self != .tax }
+}
+
+/// Counts external calls by kind: one per request (task local, reported in response headers) and
+/// one per process (cumulative, for metrics and tests).
+public final class ExternalCallCounter: Sendable {
+    private let availability = Atomic<Int>(0)
+    private let reserve = Atomic<Int>(0)
+    private let commit = Atomic<Int>(0)
+    private let release = Atomic<Int>(0)
+    private let tax_ = Atomic<Int>(0)
+
+    public init() {}
+
+    /// The counter of the request being served, if any.
+    @TaskLocal public static var current: ExternalCallCounter?
+
+    public func record(_ call: ExternalCall) {
+        switch call {
+        case .availability: availability.add(1, ordering: .relaxed)
+        case .reserve: reserve.add(1, ordering: .relaxed)
+        case .commit: commit.add(1, ordering: .relaxed)
+        case .release: release.add(1, ordering: .relaxed)
+        case .tax: tax_.add(1, ordering: .relaxed)
+        }
+    }
+
+    public func count(_ call: ExternalCall) -> Int {
+        switch call {
+        case .availability: availability.load(ordering: .relaxed)
+        case .reserve: reserve.load(ordering: .relaxed)
+        case .commit: commit.load(ordering: .relaxed)
+        case .release: release.load(ordering: .relaxed)
+        case .tax: tax_.load(ordering: .relaxed)
+        }
+    }
+
+    /// Calls to the inventory service, all kinds.
+    public var inventory: Int { ExternalCall.allCases.filter(\.isInventory).reduce(0) { $0 + count($1) } }
+    public var tax: Int { count(.tax) }
+}

@@ -1,0 +1,29 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// JSON responses from pre-rendered bytes.
+public enum JSONBytes {
+    public static func response(_ buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        var headers = headers
+        headers[.contentType] = "application/json; charset=utf-8"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    public static func response(_ bytes: [UInt8], status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        response(ByteBuffer(bytes: bytes), status: status, headers: headers)
+    }
+}
+
+/// Request bodies as JSON: capped in size (413 above the limit) and typed `application/json`.
+public enum JSONBody {
+    /// The request body, capped; a JSON content type is required when there is a body.
+    public static func read(_ request: Request, limit: Int) async throws -> Data {
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+            throw Problem(status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type", detail: "send the body as application/json")
+        }
+        let buffer = try await request.body.collect(upTo: limit)
+        return Data(buffer: buffer)
+    }
+}

@@ -1,0 +1,10 @@
+import Hummingbird
+
+/// A router for a small internal service: problem+json errors, optional fault injection, `/health`.
+public func serviceRouter(faults: FaultInjection) -> Router<BasicRequestContext> {
+    let router = Router(context: BasicRequestContext.self)
+    router.add(middleware: ProblemMiddleware())
+    router.add(middleware: FaultInjectionMiddleware(faults))
+    router.get("/health") { _, _ in JSONBytes.response(Array(#"{"status":"ok"}"#.utf8), headers: [.cacheControl: "no-store"]) }
+    return router
+}

@@ -1,0 +1,110 @@
+import Foundation
+import MercatoCore
+import MercatoStorage
+
+/// The inventory service's wire format (JSON, snake_case), shared by its server and its HTTP client.
+///
+/// Routes, all under `/v1/inventory/merchants/{merchant_id}`:
+/// - `POST /availability` `{"variant_ids": [...]}` → `{"available": {"<variant id>": units}}`
+/// - `POST /reservations` `{"key", "lines": [{"variant_id", "quantity"}], "ttl_seconds"}` → 201 reservation
+/// - `GET /reservations/{key}`, `POST /reservations/{key}/commit`, `POST /reservations/{key}/release` → reservation
+/// Errors are problem+json; a short reservation is 409 `insufficient-stock` with a `shortages` member.
+public enum InventoryAPI {
+    /// Path prefix of one merchant's inventory.
+    public static func merchantPath(_ merchantID: MerchantID) -> String { "/v1/inventory/merchants/\(merchantID)" }
+
+    /// Problem type of a short reservation.
+    public static let insufficientStockType = "insufficient-stock"
+
+    /// Body of `POST /availability`.
+    public struct AvailabilityRequest: Codable, Sendable {
+        public var variantIds: [String]
+        public init(variantIds: [String]) { self.variantIds = variantIds }
+        static let schema = KeySchema.object(["variant_ids": .value])
+    }
+
+    /// Answer of `POST /availability`: variants the merchant does not have are absent.
+    public struct AvailabilityResponse: Codable, Sendable {
+        public var available: [String: Int64]
+        public init(available: [String: Int64]) { self.available = available }
+    }
+
+    /// One line of a reservation on the wire.
+    public struct Line: Codable, Sendable {
+        public var variantId: String
+        public var quantity: Int64
+        public init(variantId: String, quantity: Int64) {
+            self.variantId = variantId
+            self.quantity = quantity
+        }
+    }
+
+    /// Body of `POST /reservations`.
+    public struct ReserveRequest: Codable, Sendable {
+        public var key: String
+        public var lines: [Line]
+        public var ttlSeconds: Int64?
+        public init(key: String, lines: [Line], ttlSeconds: Int64?) {
+            self.key = key
+            self.lines = lines
+            self.ttlSeconds = ttlSeconds
+        }
+        static let schema = KeySchema.object([
+            "key": .value, "lines": .array(.object(["variant_id": .value, "quantity": .integer])), "ttl_seconds": .integer,
+        ])
+    }
+
+    /// A reservation on the wire.
+    public struct ReservationBody: Codable, Sendable {
+        public var key: String
+        public var status: String
+        public var lines: [Line]
+        /// Microseconds since 1970.
+        public var expiresAt: Int64
+
+        public init(_ reservation: Reservation) {
+            key = reservation.key
+            status = reservation.status.rawValue
+            lines = reservation.lines.map { Line(variantId: $0.variantID.description, quantity: $0.quantity) }
+            expiresAt = reservation.expiresAt
+        }
+
+        /// Back to the domain value; nil when a field is not what the service sends.
+        public func reservation(merchantID: MerchantID) -> Reservation? {
+            guard let status = ReservationStatus(rawValue: status) else { return nil }
+            var parsed: [ReservationLine] = []
+            for line in lines {
+                guard let id = VariantID(line.variantId) else { return nil }
+                parsed.append(ReservationLine(variantID: id, quantity: line.quantity))
+            }
+            return Reservation(key: key, merchantID: merchantID, status: status, lines: parsed, expiresAt: expiresAt)
+        }
+    }
+
+    /// One short line in an `insufficient-stock` problem.
+    public struct Shortage: Codable, Sendable {
+        public var variantId: String
+        public var requested: Int64
+        public var available: Int64
+    }
+
+    /// The encoder both sides use (snake_case keys, stable order).
+    public static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }()
+
+    /// The decoder both sides use.
+    public static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return decoder
+    }()
+
+    /// Reservation keys: 1–200 printable ASCII characters without `/` (they appear in paths).
+    public static func isValidKey(_ key: String) -> Bool {
+        (1...200).contains(key.utf8.count) && key.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
+    }
+}

@@ -1,0 +1,56 @@
+import Logging
+import MercatoStorage
+import ServiceLifecycle
+
+/// Releases expired reservations in the background, so abandoned checkouts give their units back.
+///
+/// Safe to run in every instance at once: `InventoryStore.releaseExpired` re-checks each reservation
+/// under a row lock, so a reservation is released once, and a commit that won the race is kept.
+public struct ReservationExpiry: Service {
+    let store: InventoryStore
+    let interval: Duration
+    let onStockChange: StockChangeHandler
+    let logger: Logger
+
+    public init(store: InventoryStore, interval: Duration = .seconds(5), logger: Logger, onStockChange: @escaping StockChangeHandler) {
+        self.store = store
+        self.interval = interval
+        self.onStockChange = onStockChange
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        while !Task.isCancelledOrShuttingDown {
+            do {
+                _ = try await sweep()
+            } catch {
+                logger.warning("reservation expiry sweep failed; retrying", metadata: ["error": "\(error)"])
+            }
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return
+            }
+        }
+    }
+
+    /// Releases everything expired now, in batches; returns how many reservations it released.
+    public func sweep() async throws -> Int {
+        var total = 0
+        while true {
+            let released = try await store.releaseExpired(limit: 100)
+            for (reservation, products) in released where !products.isEmpty {
+                await onStockChange(reservation.merchantID, products)
+            }
+            total += released.count
+            if released.count < 100 { break }
+        }
+        if total > 0 { logger.info("released expired reservations", metadata: ["count": "\(total)"]) }
+        return total
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    /// True once the task is cancelled or the service group began a graceful shutdown.
+    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
+}

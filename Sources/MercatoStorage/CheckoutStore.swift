@@ -1,0 +1,221 @@
+import Foundation
+import MercatoCore
+
+/// A variant as checkout prices it: what it is, its price in one currency, and who may buy it.
+public struct PricedVariant: Sendable, Hashable {
+    public var id: VariantID
+    public var productID: ProductID
+    public var sku: String
+    public var productName: String
+    public var optionsJSON: String
+    /// Price in the requested currency; nil when the variant is not sold in it.
+    public var price: Int64?
+    /// Audiences that can see the product; nil when the product is not active.
+    public var audienceMask: AudienceMask?
+    public var taxClass: String
+
+    public init(id: VariantID, productID: ProductID, sku: String, productName: String, optionsJSON: String, price: Int64?, audienceMask: AudienceMask?, taxClass: String) {
+        self.id = id
+        self.productID = productID
+        self.sku = sku
+        self.productName = productName
+        self.optionsJSON = optionsJSON
+        self.price = price
+        self.audienceMask = audienceMask
+        self.taxClass = taxClass
+    }
+}
+
+/// A merchant and the requested variants it has, read in one statement.
+public struct CheckoutCatalog: Sendable, Hashable {
+    public var merchant: Merchant
+    public var variants: [VariantID: PricedVariant]
+
+    public init(merchant: Merchant, variants: [VariantID: PricedVariant]) {
+        self.merchant = merchant
+        self.variants = variants
+    }
+}
+
+/// A checkout row. Lines, address and tax are JSON documents owned by the checkout module.
+public struct CheckoutRecord: Sendable, Equatable {
+    public var id: CheckoutID
+    public var merchantID: MerchantID
+    public var tokenHash: String
+    public var status: String
+    public var market: String
+    public var currency: String
+    public var email: String
+    public var linesJSON: String
+    public var shippingAddressJSON: String?
+    public var taxJSON: String?
+    public var reservationKey: String
+    public var reservationExpiresAt: Int64
+    public var createdAt: Int64
+    public var updatedAt: Int64
+
+    public init(
+        id: CheckoutID, merchantID: MerchantID, tokenHash: String, status: String, market: String, currency: String, email: String,
+        linesJSON: String, shippingAddressJSON: String?, taxJSON: String?, reservationKey: String, reservationExpiresAt: Int64,
+        createdAt: Int64, updatedAt: Int64
+    ) {
+        self.id = id
+        self.merchantID = merchantID
+        self.tokenHash = tokenHash
+        self.status = status
+        self.market = market
+        self.currency = currency
+        self.email = email
+        self.linesJSON = linesJSON
+        self.shippingAddressJSON = shippingAddressJSON
+        self.taxJSON = taxJSON
+        self.reservationKey = reservationKey
+        self.reservationExpiresAt = reservationExpiresAt
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
+}
+
+/// An order row: the idempotency key and request hash that created it, and the exact response it gave.
+public struct OrderRecord: Sendable, Equatable {
+    public var id: OrderID
+    public var merchantID: MerchantID
+    public var checkoutID: CheckoutID
+    public var tokenHash: String
+    public var idempotencyKey: String
+    public var requestHash: String
+    /// `pending` while the reservation is being committed, then `placed` or `failed`.
+    public var status: String
+    public var responseStatus: Int?
+    public var body: String?
+    public var createdAt: Int64
+}
+
+/// Checkouts and orders, on the primary database.
+public struct CheckoutStore: Sendable {
+    let database: any SQLDatabase
+
+    public init(database: any SQLDatabase) { self.database = database }
+
+    /// The merchant by slug and those of `variants` it has, priced in `currency`: one statement.
+    public func catalog(merchantSlug: String, variants: [VariantID], currency: CurrencyCode) async throws -> CheckoutCatalog? {
+        let unique = Array(Set(variants)).sorted()
+        let list = unique.isEmpty ? "NULL" : BatchInsert.placeholders(count: unique.count, startingAt: 3)
+        let rows = try await database.query(SQL(
+            """
+            SELECT m.id, m.slug, m.name, m.markets, v.id, v.product_id, v.sku, p.name, v.options, vp.amount, p.status, e.audience_mask, p.tax_class
+            FROM merchants m
+            LEFT JOIN variants v ON v.merchant_id = m.id AND v.id IN (\(list))
+            LEFT JOIN products p ON p.id = v.product_id
+            LEFT JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = $2
+            LEFT JOIN listing_entries e ON e.product_id = p.id AND e.scope_id = m.id
+            WHERE m.slug = $1
+            """,
+            [.text(merchantSlug), .text(currency.code)] + unique.map(\.sql)))
+        guard let first = rows.first else { return nil }
+        let merchant = try SQLCatalogStore.merchant(first, at: 0)
+        var priced: [VariantID: PricedVariant] = [:]
+        for row in rows {
+            guard let id = try row.optionalID(4, as: VariantID.self) else { continue }
+            let active = try row.text(10) == ProductStatus.active.rawValue
+            priced[id] = PricedVariant(
+                id: id, productID: try row.id(5), sku: try row.text(6), productName: try row.text(7), optionsJSON: try row.text(8),
+                price: try row.optionalInt(9), audienceMask: active ? try row.optionalInt(11).map(AudienceMask.init(rawValue:)) : nil,
+                taxClass: try row.text(12))
+        }
+        return CheckoutCatalog(merchant: merchant, variants: priced)
+    }
+
+    /// The slug of a merchant (invalidation namespaces are slugs).
+    public func merchantSlug(_ id: MerchantID) async throws -> String? {
+        try await database.query("SELECT slug FROM merchants WHERE id = $1", id.sql).first.map { try $0.text(0) }
+    }
+
+    public func insert(_ checkout: CheckoutRecord) async throws {
+        try await database.execute(
+            """
+            INSERT INTO checkouts (id, merchant_id, token_hash, status, market, currency, email, lines, shipping_address, tax,
+                reservation_key, reservation_expires_at, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+            """,
+            checkout.id.sql, checkout.merchantID.sql, .text(checkout.tokenHash), .text(checkout.status), .text(checkout.market),
+            .text(checkout.currency), .text(checkout.email), .text(checkout.linesJSON), Self.optional(checkout.shippingAddressJSON),
+            Self.optional(checkout.taxJSON), .text(checkout.reservationKey), .int(checkout.reservationExpiresAt),
+            .int(checkout.createdAt), .int(checkout.updatedAt))
+    }
+
+    public func checkout(_ id: CheckoutID) async throws -> CheckoutRecord? {
+        guard let row = try await database.query(
+            """
+            SELECT id, merchant_id, token_hash, status, market, currency, email, lines, shipping_address, tax,
+                reservation_key, reservation_expires_at, created_at, updated_at
+            FROM checkouts WHERE id = $1
+            """, id.sql
+        ).first else { return nil }
+        return CheckoutRecord(
+            id: try row.id(0), merchantID: try row.id(1), tokenHash: try row.text(2), status: try row.text(3), market: try row.text(4),
+            currency: try row.text(5), email: try row.text(6), linesJSON: try row.text(7), shippingAddressJSON: try row.optionalText(8),
+            taxJSON: try row.optionalText(9), reservationKey: try row.text(10), reservationExpiresAt: try row.int(11),
+            createdAt: try row.int(12), updatedAt: try row.int(13))
+    }
+
+    /// Stores the address and its tax quote while the checkout is still open; false when it is not.
+    public func setShippingAddress(_ id: CheckoutID, addressJSON: String, taxJSON: String) async throws -> Bool {
+        try await database.query(
+            "UPDATE checkouts SET shipping_address = $2, tax = $3, updated_at = $4 WHERE id = $1 AND status = 'open' RETURNING id",
+            id.sql, .text(addressJSON), .text(taxJSON), .int(Clock.nowMicros())
+        ).count == 1
+    }
+
+    /// Claims the checkout's one order for an idempotency key: inserts a `pending` order unless the
+    /// checkout already has one, then returns whichever order the checkout has.
+    public func claimOrder(_ id: OrderID, for checkout: CheckoutRecord, idempotencyKey: String, requestHash: String) async throws -> OrderRecord {
+        let now = Clock.nowMicros()
+        try await database.execute(
+            """
+            INSERT INTO orders (id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, created_at, updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING
+            """,
+            id.sql, checkout.merchantID.sql, checkout.id.sql, .text(checkout.tokenHash), .text(idempotencyKey), .text(requestHash), .int(now))
+        guard let order = try await order(checkout: checkout.id) else { throw StorageError.database("order claim for checkout \(checkout.id) vanished") }
+        return order
+    }
+
+    /// Records how a pending order ended and moves its checkout on, in one transaction. Only the
+    /// first finisher writes; later ones (concurrent retries) leave the stored response alone.
+    public func finishOrder(_ id: OrderID, checkout: CheckoutID, status: String, responseStatus: Int, body: String, checkoutStatus: String) async throws {
+        try await database.transaction { tx in
+            let updated = try await tx.query(
+                "UPDATE orders SET status = $2, response_status = $3, body = $4, updated_at = $5 WHERE id = $1 AND status = 'pending' RETURNING id",
+                id.sql, .text(status), .int(Int64(responseStatus)), .text(body), .int(Clock.nowMicros()))
+            if !updated.isEmpty {
+                try await tx.execute(
+                    "UPDATE checkouts SET status = $2, updated_at = $3 WHERE id = $1", checkout.sql, .text(checkoutStatus), .int(Clock.nowMicros()))
+            }
+        }
+    }
+
+    public func order(_ id: OrderID) async throws -> OrderRecord? {
+        try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id.sql).first.map(Self.order)
+    }
+
+    public func order(checkout: CheckoutID) async throws -> OrderRecord? {
+        try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
+    }
+
+    /// Orders per status for one merchant (tests and operations).
+    public func orderCount(merchantID: MerchantID, status: String) async throws -> Int {
+        Int(try await database.query("SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND status = $2", merchantID.sql, .text(status)).first?.int(0) ?? 0)
+    }
+
+    static let orderColumns = "id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, response_status, body, created_at"
+
+    static func order(_ row: SQLRow) throws -> OrderRecord {
+        OrderRecord(
+            id: try row.id(0), merchantID: try row.id(1), checkoutID: try row.id(2), tokenHash: try row.text(3), idempotencyKey: try row.text(4),
+            requestHash: try row.text(5), status: try row.text(6), responseStatus: try row.optionalInt(7).map(Int.init), body: try row.optionalText(8),
+            createdAt: try row.int(9))
+    }
+
+    static func optional(_ text: String?) -> SQLValue { text.map { .text($0) } ?? .null }
+}

@@ -6,7 +6,9 @@ import MercatoAdmin
 import MercatoCache
 import RedisClient
 import MercatoCatalog
+import MercatoCheckout
 import MercatoCore
+import MercatoInventory
 import MercatoStorage
 import ServiceLifecycle
 
@@ -15,6 +17,7 @@ public struct AppDependencies: Sendable {
     public var database: any SQLDatabase
     public var reads: StorefrontReads
     public var admin: AdminService
+    public var checkout: CheckoutService
     public var options: HTTPOptions
     /// The storefront cache, when enabled (tests read its counters).
     public var cache: LayeredCache<CatalogResponse>?
@@ -29,7 +32,7 @@ public struct AppDependencies: Sendable {
     /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation.
     public static func make(
         database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
-        logger: Logger = Logger(label: "mercato")
+        checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato")
     ) async throws -> AppDependencies {
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
@@ -67,10 +70,14 @@ public struct AppDependencies: Sendable {
             ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
             : nil
         if cacheOptions.enabled { services.append(refresher) }
+        let checkout = checkoutOptions.make(
+            database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
+            availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger)
         return AppDependencies(
             database: database,
             reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer),
             admin: AdminService(writer: writer, bus: bus),
+            checkout: checkout,
             options: options,
             cache: cache,
             services: services)
@@ -126,6 +133,8 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     OperationsRoutes(database: deps.database).register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
+    CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)
+        .register(on: router)
     return router
 }
 

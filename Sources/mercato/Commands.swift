@@ -84,6 +84,7 @@ struct Serve: AsyncParsableCommand {
             maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
             exposeStatementCount: !production)
         let cacheOptions = try Self.cacheOptions(environment)
+        let checkoutWiring = try Self.checkoutWiring(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
         guard ["auto", "always", "never"].contains(seedDemo) else { throw ValidationError("--seed-demo must be auto, always or never") }
         try await database.withDatabase(logger: logger) { db in
@@ -102,7 +103,8 @@ struct Serve: AsyncParsableCommand {
             } else if database.isEmbedded {
                 demoToken = try? String(contentsOfFile: database.demoTokenPath, encoding: .utf8)
             }
-            let deps = try await AppDependencies.make(database: db, options: options, cacheOptions: cacheOptions, logger: logger)
+            let deps = try await AppDependencies.make(
+                database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, logger: logger)
             let printedToken = demoToken
             let app = buildApplication(deps, hostname: hostname, port: port, services: [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"
@@ -113,6 +115,27 @@ struct Serve: AsyncParsableCommand {
             }
             try await app.runService()
         }
+    }
+
+    /// Checkout settings from the environment: flow, reservation TTL, where inventory and tax live.
+    static func checkoutWiring(_ environment: [String: String]) throws -> CheckoutWiring {
+        var wiring = CheckoutWiring()
+        switch environment["MERCATO_CHECKOUT"]?.lowercased() {
+        case nil, "", "standard": wiring.options.mode = .standard
+        case "sequential": wiring.options.mode = .sequential
+        case let other?: throw ValidationError("MERCATO_CHECKOUT must be standard or sequential, not '\(other)'")
+        }
+        if let raw = environment["MERCATO_RESERVATION_TTL"], !raw.isEmpty {
+            guard let seconds = Int(raw), seconds >= 1 else { throw ValidationError("MERCATO_RESERVATION_TTL must be a number of seconds ≥ 1, not '\(raw)'") }
+            wiring.options.reservationTTL = .seconds(seconds)
+        }
+        if let raw = environment["MERCATO_SERVICE_TIMEOUT_MS"], !raw.isEmpty {
+            guard let millis = Int(raw), millis >= 1 else { throw ValidationError("MERCATO_SERVICE_TIMEOUT_MS must be a number of milliseconds ≥ 1, not '\(raw)'") }
+            wiring.callPolicy.timeout = .milliseconds(millis)
+        }
+        if let url = environment["INVENTORY_URL"], !url.isEmpty { wiring.inventoryURL = url }
+        if let url = environment["TAX_URL"], !url.isEmpty { wiring.taxURL = url }
+        return wiring
     }
 
     /// Storefront cache settings from the environment.

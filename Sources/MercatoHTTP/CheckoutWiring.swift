@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import MercatoCache
+import MercatoCheckout
+import MercatoCore
+import MercatoInventory
+import MercatoStorage
+import NIOCore
+import ServiceLifecycle
+
+/// How checkout reaches inventory and tax: in-process (embedded default) or over HTTP.
+public struct CheckoutWiring: Sendable {
+    public var options: CheckoutOptions
+    /// `INVENTORY_URL`: the inventory service; nil runs inventory (and its expiry sweeper) in-process.
+    public var inventoryURL: String?
+    /// `TAX_URL`: the tax service; nil computes tax in-process.
+    public var taxURL: String?
+    /// Timeout and retries of each inventory/tax call (`MERCATO_SERVICE_TIMEOUT_MS`).
+    public var callPolicy: CallPolicy
+    /// How often expired reservations are released when inventory runs in-process.
+    public var expiryInterval: Duration
+
+    public init(
+        options: CheckoutOptions = CheckoutOptions(), inventoryURL: String? = nil, taxURL: String? = nil, callPolicy: CallPolicy = CallPolicy(),
+        expiryInterval: Duration = .seconds(5)
+    ) {
+        self.options = options
+        self.inventoryURL = inventoryURL
+        self.taxURL = taxURL
+        self.callPolicy = callPolicy
+        self.expiryInterval = expiryInterval
+    }
+
+    func make(
+        database: any SQLDatabase, generations: any GenerationSource, bus: any InvalidationBus, cacheEnabled: Bool, refresher: RefreshQueue,
+        availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger
+    ) -> CheckoutService {
+        let store = CheckoutStore(database: database)
+        let inventory: any InventoryClient
+        if let inventoryURL {
+            let http = ServiceHTTPClient(name: "inventory", baseURL: inventoryURL, policy: callPolicy)
+            services.append(http)
+            inventory = HTTPInventoryClient(http: http)
+        } else {
+            let inventoryStore = InventoryStore(database: database)
+            inventory = LocalInventoryClient(store: inventoryStore)
+            services.append(ReservationExpiry(store: inventoryStore, interval: expiryInterval, logger: logger, onStockChange: Self.publisher(store: store, bus: bus, logger: logger)))
+        }
+        let tax: any TaxClient
+        if let taxURL {
+            let http = ServiceHTTPClient(name: "tax", baseURL: taxURL, policy: callPolicy)
+            services.append(http)
+            tax = HTTPTaxClient(http: http)
+        } else {
+            tax = LocalTaxClient()
+        }
+        let pricing = cacheEnabled
+            ? LayeredCache<CheckoutCatalog?>(
+                near: NearCache(capacityBytes: 8 << 20), lifetimes: CacheLifetimes(fresh: .seconds(60), stale: .zero), refresher: refresher,
+                cost: { 256 + ($0?.variants.count ?? 0) * 256 })
+            : nil
+        let availability = cacheEnabled
+            ? LayeredCache<Int64>(
+                near: NearCache(capacityBytes: 4 << 20), shared: availabilityShared,
+                lifetimes: CacheLifetimes(fresh: options.availabilityTTL, stale: .zero, earlyRefreshBeta: 0), refresher: refresher, cost: { _ in 160 })
+            : nil
+        return CheckoutService(
+            store: store, inventory: inventory, tax: tax, generations: generations, bus: bus, pricingCache: pricing,
+            availabilityCache: availability, options: options, logger: logger)
+    }
+
+    /// After stock changed outside a request (expiry), invalidate that merchant's caches.
+    public static func publisher(store: CheckoutStore, bus: any InvalidationBus, logger: Logger) -> StockChangeHandler {
+        { merchantID, products in
+            do {
+                guard let slug = try await store.merchantSlug(merchantID) else { return }
+                try await bus.publish(InvalidationEvent(namespace: slug, surrogateKeys: ["m:\(merchantID)"] + products.map { "p:\($0)" }))
+            } catch {
+                logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchantID)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Availability figures in the shared tier: the decimal number as bytes.
+enum Int64Codec {
+    static let codec = ValueCodec<Int64>(
+        encode: { ByteBuffer(string: String($0)) },
+        decode: { Int64(String(buffer: $0)) })
+}

@@ -181,7 +181,9 @@ let package = Package(
             name: "MercatoHTTPTests",
             dependencies: [
                 "MercatoHTTP", "MercatoStorage", "MercatoCore", "RedisTestSupport",
+                "MercatoCheckout", "MercatoInventory", "MercatoHTTPEdge", "MercatoTax",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

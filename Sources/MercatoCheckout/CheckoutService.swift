@@ -102,7 +102,7 @@ public struct CheckoutService: Sendable {
         var order: [VariantID] = []
         for (index, line) in input.lines.enumerated() {
             guard let id = VariantID(line.variantId) else {
-                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'\(line.variantId)' is not a UUID")
+                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'lines[\(index)].variant_id' must be a UUID, got '\(line.variantId)'")
             }
             guard (1...1000).contains(line.quantity) else {
                 throw MercatoError.validation(field: "lines[\(index)].quantity", message: "quantity must be 1–1000")

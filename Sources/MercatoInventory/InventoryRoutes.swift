@@ -36,7 +36,7 @@ public struct InventoryRoutes: Sendable {
             guard input.variantIds.count <= 1000 else { throw MercatoError.validation(field: "variant_ids", message: "at most 1000 variants per call") }
             var ids: [VariantID] = []
             for (index, raw) in input.variantIds.enumerated() {
-                guard let id = VariantID(raw) else { throw MercatoError.validation(field: "variant_ids[\(index)]", message: "'\(raw)' is not a UUID") }
+                guard let id = VariantID(raw) else { throw MercatoError.validation(field: "variant_ids[\(index)]", message: "'variant_ids[\(index)]' must be a UUID, got '\(raw)'") }
                 ids.append(id)
             }
             let available = try await store.available(merchantID: merchantID, variants: ids)
@@ -78,7 +78,7 @@ public struct InventoryRoutes: Sendable {
         var lines: [ReservationLine] = []
         for (index, line) in input.lines.enumerated() {
             guard let id = VariantID(line.variantId) else {
-                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'\(line.variantId)' is not a UUID")
+                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'lines[\(index)].variant_id' must be a UUID, got '\(line.variantId)'")
             }
             guard (1...10_000).contains(line.quantity) else {
                 throw MercatoError.validation(field: "lines[\(index)].quantity", message: "quantity must be 1–10000")

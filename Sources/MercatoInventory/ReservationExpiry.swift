@@ -20,16 +20,15 @@ public struct ReservationExpiry: Service {
     }
 
     public func run() async throws {
-        while !Task.isCancelledOrShuttingDown {
-            do {
-                _ = try await sweep()
-            } catch {
-                logger.warning("reservation expiry sweep failed; retrying", metadata: ["error": "\(error)"])
-            }
-            do {
+        // Graceful shutdown cancels the loop, so a long interval never delays it.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await sweep()
+                } catch {
+                    logger.warning("reservation expiry sweep failed; retrying", metadata: ["error": "\(error)"])
+                }
                 try await Task.sleep(for: interval)
-            } catch {
-                return
             }
         }
     }
@@ -48,9 +47,4 @@ public struct ReservationExpiry: Service {
         if total > 0 { logger.info("released expired reservations", metadata: ["count": "\(total)"]) }
         return total
     }
-}
-
-extension Task where Success == Never, Failure == Never {
-    /// True once the task is cancelled or the service group began a graceful shutdown.
-    static var isCancelledOrShuttingDown: Bool { Task.isCancelled || Task.isShuttingDownGracefully }
 }

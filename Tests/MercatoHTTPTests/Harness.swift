@@ -84,6 +84,43 @@ enum Harness {
             try await app.test(.router) { client in try await body(client, fixture) }
         }
     }
+
+    /// Seeds merchants with unique slugs and an admin token each.
+    static func seed(_ database: any SQLDatabase, merchants: Int = 1, products: Int = 30) async throws -> Fixture {
+        let prefix = "t\(UInt32.random(in: 0 ... .max))"
+        let seeded = try await Seeder(database: database, logger: logger)
+            .seed(.init(merchants: merchants, productsPerMerchant: products, seed: 11, slugPrefix: prefix))
+        let writer = CatalogWriter(database: database)
+        var tokens: [String] = []
+        for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
+        return Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
+    }
+
+    /// Serves the API over a real HTTP listener on loopback with this checkout wiring; `body` gets
+    /// the base URL and the dependencies (for counters and services).
+    static func serve(
+        _ database: any SQLDatabase, checkout: CheckoutWiring = CheckoutWiring(), cache: CacheOptions = CacheOptions(),
+        _ body: @Sendable @escaping (String, AppDependencies) async throws -> Void
+    ) async throws {
+        let deps = try await AppDependencies.make(
+            database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, checkoutOptions: checkout, logger: logger)
+        let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: logger)
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            try await body("http://127.0.0.1:\(port)", deps)
+        }
+    }
+
+    /// Seeds a catalog and serves it live (see `serve`).
+    static func withLiveApp(
+        _ backend: Backend, merchants: Int = 1, products: Int = 30, checkout: CheckoutWiring = CheckoutWiring(), cache: CacheOptions = CacheOptions(),
+        _ body: @Sendable @escaping (String, Fixture, AppDependencies) async throws -> Void
+    ) async throws {
+        try await withDatabase(backend) { database in
+            let fixture = try await seed(database, merchants: merchants, products: products)
+            try await serve(database, checkout: checkout, cache: cache) { base, deps in try await body(base, fixture, deps) }
+        }
+    }
 }
 
 /// A parsed JSON response.

@@ -1,0 +1,144 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MercatoCore
+import MercatoHTTPEdge
+import MercatoInventory
+import MercatoStorage
+import NIOCore
+import NIOHTTP1
+import Testing
+
+/// One HTTP answer, parsed.
+struct Reply: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: Data
+
+    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
+    var type: String { (object["type"] as? String)?.components(separatedBy: "/").last ?? "" }
+    func header(_ name: String) -> String? { headers.first(name: name) }
+    var inventoryCalls: Int? { header("X-Mercato-Inventory-Calls").flatMap(Int.init) }
+    var taxCalls: Int? { header("X-Mercato-Tax-Calls").flatMap(Int.init) }
+    var text: String { String(decoding: body, as: UTF8.self) }
+}
+
+/// A real HTTP client for tests that need concurrency or separate processes (keep-alive pool of 64).
+final class Buyers: Sendable {
+    let base: String
+    let client: HTTPClient
+
+    init(base: String) {
+        self.base = base
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    /// Runs `body` with a client and always shuts it down.
+    static func with<T: Sendable>(_ base: String, _ body: (Buyers) async throws -> T) async throws -> T {
+        let buyers = Buyers(base: base)
+        do {
+            let result = try await body(buyers)
+            try await buyers.client.shutdown()
+            return result
+        } catch {
+            try? await buyers.client.shutdown()
+            throw error
+        }
+    }
+
+    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: String? = nil) async throws -> Reply {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+    }
+
+    /// A purchasable variant of the store (first listed product, first variant) with its stock set by the admin API.
+    func variant(store: String, token: String, stock: Int) async throws -> String {
+        let listing = try await send(.GET, "/v1/stores/\(store)/products?limit=5&in_stock=true")
+        let items = try #require(listing.object["items"] as? [[String: Any]])
+        let product = try #require(items.first?["id"] as? String)
+        let detail = try await send(.GET, "/v1/stores/\(store)/products/\(product)")
+        let variants = try #require(detail.object["variants"] as? [[String: Any]])
+        let id = try #require(variants.first?["id"] as? String)
+        let set = try await send(.PUT, "/v1/admin/variants/\(id)/stock", headers: [("Authorization", "Bearer \(token)")], json: #"{"quantity": \#(stock)}"#)
+        #expect(set.status == 200, "\(set.text)")
+        return id
+    }
+
+    /// Several distinct purchasable variants (from different products), each with `stock` units.
+    func variants(store: String, token: String, count: Int, stock: Int) async throws -> [String] {
+        let listing = try await send(.GET, "/v1/stores/\(store)/products?limit=\(count)")
+        let items = try #require(listing.object["items"] as? [[String: Any]])
+        var ids: [String] = []
+        for item in items.prefix(count) {
+            let detail = try await send(.GET, "/v1/stores/\(store)/products/\(try #require(item["id"] as? String))")
+            let id = try #require((detail.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
+            let set = try await send(.PUT, "/v1/admin/variants/\(id)/stock", headers: [("Authorization", "Bearer \(token)")], json: #"{"quantity": \#(stock)}"#)
+            #expect(set.status == 200, "\(set.text)")
+            ids.append(id)
+        }
+        try #require(ids.count == count)
+        return ids
+    }
+
+    func createCheckout(store: String, lines: [(String, Int)]) async throws -> Reply {
+        let body = lines.map { #"{"variant_id": "\#($0.0)", "quantity": \#($0.1)}"# }.joined(separator: ",")
+        return try await send(.POST, "/v1/stores/\(store)/checkouts", json: #"{"email": "buyer@example.com", "lines": [\#(body)]}"#)
+    }
+
+    func setAddress(_ checkout: Reply) async throws -> Reply {
+        let object = checkout.object
+        let id = object["id"] as? String ?? "", token = object["token"] as? String ?? "", country = object["market"] as? String ?? ""
+        return try await send(
+            .PUT, "/v1/checkouts/\(id)/shipping-address", headers: [("X-Checkout-Token", token)],
+            json: #"{"name": "Ada Lovelace", "line1": "1 Main Street", "city": "Springfield", "postal_code": "12345", "country": "\#(country)"}"#)
+    }
+
+    func complete(_ checkout: Reply, key: String, body: String? = nil) async throws -> Reply {
+        let object = checkout.object
+        return try await send(
+            .POST, "/v1/checkouts/\(object["id"] as? String ?? "")/complete",
+            headers: [("X-Checkout-Token", object["token"] as? String ?? ""), ("Idempotency-Key", key)], json: body)
+    }
+}
+
+/// Direct database checks for what HTTP cannot show.
+enum Ledger {
+    static func stock(_ database: any SQLDatabase, variant: String) async throws -> Int64 {
+        try await database.query("SELECT stock FROM variants WHERE id = $1", try #require(VariantID(variant)).sql).first?.int(0) ?? -1
+    }
+
+    static func reservations(_ database: any SQLDatabase, merchant: MerchantID, status: String) async throws -> Int64 {
+        try await database.query("SELECT COUNT(*) FROM reservations WHERE merchant_id = $1 AND status = $2", merchant.sql, .text(status)).first?.int(0) ?? -1
+    }
+
+    static func negativeStock(_ database: any SQLDatabase, merchant: MerchantID) async throws -> Int64 {
+        try await database.query("SELECT COUNT(*) FROM variants WHERE merchant_id = $1 AND stock < 0", merchant.sql).first?.int(0) ?? -1
+    }
+
+    static func orders(_ database: any SQLDatabase, merchant: MerchantID) async throws -> Int64 {
+        try await database.query("SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND status = 'placed'", merchant.sql).first?.int(0) ?? -1
+    }
+}
+
+/// Runs the inventory service over real HTTP in this process (with injected faults), for `body`.
+func withInventoryService(
+    _ database: any SQLDatabase, faults: FaultInjection, _ body: @Sendable @escaping (String) async throws -> Void
+) async throws {
+    let router = serviceRouter(faults: faults)
+    InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+    try await app.test(.live) { client in
+        try await body("http://127.0.0.1:\(try #require(client.port))")
+    }
+}

@@ -1,0 +1,280 @@
+import Foundation
+import Synchronization
+import MercatoCheckout
+import MercatoCore
+import MercatoHTTP
+import MercatoHTTPEdge
+import MercatoInventory
+import MercatoStorage
+import Testing
+
+@Suite("Checkout over HTTP")
+struct CheckoutTests {
+    @Test("200 concurrent buyers of 10 units: exactly 10 orders, stock 0, nothing left held", arguments: Backend.available)
+    func lastUnits(backend: Backend) async throws {
+        try await Harness.withLiveApp(backend) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 10)
+                let created = try await withThrowingTaskGroup(of: Reply.self) { group in
+                    for _ in 0..<200 { group.addTask { try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)]) } }
+                    return try await group.reduce(into: [Reply]()) { $0.append($1) }
+                }
+                let winners = created.filter { $0.status == 201 }
+                let losers = created.filter { $0.status == 409 }
+                #expect(winners.count == 10)
+                #expect(losers.count == 190)
+                #expect(losers.allSatisfy { $0.type == "insufficient-stock" })
+                #expect(created.allSatisfy { $0.status == 201 || $0.status == 409 }, "\(created.filter { $0.status != 201 && $0.status != 409 }.map(\.text))")
+                #expect(try await Ledger.stock(fixture.database, variant: variant) == 0)
+
+                let orders = try await withThrowingTaskGroup(of: Reply.self) { group in
+                    for checkout in winners {
+                        group.addTask {
+                            let address = try await buyers.setAddress(checkout)
+                            #expect(address.status == 200, "\(address.text)")
+                            return try await buyers.complete(checkout, key: UUID().uuidString)
+                        }
+                    }
+                    return try await group.reduce(into: [Reply]()) { $0.append($1) }
+                }
+                #expect(orders.allSatisfy { $0.status == 201 }, "\(orders.map(\.text))")
+                let merchant = fixture.merchants[0].id
+                #expect(try await Ledger.orders(fixture.database, merchant: merchant) == 10)
+                #expect(try await Ledger.stock(fixture.database, variant: variant) == 0)
+                #expect(try await Ledger.negativeStock(fixture.database, merchant: merchant) == 0)
+                #expect(try await Ledger.reservations(fixture.database, merchant: merchant, status: "held") == 0)
+                #expect(try await Ledger.reservations(fixture.database, merchant: merchant, status: "committed") == 10)
+            }
+        }
+    }
+
+    @Test("20 concurrent completes with one Idempotency-Key place one order and answer identically", arguments: Backend.available)
+    func idempotentComplete(backend: Backend) async throws {
+        try await Harness.withLiveApp(backend) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 5)
+                let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 2)])
+                #expect(checkout.status == 201, "\(checkout.text)")
+                #expect(try await buyers.setAddress(checkout).status == 200)
+                let answers = try await withThrowingTaskGroup(of: Reply.self) { group in
+                    for _ in 0..<20 { group.addTask { try await buyers.complete(checkout, key: "order-once") } }
+                    return try await group.reduce(into: [Reply]()) { $0.append($1) }
+                }
+                #expect(answers.allSatisfy { $0.status == 201 }, "\(answers.map(\.text))")
+                #expect(Set(answers.map(\.body)).count == 1)
+                #expect(try await Ledger.orders(fixture.database, merchant: fixture.merchants[0].id) == 1)
+                #expect(try await Ledger.stock(fixture.database, variant: variant) == 3)
+
+                // The order is readable with the checkout's token only.
+                let orderID = try #require(answers[0].object["id"] as? String)
+                let token = try #require(checkout.object["token"] as? String)
+                let order = try await buyers.send(.GET, "/v1/orders/\(orderID)", headers: [("X-Checkout-Token", token)])
+                #expect(order.status == 200)
+                #expect(order.body == answers[0].body)
+                #expect(try await buyers.send(.GET, "/v1/orders/\(orderID)", headers: [("X-Checkout-Token", "guess")]).status == 404)
+                #expect(try await buyers.send(.GET, "/v1/orders/\(orderID)").status == 404)
+
+                // Same key, other body: 422. Other key: 409 naming the order. Replays are marked.
+                let otherBody = try await buyers.complete(checkout, key: "order-once", body: #"{"note": "leave at the door"}"#)
+                #expect(otherBody.status == 422)
+                #expect(otherBody.type == "idempotency-key-reused")
+                let otherKey = try await buyers.complete(checkout, key: "another-key")
+                #expect(otherKey.status == 409)
+                #expect(otherKey.text.contains(orderID))
+                let replay = try await buyers.complete(checkout, key: "order-once")
+                #expect(replay.header("Idempotent-Replayed") == "true")
+                #expect(replay.body == answers[0].body)
+            }
+        }
+    }
+
+    @Test("Standard flow: at most 2 inventory calls, no tax before the address, 1 after")
+    func standardCounters() async throws {
+        try await Harness.withLiveApp(.sqlite) { base, fixture, deps in
+            try await Buyers.with(base) { buyers in
+                let variants = try await buyers.variants(store: fixture.slug, token: fixture.token, count: 3, stock: 50)
+                let created = try await buyers.createCheckout(store: fixture.slug, lines: variants.map { ($0, 1) })
+                #expect(created.status == 201, "\(created.text)")
+                #expect(try #require(created.inventoryCalls) <= 2)
+                #expect(created.taxCalls == 0)
+                #expect((created.object["totals"] as? [String: Any])?["tax_status"] as? String == "awaiting_address")
+
+                let id = try #require(created.object["id"] as? String)
+                let token = try #require(created.object["token"] as? String)
+                let read = try await buyers.send(.GET, "/v1/checkouts/\(id)", headers: [("X-Checkout-Token", token)])
+                #expect(read.status == 200)
+                #expect(read.taxCalls == 0)
+                #expect(read.object["token"] == nil)
+
+                let early = try await buyers.complete(created, key: "too-early")
+                #expect(early.status == 409)
+                #expect(early.type == "shipping-address-required")
+
+                let addressed = try await buyers.setAddress(created)
+                #expect(addressed.status == 200, "\(addressed.text)")
+                #expect(addressed.taxCalls == 1)
+                #expect(addressed.inventoryCalls == 0)
+                let totals = try #require(addressed.object["totals"] as? [String: Any])
+                #expect(totals["tax_status"] as? String == "calculated")
+                #expect(totals["tax"] is [String: Any])
+
+                let order = try await buyers.complete(created, key: "k")
+                #expect(order.status == 201, "\(order.text)")
+                #expect(order.inventoryCalls == 1)
+                #expect(order.taxCalls == 0)
+                #expect(deps.checkout.totals.tax == 1)
+            }
+        }
+    }
+
+    @Test("Sequential flow: one availability call per line plus the reservation, tax at creation")
+    func sequentialCounters() async throws {
+        try await Harness.withLiveApp(.sqlite, checkout: CheckoutWiring(options: CheckoutOptions(mode: .sequential))) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let variants = try await buyers.variants(store: fixture.slug, token: fixture.token, count: 3, stock: 50)
+                let created = try await buyers.createCheckout(store: fixture.slug, lines: variants.map { ($0, 1) })
+                #expect(created.status == 201, "\(created.text)")
+                #expect(created.inventoryCalls == 4)
+                #expect(created.taxCalls == 1)
+                let addressed = try await buyers.setAddress(created)
+                #expect(addressed.taxCalls == 1)
+            }
+        }
+    }
+
+    @Test("Timing shape with 150 ms per inventory call: parallel under 2 round trips, sequential at least 4")
+    func timingShape() async throws {
+        try await Harness.withDatabase(.sqlite) { database in
+            let fixture = try await Harness.seed(database)
+            try await withInventoryService(database, faults: FaultInjection(latencyMillis: 150...150)) { inventoryURL in
+                let chosen = Mutex<[(String, Int)]>([])
+                for mode in [CheckoutMode.standard, .sequential] {
+                    let wiring = CheckoutWiring(options: CheckoutOptions(mode: mode), inventoryURL: inventoryURL)
+                    try await Harness.serve(database, checkout: wiring) { base, _ in
+                        try await Buyers.with(base) { buyers in
+                            if chosen.withLock({ $0.isEmpty }) {
+                                let picked = try await buyers.variants(store: fixture.slug, token: fixture.token, count: 3, stock: 100).map { ($0, 1) }
+                                chosen.withLock { $0 = picked }
+                            }
+                            let lines = chosen.withLock { $0 }
+                            // The first checkout also opens connections; time the next three.
+                            _ = try await buyers.createCheckout(store: fixture.slug, lines: lines)
+                            var times: [Duration] = []
+                            for _ in 0..<3 {
+                                let started = ContinuousClock.now
+                                let reply = try await buyers.createCheckout(store: fixture.slug, lines: lines)
+                                times.append(ContinuousClock.now - started)
+                                #expect(reply.status == 201, "\(reply.text)")
+                            }
+                            switch mode {
+                            case .standard:
+                                // Both inventory calls overlap: about one round trip (best of three, for noisy machines).
+                                #expect(times.min()! < .milliseconds(300), "parallel flow took \(times)")
+                            case .sequential:
+                                #expect(times.allSatisfy { $0 >= .milliseconds(600) }, "sequential flow took \(times)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("Inventory service down: 503 with Retry-After, nothing reserved", arguments: [FaultInjection?.none, FaultInjection(failRate: 1)])
+    func inventoryDown(faults: FaultInjection?) async throws {
+        try await Harness.withDatabase(.sqlite) { database in
+            let fixture = try await Harness.seed(database)
+            let run: @Sendable (String) async throws -> Void = { inventoryURL in
+                let wiring = CheckoutWiring(inventoryURL: inventoryURL, callPolicy: CallPolicy(timeout: .seconds(2), retries: 1, backoff: .milliseconds(10)))
+                try await Harness.serve(database, checkout: wiring) { base, _ in
+                    try await Buyers.with(base) { buyers in
+                        let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 7)
+                        let reply = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 2)])
+                        #expect(reply.status == 503, "\(reply.text)")
+                        #expect(reply.type == "inventory-unavailable")
+                        #expect(reply.header("Retry-After") == "1")
+                        #expect(reply.header("Content-Type") == "application/problem+json")
+                        #expect(try await Ledger.stock(database, variant: variant) == 7)
+                        #expect(try await Ledger.reservations(database, merchant: fixture.merchants[0].id, status: "held") == 0)
+                    }
+                }
+            }
+            if let faults {
+                try await withInventoryService(database, faults: faults, run)
+            } else {
+                // Nothing listens on port 9 (discard) on loopback here: the connection is refused.
+                try await run("http://127.0.0.1:9")
+            }
+        }
+    }
+
+    @Test("An expired reservation gives its stock back and the checkout cannot complete", arguments: Backend.available)
+    func expiry(backend: Backend) async throws {
+        let wiring = CheckoutWiring(options: CheckoutOptions(reservationTTL: .seconds(1)), expiryInterval: .seconds(3600))
+        try await Harness.withLiveApp(backend, checkout: wiring) { base, fixture, deps in
+            try await Buyers.with(base) { buyers in
+                let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 4)
+                let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 3)])
+                #expect(checkout.status == 201, "\(checkout.text)")
+                #expect(try await Ledger.stock(fixture.database, variant: variant) == 1)
+                #expect(try await buyers.setAddress(checkout).status == 200)
+                try await Task.sleep(for: .milliseconds(1200))
+                let sweeper = try #require(deps.services.lazy.compactMap { $0 as? ReservationExpiry }.first)
+                #expect(try await sweeper.sweep() >= 1)
+                #expect(try await Ledger.stock(fixture.database, variant: variant) == 4)
+                // The storefront sees the units again at once (the sweep invalidated the cache).
+                let detail = try await buyers.send(.GET, "/v1/stores/\(fixture.slug)/products/\(try #require(checkout.object["lines"] as? [[String: Any]]).first?["product_id"] as? String ?? "")")
+                let stock = (detail.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["stock"] as? Int
+                #expect(stock == 4)
+
+                let late = try await buyers.complete(checkout, key: "late")
+                #expect(late.status == 409)
+                #expect(late.type == "checkout-expired")
+                let again = try await buyers.complete(checkout, key: "late")
+                #expect(again.status == 409)
+                #expect(again.body == late.body)
+                #expect(try await Ledger.orders(fixture.database, merchant: fixture.merchants[0].id) == 0)
+            }
+        }
+    }
+
+    @Test("Bad checkout input is a 4xx naming the field")
+    func badInput() async throws {
+        try await Harness.withLiveApp(.sqlite) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 3)
+                let path = "/v1/stores/\(fixture.slug)/checkouts"
+                let cases: [(String, Int, String)] = [
+                    (#"{"email": "a@b.co", "lines": []}"#, 422, "lines"),
+                    (#"{"email": "nope", "lines": [{"variant_id": "\#(variant)", "quantity": 1}]}"#, 422, "email"),
+                    (#"{"email": "a@b.co", "lines": [{"variant_id": "\#(variant)", "quantity": 0}]}"#, 422, "quantity"),
+                    (#"{"email": "a@b.co", "lines": [{"variant_id": "\#(variant)", "quantity": 1.5}]}"#, 422, "quantity"),
+                    (#"{"email": "a@b.co", "lines": [{"variant_id": "x", "quantity": 1}]}"#, 422, "variant_id"),
+                    (#"{"email": "a@b.co", "lines": [{"variant_id": "\#(UUID())", "quantity": 1}]}"#, 422, "not sold"),
+                    (#"{"email": "a@b.co", "market": "ZZ", "lines": [{"variant_id": "\#(variant)", "quantity": 1}]}"#, 422, "market"),
+                    (#"{"email": "a@b.co", "colour": "red", "lines": [{"variant_id": "\#(variant)", "quantity": 1}]}"#, 422, "colour"),
+                    (#"{"email": "a@b.co", "lines": [{"variant_id": "\#(variant)", "quantity": 4}]}"#, 409, "requested 4, available 3"),
+                    ("not json", 400, "JSON"),
+                ]
+                for (body, status, mention) in cases {
+                    let reply = try await buyers.send(.POST, path, json: body)
+                    #expect(reply.status == status, "\(body): \(reply.text)")
+                    #expect(reply.text.contains(mention), "\(body): \(reply.text)")
+                    #expect(reply.header("Content-Type") == "application/problem+json")
+                }
+                #expect(try await buyers.send(.POST, "/v1/stores/no-such-store/checkouts", json: #"{"email": "a@b.co", "lines": [{"variant_id": "\#(variant)", "quantity": 1}]}"#).status == 404)
+                let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                let id = try #require(checkout.object["id"] as? String), token = try #require(checkout.object["token"] as? String)
+                let wrongCountry = try await buyers.send(
+                    .PUT, "/v1/checkouts/\(id)/shipping-address", headers: [("X-Checkout-Token", token)],
+                    json: #"{"name": "A", "line1": "B", "city": "C", "postal_code": "1", "country": "\#(checkout.object["market"] as? String == "US" ? "DE" : "US")"}"#)
+                #expect(wrongCountry.status == 422, "\(wrongCountry.text)")
+                let missing = try await buyers.send(
+                    .PUT, "/v1/checkouts/\(id)/shipping-address", headers: [("X-Checkout-Token", token)], json: #"{"name": "A", "country": "DE"}"#)
+                #expect(missing.status == 422, "\(missing.text)")
+                #expect(try await buyers.send(.POST, "/v1/checkouts/\(id)/complete", headers: [("X-Checkout-Token", token)]).status == 400)
+                #expect(try await buyers.send(.GET, "/v1/checkouts/not-an-id", headers: [("X-Checkout-Token", token)]).status == 404)
+            }
+        }
+    }
+}

@@ -220,7 +220,10 @@ struct CheckoutTests {
                 #expect(try await buyers.setAddress(checkout).status == 200)
                 try await Task.sleep(for: .milliseconds(1200))
                 let sweeper = try #require(deps.services.lazy.compactMap { $0 as? ReservationExpiry }.first)
-                #expect(try await sweeper.sweep() >= 1)
+                // On a shared PostgreSQL another test's sweeper may release it first: check the outcome, not who did it.
+                _ = try await sweeper.sweep()
+                #expect(try await Ledger.reservations(fixture.database, merchant: fixture.merchants[0].id, status: "held") == 0)
+                #expect(try await Ledger.reservations(fixture.database, merchant: fixture.merchants[0].id, status: "released") == 1)
                 #expect(try await Ledger.stock(fixture.database, variant: variant) == 4)
                 // The storefront sees the units again at once (the sweep invalidated the cache).
                 let detail = try await buyers.send(.GET, "/v1/stores/\(fixture.slug)/products/\(try #require(checkout.object["lines"] as? [[String: Any]]).first?["product_id"] as? String ?? "")")

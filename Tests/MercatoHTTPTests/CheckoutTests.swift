@@ -127,6 +127,33 @@ struct CheckoutTests {
         }
     }
 
+    @Test("Cached availability: a sold-out variant is refused without calling inventory until stock changes")
+    func cachedAvailability() async throws {
+        try await Harness.withLiveApp(.sqlite) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 1)
+                let first = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                #expect(first.status == 201)
+                #expect(first.inventoryCalls == 2)
+                // The reservation decides (409) and the availability answer (0 left) is cached …
+                let second = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                #expect(second.status == 409)
+                #expect(second.inventoryCalls == 2)
+                // … so the next buyer is refused from the cache.
+                let third = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                #expect(third.status == 409)
+                #expect(third.type == "insufficient-stock")
+                #expect(third.inventoryCalls == 0)
+                // A stock write invalidates it: the next buyer gets the new unit.
+                let restock = try await buyers.send(
+                    .PUT, "/v1/admin/variants/\(variant)/stock", headers: [("Authorization", "Bearer \(fixture.token)")], json: #"{"quantity": 1}"#)
+                #expect(restock.status == 200)
+                let fourth = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                #expect(fourth.status == 201, "\(fourth.text)")
+            }
+        }
+    }
+
     @Test("Sequential flow: one availability call per line plus the reservation, tax at creation")
     func sequentialCounters() async throws {
         try await Harness.withLiveApp(.sqlite, checkout: CheckoutWiring(options: CheckoutOptions(mode: .sequential))) { base, fixture, _ in

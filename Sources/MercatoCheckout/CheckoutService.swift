@@ -414,11 +414,11 @@ public struct CheckoutService: Sendable {
     }
 
     static func encode(_ value: some Encodable) throws -> String {
-        String(decoding: try InventoryAPI.encoder.encode(value), as: UTF8.self)
+        String(decoding: try WireJSON.encoder.encode(value), as: UTF8.self)
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try InventoryAPI.decoder.decode(T.self, from: Data(text.utf8))
+        try WireJSON.decoder.decode(T.self, from: Data(text.utf8))
     }
 }
 

@@ -88,20 +88,10 @@ public enum InventoryAPI {
         public var available: Int64
     }
 
-    /// The encoder both sides use (snake_case keys, stable order).
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
+    /// Both sides use the shared wire coders.
+    public static var encoder: JSONEncoder { WireJSON.encoder }
 
-    /// The decoder both sides use.
-    public static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }()
+    public static var decoder: JSONDecoder { WireJSON.decoder }
 
     /// Reservation keys: 1–200 printable ASCII characters without `/` (they appear in paths).
     public static func isValidKey(_ key: String) -> Bool {

@@ -75,18 +75,10 @@ public enum TaxAPI {
         }
     }
 
-    public static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.keyEncodingStrategy = .convertToSnakeCase
-        encoder.outputFormatting = [.sortedKeys]
-        return encoder
-    }()
+    /// Both sides use the shared wire coders.
+    public static var encoder: JSONEncoder { WireJSON.encoder }
 
-    public static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.keyDecodingStrategy = .convertFromSnakeCase
-        return decoder
-    }()
+    public static var decoder: JSONDecoder { WireJSON.decoder }
 }
 
 /// The tax service's routes.

@@ -25,6 +25,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         // Domain values: no dependencies.
@@ -148,11 +149,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Load generator: open-loop constant arrival rate, Zipfian workload, HdrHistogram percentiles,
+        // server counters from response headers, reports, and the CI gate against a committed baseline.
+        .target(
+            name: "MercatoBench",
+            dependencies: [
+                "MercatoCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "mercato",
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
-                "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient",
+                "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -170,6 +184,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(name: "MercatoBenchTests", dependencies: ["MercatoBench", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTax", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoCacheTests", dependencies: ["MercatoCache"], swiftSettings: swiftSettings),
         .testTarget(

@@ -5,6 +5,6 @@ import ArgumentParser
 struct Mercato: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Mercato: a multi-tenant commerce API server.",
-        subcommands: [Serve.self, Migrate.self, Seed.self, Token.self, InventoryServiceCommand.self, TaxServiceCommand.self],
+        subcommands: [Serve.self, Migrate.self, Seed.self, Token.self, InventoryServiceCommand.self, TaxServiceCommand.self, Bench.self],
         defaultSubcommand: Serve.self)
 }

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Before/after figures side by side, with ratios (after ÷ before).
+public struct BenchComparison: Sendable {
+    public var before: BenchReport
+    public var after: BenchReport
+
+    public init(before: BenchReport, after: BenchReport) {
+        self.before = before
+        self.after = after
+    }
+
+    public func markdown() -> String {
+        var lines = ["### Before → after", ""]
+        lines.append("| endpoint | p50 ms | p99 ms | p99 after/before | req/s | SQL/req | cache hit | inventory calls/req |")
+        lines.append("|---|---|---|---|---|---|---|---|")
+        for kind in RequestKind.allCases {
+            guard let b = before.kinds[kind.rawValue], let a = after.kinds[kind.rawValue] else { continue }
+            func pair(_ x: Double?, _ y: Double?) -> String { "\(x.map { BenchReport.number($0) } ?? "–") → \(y.map { BenchReport.number($0) } ?? "–")" }
+            let ratio = b.p99 > 0 ? BenchReport.number(a.p99 / b.p99) : "–"
+            let hit = "\(b.cacheHitRate.map { BenchReport.percent($0) } ?? "–") → \(a.cacheHitRate.map { BenchReport.percent($0) } ?? "–")"
+            lines.append("| \(kind.rawValue) | \(pair(b.p50, a.p50)) | \(pair(b.p99, a.p99)) | \(ratio) | \(pair(b.rps, a.rps)) | "
+                + "\(pair(b.statementsPerRequest, a.statementsPerRequest)) | \(hit) | \(pair(b.inventoryCallsPerRequest, a.inventoryCallsPerRequest)) |")
+        }
+        lines.append("")
+        if let bh = before.health, let ah = after.health {
+            lines.append("`/health` ceiling: \(BenchReport.number(bh.rps)) → \(BenchReport.number(ah.rps)) req/s (closed loop, same connections).")
+        }
+        if let rate = after.storefrontHitRate { lines.append("Storefront cache hit rate after: \(BenchReport.percent(rate)).") }
+        return lines.joined(separator: "\n")
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import Histogram
+import Synchronization
+
+/// The request kinds a report has a row for.
+public enum RequestKind: String, Sendable, CaseIterable, Codable {
+    case health, listing, detail, categories
+    case checkoutCreate = "checkout_create", checkoutAddress = "checkout_address", checkoutComplete = "checkout_complete"
+    case adminWrite = "admin_write"
+}
+
+/// What the server said about one request in its debug headers.
+struct ServerCounters: Sendable {
+    var statements: Int?
+    var cache: String?
+    var inventoryCalls: Int?
+    var taxCalls: Int?
+}
+
+/// Everything measured for one request kind.
+struct KindStats: Sendable {
+    /// Latency in microseconds, measured from the scheduled start in open-loop runs.
+    var histogram = Histogram<UInt64>(highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: .three)
+    var ok = 0
+    var errors: [String: Int] = [:]
+    var statementsSum = 0
+    var statementsMax = 0
+    var statementsSeen = 0
+    var cache: [String: Int] = [:]
+    var inventoryCalls = 0
+    var taxCalls = 0
+    var callsSeen = 0
+}
+
+/// Thread-safe collection of samples for a run.
+final class Recorder: Sendable {
+    private let stats = Mutex<[RequestKind: KindStats]>([:])
+
+    func record(_ kind: RequestKind, micros: UInt64, status: Int, counters: ServerCounters) {
+        stats.withLock { all in
+            var entry = all[kind] ?? KindStats()
+            _ = entry.histogram.record(max(1, micros))
+            if (200..<300).contains(status) || status == 304 {
+                entry.ok += 1
+            } else {
+                entry.errors[status == 0 ? "transport" : String(status), default: 0] += 1
+            }
+            if let statements = counters.statements {
+                entry.statementsSum += statements
+                entry.statementsMax = max(entry.statementsMax, statements)
+                entry.statementsSeen += 1
+            }
+            if let cache = counters.cache { entry.cache[cache, default: 0] += 1 }
+            if let inventory = counters.inventoryCalls, let tax = counters.taxCalls {
+                entry.inventoryCalls += inventory
+                entry.taxCalls += tax
+                entry.callsSeen += 1
+            }
+            all[kind] = entry
+        }
+    }
+
+    /// An operation that was never sent because too many were already in flight (open loop).
+    func dropped(_ kind: RequestKind) {
+        stats.withLock { all in all[kind, default: KindStats()].errors["dropped", default: 0] += 1 }
+    }
+
+    var snapshot: [RequestKind: KindStats] { stats.withLock { $0 } }
+
+    var completed: Int { stats.withLock { $0.values.reduce(0) { $0 + $1.ok + $1.errors.values.reduce(0, +) } } }
+    var failed: Int { stats.withLock { $0.values.reduce(0) { $0 + $1.errors.values.reduce(0, +) } } }
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Foundation
+import MercatoBench
+
+/// `mercato bench`: load generator, before/after comparison, CI gate.
+struct Bench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Measure Mercato: open-loop load with a Zipfian workload, before/after comparisons, and the CI performance gate.",
+        subcommands: [BenchRun.self, BenchCompare.self, BenchGate.self], defaultSubcommand: BenchRun.self)
+}
+
+/// Workload flags shared by `bench run` and `bench compare`.
+struct WorkloadOptions: ParsableArguments {
+    @Option(help: "Store (merchant slug) to load.") var store = "demo"
+    @Option(help: "Seconds of load.") var duration: Double = 20
+    @Option(help: "Open loop: operations started per second (latency counts from each scheduled start).") var rate: Double = 200
+    @Flag(help: "Closed loop instead: each connection starts its next operation when the last ended (maximum throughput).") var closed = false
+    @Option(help: "HTTP connections.") var connections = 32
+    @Option(help: "Operation weights: listing, detail, categories, checkout (create → address → complete), write (admin price/stock).")
+    var mix = WorkloadMix().description
+    @Option(help: "Zipf exponent of product and category popularity.") var zipf = 0.99
+    @Option(help: "Random seed: the same seed replays the same operations.") var seed: UInt64 = 42
+    @Option(help: "Admin token of the store, for write operations (default: the one the server printed, if started by bench).") var token: String?
+    @Option(help: "Seconds of closed-loop /health afterwards, as this machine's ceiling (0: skip).") var healthSeconds: Double = 3
+    @Option(help: "Write every figure as JSON to this file.") var json: String?
+
+    func settings(target: String, token: String?) throws -> RunSettings {
+        RunSettings(
+            target: target, store: store, load: closed ? .closedLoop(connections: connections) : .openLoop(rate: rate), duration: duration,
+            connections: connections, mix: try WorkloadMix.parse(mix), zipf: zipf, seed: seed, adminToken: self.token ?? token,
+            healthSeconds: healthSeconds, progress: true)
+    }
+}
+
+/// `mercato bench run --target URL`: one run against a running server.
+struct BenchRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Load a running server and print the key metrics.")
+    @Option(help: "Base URL of the server (loopback).") var target = "http://127.0.0.1:8080"
+    @OptionGroup var workload: WorkloadOptions
+
+    func run() async throws {
+        let report = try await BenchRunner.run(try workload.settings(target: target, token: nil))
+        FileHandle.standardError.write(Data("\n".utf8))
+        print(report.markdown())
+        if let path = workload.json { try report.json().write(to: URL(fileURLWithPath: path)) }
+    }
+}
+
+/// `mercato bench compare`: the baseline architecture against the full one, same workload, back to back.
+struct BenchCompare: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Start the server twice (baseline: cache off, sequential checkout; full: as configured) and compare them under the same workload.",
+        discussion: "Uses DATABASE_URL (both runs) and REDIS_URL (full run only) from the environment when set; embedded SQLite otherwise.")
+    @OptionGroup var workload: WorkloadOptions
+    @Option(help: "Run inventory and tax as separate processes with this injected latency (e.g. 120ms..200ms).") var serviceLatency: String?
+    @Option(help: "Folder for the embedded database and server logs (default: a new temporary folder).") var dataDir: String?
+
+    func run() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let directory = dataDir.map { URL(fileURLWithPath: $0) }
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("mercato-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var shared: [String: String] = ["MERCATO_DB_POOL_SIZE": environment["MERCATO_DB_POOL_SIZE"] ?? "12"]
+        if let url = environment["DATABASE_URL"], !url.isEmpty { shared["DATABASE_URL"] = url }
+        var full = shared
+        if let url = environment["REDIS_URL"], !url.isEmpty { full["REDIS_URL"] = url }
+        let baseline = shared.merging(["MERCATO_CACHE": "off", "MERCATO_CHECKOUT": "sequential"]) { $1 }
+
+        var reports: [(String, BenchReport)] = []
+        var token = workload.token
+        for (name, env) in [("before", baseline), ("after", full)] {
+            FileHandle.standardError.write(Data("[bench] starting the \(name) server (\(env.keys.sorted().joined(separator: ", ")))\n".utf8))
+            let server = try await StartedServer.start(dataDirectory: directory, environment: env, serviceLatency: serviceLatency, name: name)
+            token = token ?? server.adminToken
+            do {
+                let report = try await BenchRunner.run(try workload.settings(target: server.url, token: token))
+                FileHandle.standardError.write(Data("\n".utf8))
+                reports.append((name, report))
+                server.stop()
+            } catch {
+                server.stop()
+                throw error
+            }
+        }
+        let (before, after) = (reports[0].1, reports[1].1)
+        print(before.markdown(title: "Before: cache off, sequential checkout\(serviceLatency.map { ", inventory/tax latency \($0)" } ?? "")"))
+        print("")
+        print(after.markdown(title: "After: full architecture\(serviceLatency.map { ", inventory/tax latency \($0)" } ?? "")"))
+        print("")
+        print(BenchComparison(before: before, after: after).markdown())
+        if let path = workload.json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            try encoder.encode(["before": before, "after": after]).write(to: URL(fileURLWithPath: path))
+        }
+    }
+}
+
+/// `mercato bench gate`: the fixed scenario CI runs, compared with the committed baseline.
+struct BenchGate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gate",
+        abstract: "Run the fixed CI scenario on embedded defaults and fail if a deterministic figure differs from the baseline.")
+    @Option(help: "Baseline file.") var baseline = "bench/baseline.json"
+    @Flag(help: "Write the measured figures as the new baseline instead of comparing (commit the diff).") var updateBaseline = false
+    @Option(help: "Operations in the deterministic scenario (one connection, fixed seed).") var operations = 1500
+    @Option(help: "A running server to gate instead of starting one (it must be freshly started on the demo seed).") var target: String?
+
+    func run() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-gate-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        var server: StartedServer?
+        if target == nil {
+            FileHandle.standardError.write(Data("[gate] starting mercato serve on embedded defaults\n".utf8))
+            server = try await StartedServer.start(dataDirectory: directory, environment: [:], serviceLatency: nil, name: "gate")
+        }
+        defer { server?.stop() }
+        let url = target ?? server!.url
+        // Deterministic part: one connection, a fixed number of operations, a fixed seed.
+        let deterministic = try await BenchRunner.run(RunSettings(
+            target: url, load: .closedLoop(connections: 1), operations: operations, connections: 1, seed: 42,
+            adminToken: server?.adminToken, healthSeconds: 0, progress: false))
+        // Timing part: cached listings against /health at the same concurrency, in this run.
+        let timing = try await BenchRunner.run(RunSettings(
+            target: url, load: .closedLoop(connections: 8), duration: 3, connections: 8,
+            mix: WorkloadMix(listing: 1, detail: 0, categories: 0, checkout: 0, write: 0), seed: 7, healthSeconds: 3, progress: false))
+        let figures = GateFigures(deterministic: deterministic, timing: ["cached_listing_over_health": timing.listingShareOfHealth ?? 0])
+        print(deterministic.markdown(title: "Gate scenario (deterministic: 1 connection, \(operations) operations, seed 42)"))
+        print("")
+        print(timing.markdown(title: "Gate timing (cached listings vs /health, 8 connections)"))
+        print("")
+        let file = URL(fileURLWithPath: baseline)
+        if updateBaseline {
+            try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Gate.save(figures, to: file)
+            print("baseline written to \(baseline); review and commit the diff")
+            return
+        }
+        let verdict = Gate.compare(figures, baseline: try Gate.load(file))
+        for line in verdict.checked { print("ok    \(line)") }
+        for line in verdict.warnings { print("WARN  \(line) (timing: not a failure, CI machines are noisy)") }
+        for line in verdict.failures { print("FAIL  \(line)") }
+        guard verdict.passed else {
+            print("gate failed: a deterministic figure changed. If the change is intended, run `mercato bench gate --update-baseline` and commit \(baseline).")
+            throw ExitCode(1)
+        }
+        print("gate passed")
+    }
+}

@@ -1,0 +1,88 @@
+import Foundation
+import MercatoCore
+import Testing
+@testable import MercatoBench
+
+@Suite("Benchmark workload and gate")
+struct BenchTests {
+    @Test("Zipf(0.99) puts the most weight on rank 0 and decays like 1/k")
+    func zipfShape() {
+        let zipf = Zipf(count: 1000, exponent: 0.99)
+        var rng = SeededGenerator(seed: 1)
+        var counts = [Int](repeating: 0, count: 1000)
+        for _ in 0..<200_000 { counts[zipf.sample(using: &rng)] += 1 }
+        // P(0) = 1 / Σ 1/k^0.99 ≈ 0.129 for 1000 items; rank 9 about a tenth of that.
+        let p0 = Double(counts[0]) / 200_000
+        #expect(abs(p0 - 0.129) < 0.01, "P(0) = \(p0)")
+        let ratio = Double(counts[0]) / Double(counts[9])
+        #expect(ratio > 8 && ratio < 12, "P(0)/P(9) = \(ratio)")
+        #expect(counts.allSatisfy { $0 >= 0 } && counts.reduce(0, +) == 200_000)
+    }
+
+    @Test("The same seed replays the same operations")
+    func seededOperations() {
+        let catalog = BenchCatalog(store: "s", products: (0..<50).map { "p\($0)" }, categories: ["a", "b"], hotVariants: [.init(id: "v", currency: "EUR")])
+        let source = OperationSource(catalog: catalog, mix: WorkloadMix(), exponent: 0.99, canWrite: true)
+        var a = SeededGenerator(seed: 9), b = SeededGenerator(seed: 9)
+        let first = (0..<200).map { _ in source.next(using: &a) }.map { "\($0.kind)\($0.rank)\($0.sort)\($0.followCursor)" }
+        let second = (0..<200).map { _ in source.next(using: &b) }.map { "\($0.kind)\($0.rank)\($0.sort)\($0.followCursor)" }
+        #expect(first == second)
+        #expect(Set(first.map { $0.prefix(4) }).count > 1)
+        // Without an admin token, no writes are drawn.
+        let readOnly = OperationSource(catalog: catalog, mix: WorkloadMix(), exponent: 0.99, canWrite: false)
+        var c = SeededGenerator(seed: 3)
+        #expect((0..<500).allSatisfy { _ in readOnly.next(using: &c).kind != .write })
+    }
+
+    @Test("Mix parsing names what is wrong")
+    func mixParsing() throws {
+        #expect(try WorkloadMix.parse("listing=70,detail=30") == WorkloadMix(listing: 70, detail: 30, categories: 0, checkout: 0, write: 0))
+        #expect(throws: BenchError.self) { try WorkloadMix.parse("listings=5") }
+        #expect(throws: BenchError.self) { try WorkloadMix.parse("listing=-1") }
+        #expect(throws: BenchError.self) { try WorkloadMix.parse("listing=0") }
+    }
+
+    static func figures(listing: Double = 1.85, max: Int = 2, inventory: Double = 2, hitRate: Double = 0.5, ratio: Double = 0.7) -> GateFigures {
+        var figures = GateFigures(
+            statementsPerRequest: ["listing": listing], statementsMax: ["listing": max], inventoryCalls: ["checkout_create": inventory],
+            taxCalls: ["checkout_create": 0], storefrontHitRate: hitRate, timing: ["cached_listing_over_health": ratio])
+        figures.timing = ["cached_listing_over_health": ratio]
+        return figures
+    }
+
+    @Test("The gate fails on one more SQL statement or external call, and only warns on timing")
+    func gateVerdicts() {
+        let baseline = Self.figures()
+        #expect(Gate.compare(Self.figures(), baseline: baseline).passed)
+        let extraStatement = Gate.compare(Self.figures(listing: 2.85, max: 3), baseline: baseline)
+        #expect(!extraStatement.passed)
+        #expect(extraStatement.failures.count == 2)
+        #expect(!Gate.compare(Self.figures(inventory: 3), baseline: baseline).passed)
+        #expect(!Gate.compare(Self.figures(hitRate: 0.49), baseline: baseline).passed)
+        #expect(Gate.compare(Self.figures(hitRate: 0.497), baseline: baseline).passed)
+        let slower = Gate.compare(Self.figures(ratio: 0.5), baseline: baseline)
+        #expect(slower.passed)
+        #expect(slower.warnings.count == 1)
+    }
+}
+
+extension GateFigures {
+    init(
+        statementsPerRequest: [String: Double], statementsMax: [String: Int], inventoryCalls: [String: Double], taxCalls: [String: Double],
+        storefrontHitRate: Double, timing: [String: Double]
+    ) {
+        let json = try! JSONEncoder().encode(Encoded(
+            statementsPerRequest: statementsPerRequest, statementsMax: statementsMax, inventoryCalls: inventoryCalls, taxCalls: taxCalls,
+            storefrontHitRate: storefrontHitRate, timing: timing))
+        self = try! JSONDecoder().decode(GateFigures.self, from: json)
+    }
+
+    private struct Encoded: Encodable {
+        var statementsPerRequest: [String: Double]
+        var statementsMax: [String: Int]
+        var inventoryCalls: [String: Double]
+        var taxCalls: [String: Double]
+        var storefrontHitRate: Double
+        var timing: [String: Double]
+    }
+}

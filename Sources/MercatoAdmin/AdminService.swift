@@ -21,6 +21,15 @@ public struct AdminService: Sendable {
         try await bus.publish(InvalidationEvent(namespace: merchant.slug, surrogateKeys: keys))
     }
 
+    /// A write to one product's variants (price, stock): its detail and the listings change, nothing else.
+    func variantWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
+        let (bytes, effect) = try await body()
+        for event in CacheNamespace.events(slug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, listingsChanged: true) {
+            try await bus.publish(event)
+        }
+        return (bytes, effect)
+    }
+
     /// Runs a write and publishes its invalidation.
     func write(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
         let (bytes, effect) = try await body()
@@ -159,7 +168,7 @@ public struct AdminService: Sendable {
     public func setPrice(_ merchant: Merchant, variantID: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(MoneyInput.self, from: body, schema: MoneyInput.schema)
         let price = try AdminValidation.money(input, field: "")
-        return try await write(merchant) {
+        return try await variantWrite(merchant) {
             let (product, effect) = try await writer.setPrice(merchantID: merchant.id, variantID: variantID, price: price)
             return (AdminRenderer.product(product), effect)
         }
@@ -170,7 +179,7 @@ public struct AdminService: Sendable {
         guard (0...1_000_000_000).contains(input.quantity) else {
             throw MercatoError.validation(field: "quantity", message: "'quantity' must be between 0 and 1000000000")
         }
-        return try await write(merchant) {
+        return try await variantWrite(merchant) {
             let (product, effect) = try await writer.setStock(merchantID: merchant.id, variantID: variantID, quantity: input.quantity)
             return (AdminRenderer.product(product), effect)
         }

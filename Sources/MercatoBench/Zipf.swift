@@ -30,7 +30,7 @@ public struct Zipf: Sendable {
     }
 }
 
-/// How often each operation runs, as weights (`--mix listing=50,detail=35,categories=5,checkout=5,write=5`).
+/// How often each operation runs, as weights (`--mix listing=55,detail=35,categories=5,checkout=4,write=1`).
 public struct WorkloadMix: Sendable, Codable, Equatable, CustomStringConvertible {
     public var listing: Int
     public var detail: Int
@@ -38,7 +38,7 @@ public struct WorkloadMix: Sendable, Codable, Equatable, CustomStringConvertible
     public var checkout: Int
     public var write: Int
 
-    public init(listing: Int = 50, detail: Int = 35, categories: Int = 5, checkout: Int = 5, write: Int = 5) {
+    public init(listing: Int = 55, detail: Int = 35, categories: Int = 5, checkout: Int = 4, write: Int = 1) {
         self.listing = listing
         self.detail = detail
         self.categories = categories

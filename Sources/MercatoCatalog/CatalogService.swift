@@ -58,6 +58,11 @@ public struct CatalogResponse: Sendable {
     }
 
     /// Approximate memory held, for the byte-bounded near cache.
+    /// The product a detail answer is about (from its `p:` surrogate key).
+    public var productID: ProductID? {
+        surrogateKeys.lazy.filter { $0.hasPrefix("p:") }.compactMap { ProductID($0.dropFirst(2)) }.first
+    }
+
     public var cost: Int { body.readableBytes + etag.utf8.count + surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64 }
 }
 

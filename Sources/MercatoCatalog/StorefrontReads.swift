@@ -1,5 +1,6 @@
 import MercatoCache
 import MercatoCore
+import Synchronization
 
 /// The storefront read path as the HTTP layer sees it: resolve the caller's group from its token,
 /// build a cache key from every input of the response, and answer from the cache or the catalog.
@@ -7,11 +8,14 @@ import MercatoCore
 /// Keys embed the merchant's cache generation (see `GenerationMap`): an admin write to a merchant
 /// bumps it, so every cached listing, detail and category tree of that merchant is invalidated at
 /// once (listings that contain a changed product included) while other merchants keep theirs.
+/// Stock movements (checkouts, releases) are finer (see `CacheNamespace`): a detail key also holds its
+/// product's stock generation, and a listing key the merchant's in-stock generation.
 public struct StorefrontReads: Sendable {
     let catalog: CatalogService
     let cache: LayeredCache<CatalogResponse>?
     let generations: any GenerationSource
     let tokens: StorefrontTokens
+    let productSlugs = ProductSlugDirectory()
 
     /// `cache` nil: caching switched off (`MERCATO_CACHE=off`), every read goes to the store.
     public init(catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer) {
@@ -35,7 +39,8 @@ public struct StorefrontReads: Sendable {
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
         guard cache != nil else { return (try await catalog.listing(request), .bypass) }
         let key = [
-            "L", request.merchantSlug, "g\(await generations.generation(of: request.merchantSlug))", request.category ?? "", request.sort.rawValue,
+            "L", request.merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(request.merchantSlug)))",
+            "i\(await generations.generation(of: CacheNamespace.listings(request.merchantSlug)))", request.category ?? "", request.sort.rawValue,
             String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "", request.group.rawValue,
             request.inStockOnly ? "1" : "0",
         ].joined(separator: "\u{1F}")
@@ -46,14 +51,26 @@ public struct StorefrontReads: Sendable {
         guard cache != nil else {
             return (try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group), .bypass)
         }
-        let key = ["P", merchantSlug, "g\(await generations.generation(of: merchantSlug))", reference, marketCode?.uppercased() ?? "", group.rawValue]
+        let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
+        let load: @Sendable () async throws -> CatalogResponse = {
+            try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
+        }
+        // The key needs the product's id (for its stock generation); a slug is resolved from earlier answers.
+        guard let productID = ProductID(reference) ?? productSlugs.id(merchantSlug, reference, generation: merchantGeneration) else {
+            // First request by this slug since the catalog last changed: answer uncached and learn the id.
+            let response = try await load()
+            if let id = response.productID { productSlugs.remember(merchantSlug, reference, generation: merchantGeneration, id: id) }
+            return (response, .bypass)
+        }
+        let stockGeneration = await generations.generation(of: CacheNamespace.product(merchantSlug, productID))
+        let key = ["P", merchantSlug, "g\(merchantGeneration)", "s\(stockGeneration)", reference, marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
-        return try await cached(key) { try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group) }
+        return try await cached(key, load)
     }
 
     public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
         guard cache != nil else { return (try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group), .bypass) }
-        let key = ["C", merchantSlug, "g\(await generations.generation(of: merchantSlug))", marketCode?.uppercased() ?? "", group.rawValue]
+        let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
         return try await cached(key) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
     }
@@ -61,5 +78,26 @@ public struct StorefrontReads: Sendable {
     private func cached(_ key: String, _ load: @escaping @Sendable () async throws -> CatalogResponse) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
         return try await cache.value(for: key, load: load)
+    }
+}
+
+/// Product ids by slug, learned from detail answers and valid for one merchant generation (an admin
+/// write may give a slug to another product, and bumps that generation).
+final class ProductSlugDirectory: Sendable {
+    private let entries = Mutex<[String: (generation: String, id: ProductID)]>([:])
+    static let limit = 200_000
+
+    func id(_ merchantSlug: String, _ productSlug: String, generation: String) -> ProductID? {
+        entries.withLock { entries in
+            guard let entry = entries[merchantSlug + "\u{1F}" + productSlug], entry.generation == generation else { return nil }
+            return entry.id
+        }
+    }
+
+    func remember(_ merchantSlug: String, _ productSlug: String, generation: String, id: ProductID) {
+        entries.withLock { entries in
+            if entries.count >= Self.limit { entries.removeAll(keepingCapacity: true) }
+            entries[merchantSlug + "\u{1F}" + productSlug] = (generation, id)
+        }
     }
 }

@@ -148,13 +148,15 @@ public struct CheckoutService: Sendable {
         let checkoutID = CheckoutID.random()
         let reservationKey = "co_\(checkoutID)"
         let reservationLines = order.map { ReservationLine(variantID: $0, quantity: quantities[$0]!) }
+        let products = Dictionary(uniqueKeysWithValues: order.map { ($0, priced.variants[$0]!.productID) })
         let reservation: Reservation
+        let change: StockChange
         var taxQuote: TaxQuote?
         switch options.mode {
         case .standard:
-            reservation = try await reserveInParallel(merchant: merchant, key: reservationKey, lines: reservationLines)
+            (reservation, change) = try await reserveInParallel(merchant: merchant, key: reservationKey, lines: reservationLines, products: products)
         case .sequential:
-            reservation = try await reserveSequentially(merchant: merchant, key: reservationKey, lines: reservationLines)
+            (reservation, change) = try await reserveSequentially(merchant: merchant, key: reservationKey, lines: reservationLines)
             // The naive flow quotes tax up front for the market's country, before any address exists.
             do {
                 taxQuote = try await quoteTax(country: chosen.code, lines: lines)
@@ -163,7 +165,7 @@ public struct CheckoutService: Sendable {
                 throw error
             }
         }
-        await stockChanged(merchant)
+        await stockChanged(merchant, change)
 
         let token = Secrets.randomToken(bytes: 24)
         let now = Clock.nowMicros()
@@ -183,9 +185,20 @@ public struct CheckoutService: Sendable {
 
     /// The standard flow: availability (cache, else one batch call) and the reservation run at once.
     /// A cached figure that already shows a line short answers 409 without calling inventory at all.
-    func reserveInParallel(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> Reservation {
-        let generation = await generations.generation(of: merchant.slug)
-        let cached = await cachedAvailability(merchant: merchant, generation: generation, variants: lines.map(\.variantID))
+    func reserveInParallel(
+        merchant: Merchant, key: String, lines: [ReservationLine], products: [VariantID: ProductID]
+    ) async throws -> (Reservation, StockChange) {
+        // Keys carry the generations read before any call, so a stock change meanwhile strands the fill.
+        var keys: [VariantID: String] = [:]
+        if availabilityCache != nil {
+            let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchant.slug))
+            for line in lines {
+                guard let product = products[line.variantID] else { continue }
+                let stockGeneration = await generations.generation(of: CacheNamespace.product(merchant.slug, product))
+                keys[line.variantID] = "A\u{1F}\(merchant.slug)\u{1F}g\(merchantGeneration)\u{1F}s\(stockGeneration)\u{1F}\(line.variantID)"
+            }
+        }
+        let cached = await cachedAvailability(keys)
         let shortages = lines.compactMap { line -> (variantID: VariantID, requested: Int64, available: Int64)? in
             guard let available = cached[line.variantID], available < line.quantity else { return nil }
             return (line.variantID, line.quantity, available)
@@ -193,8 +206,8 @@ public struct CheckoutService: Sendable {
         if !shortages.isEmpty { throw InventoryError.insufficientStock(shortages) }
         let missing = lines.map(\.variantID).filter { cached[$0] == nil }
 
-        async let fill: Void = fillAvailability(merchant: merchant, generation: generation, variants: missing)
-        let outcome: Result<Reservation, any Error>
+        async let fill: Void = fillAvailability(merchant: merchant, keys: keys, variants: missing)
+        let outcome: Result<(Reservation, StockChange), any Error>
         do {
             outcome = .success(try await reserve(merchant: merchant, key: key, lines: lines))
         } catch {
@@ -205,7 +218,7 @@ public struct CheckoutService: Sendable {
     }
 
     /// The naive flow: one uncached availability call per line, then the reservation, one after another.
-    func reserveSequentially(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> Reservation {
+    func reserveSequentially(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> (Reservation, StockChange) {
         for line in lines {
             record(.availability)
             let available = try await inventory.availability(merchantID: merchant.id, variants: [line.variantID])[line.variantID] ?? 0
@@ -216,7 +229,7 @@ public struct CheckoutService: Sendable {
 
     /// The reservation; when its outcome is unknown (timeout, service down) it is released by key so
     /// nothing stays held (and if even that fails, its TTL gives the units back).
-    func reserve(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> Reservation {
+    func reserve(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> (Reservation, StockChange) {
         record(.reserve)
         do {
             return try await inventory.reserve(merchantID: merchant.id, key: key, lines: lines, ttl: options.reservationTTL)
@@ -343,8 +356,10 @@ public struct CheckoutService: Sendable {
         }
         let catalog: CheckoutCatalog?
         if let pricingCache, options.mode == .standard {
-            let generation = await generations.generation(of: merchantSlug)
-            let key = ["K", merchantSlug, "g\(generation)", currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")]
+            // Prices change with admin writes to the merchant or to variants (which bump the listings generation).
+            let generation = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
+            let listings = await generations.generation(of: CacheNamespace.listings(merchantSlug))
+            let key = ["K", merchantSlug, "g\(generation)", "l\(listings)", currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")]
                 .joined(separator: "\u{1F}")
             catalog = try await pricingCache.value(for: key, load: load).0
         } else {
@@ -354,15 +369,11 @@ public struct CheckoutService: Sendable {
         return PricedCatalog(catalog: catalog, currency: currency ?? catalog.merchant.defaultMarket.currency)
     }
 
-    func availabilityKey(_ merchant: Merchant, _ generation: String, _ variant: VariantID) -> String {
-        "A\u{1F}\(merchant.slug)\u{1F}g\(generation)\u{1F}\(variant)"
-    }
-
-    func cachedAvailability(merchant: Merchant, generation: String, variants: [VariantID]) async -> [VariantID: Int64] {
+    func cachedAvailability(_ keys: [VariantID: String]) async -> [VariantID: Int64] {
         guard let availabilityCache else { return [:] }
         var found: [VariantID: Int64] = [:]
-        for variant in variants {
-            if let units = await availabilityCache.cachedValue(for: availabilityKey(merchant, generation, variant)) { found[variant] = units }
+        for (variant, key) in keys {
+            if let units = await availabilityCache.cachedValue(for: key) { found[variant] = units }
         }
         return found
     }
@@ -370,14 +381,14 @@ public struct CheckoutService: Sendable {
     /// One batch availability call for the variants the cache lacked; the answer is cached under the
     /// generation read before the call, so a stock change meanwhile leaves it unreachable.
     /// Availability is advisory (the reservation decides), so a failure here only costs the cache fill.
-    func fillAvailability(merchant: Merchant, generation: String, variants: [VariantID]) async {
+    func fillAvailability(merchant: Merchant, keys: [VariantID: String], variants: [VariantID]) async {
         guard !variants.isEmpty else { return }
         record(.availability)
         do {
             let available = try await inventory.availability(merchantID: merchant.id, variants: variants)
             guard let availabilityCache else { return }
             for (variant, units) in available {
-                await availabilityCache.store(availabilityKey(merchant, generation, variant), units)
+                if let key = keys[variant] { await availabilityCache.store(key, units) }
             }
         } catch {
             logger.debug("availability check failed; the reservation still decides", metadata: ["error": "\(error)"])
@@ -391,11 +402,15 @@ public struct CheckoutService: Sendable {
         ExternalCallCounter.current?.record(call)
     }
 
-    /// Stock changed for this merchant: storefront pages show stock and availability is cached, so
-    /// bump the merchant's generation (in-process or across instances through Redis).
-    func stockChanged(_ merchant: Merchant) async {
+    /// Stock moved: invalidate the details and availability of those products, and listings when an
+    /// `in_stock` flag may have flipped (in-process, or across instances through Redis).
+    func stockChanged(_ merchant: Merchant, _ change: StockChange) async {
         do {
-            try await bus.publish(InvalidationEvent(namespace: merchant.slug, surrogateKeys: ["m:\(merchant.id)"]))
+            for event in CacheNamespace.events(
+                slug: merchant.slug, merchantID: merchant.id, products: change.products, listingsChanged: change.inStockMayHaveChanged)
+            {
+                try await bus.publish(event)
+            }
         } catch {
             logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchant.slug)", "error": "\(error)"])
         }
@@ -404,8 +419,8 @@ public struct CheckoutService: Sendable {
     func releaseQuietly(merchant: Merchant, key: String) async {
         record(.release)
         do {
-            _ = try await inventory.release(merchantID: merchant.id, key: key)
-            await stockChanged(merchant)
+            let (_, change) = try await inventory.release(merchantID: merchant.id, key: key)
+            await stockChanged(merchant, change)
         } catch InventoryError.unknownReservation {
             // Never made: nothing to give back.
         } catch {

@@ -9,9 +9,10 @@ import MercatoStorage
 /// variant) or `DependencyError` (the service is down or refused the call).
 public protocol InventoryClient: Sendable {
     func availability(merchantID: MerchantID, variants: [VariantID]) async throws -> [VariantID: Int64]
-    func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> Reservation
+    /// The reservation and the stock movement it made (empty when the key was already reserved).
+    func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> (Reservation, StockChange)
     func commit(merchantID: MerchantID, key: String) async throws -> Reservation
-    func release(merchantID: MerchantID, key: String) async throws -> Reservation
+    func release(merchantID: MerchantID, key: String) async throws -> (Reservation, StockChange)
 }
 
 /// Inventory in this process: calls `InventoryStore` directly.
@@ -24,16 +25,16 @@ public struct LocalInventoryClient: InventoryClient {
         try await store.available(merchantID: merchantID, variants: variants)
     }
 
-    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> Reservation {
-        try await store.reserve(merchantID: merchantID, key: key, lines: lines, ttl: ttl).0
+    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> (Reservation, StockChange) {
+        try await store.reserve(merchantID: merchantID, key: key, lines: lines, ttl: ttl)
     }
 
     public func commit(merchantID: MerchantID, key: String) async throws -> Reservation {
         try await store.commit(merchantID: merchantID, key: key)
     }
 
-    public func release(merchantID: MerchantID, key: String) async throws -> Reservation {
-        try await store.release(merchantID: merchantID, key: key).0
+    public func release(merchantID: MerchantID, key: String) async throws -> (Reservation, StockChange) {
+        try await store.release(merchantID: merchantID, key: key)
     }
 }
 
@@ -57,30 +58,31 @@ public struct HTTPInventoryClient: InventoryClient {
         return result
     }
 
-    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> Reservation {
+    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> (Reservation, StockChange) {
         let request = InventoryAPI.ReserveRequest(
             key: key, lines: lines.map { InventoryAPI.Line(variantId: $0.variantID.description, quantity: $0.quantity) },
             ttlSeconds: max(1, ttl.components.seconds))
         let response = try await http.send(.POST, InventoryAPI.merchantPath(merchantID) + "/reservations", body: try InventoryAPI.encoder.encode(request))
-        return try reservation(response, merchantID: merchantID, key: key)
+        return try reservationAndChange(response, merchantID: merchantID, key: key)
     }
 
     public func commit(merchantID: MerchantID, key: String) async throws -> Reservation {
         let response = try await http.send(.POST, InventoryAPI.merchantPath(merchantID) + "/reservations/\(key)/commit", body: nil)
-        return try reservation(response, merchantID: merchantID, key: key)
+        return try reservationAndChange(response, merchantID: merchantID, key: key).0
     }
 
-    public func release(merchantID: MerchantID, key: String) async throws -> Reservation {
+    public func release(merchantID: MerchantID, key: String) async throws -> (Reservation, StockChange) {
         let response = try await http.send(.POST, InventoryAPI.merchantPath(merchantID) + "/reservations/\(key)/release", body: nil)
-        return try reservation(response, merchantID: merchantID, key: key)
+        return try reservationAndChange(response, merchantID: merchantID, key: key)
     }
 
-    func reservation(_ response: ServiceResponse, merchantID: MerchantID, key: String) throws -> Reservation {
+    func reservationAndChange(_ response: ServiceResponse, merchantID: MerchantID, key: String) throws -> (Reservation, StockChange) {
         try expectSuccess(response, key: key)
-        guard let reservation = try decode(InventoryAPI.ReservationBody.self, response).reservation(merchantID: merchantID) else {
+        let body = try decode(InventoryAPI.ReservationBody.self, response)
+        guard let reservation = body.reservation(merchantID: merchantID) else {
             throw DependencyError.rejected(service: "inventory", status: response.status, detail: "unreadable reservation")
         }
-        return reservation
+        return (reservation, body.change)
     }
 
     /// Turns the service's problems back into the domain errors the in-process client throws.

@@ -71,10 +71,14 @@ public struct CheckoutWiring: Sendable {
 
     /// After stock changed outside a request (expiry), invalidate that merchant's caches.
     public static func publisher(store: CheckoutStore, bus: any InvalidationBus, logger: Logger) -> StockChangeHandler {
-        { merchantID, products in
+        { merchantID, change in
             do {
                 guard let slug = try await store.merchantSlug(merchantID) else { return }
-                try await bus.publish(InvalidationEvent(namespace: slug, surrogateKeys: ["m:\(merchantID)"] + products.map { "p:\($0)" }))
+                for event in CacheNamespace.events(
+                    slug: slug, merchantID: merchantID, products: change.products, listingsChanged: change.inStockMayHaveChanged)
+                {
+                    try await bus.publish(event)
+                }
             } catch {
                 logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchantID)", "error": "\(error)"])
             }

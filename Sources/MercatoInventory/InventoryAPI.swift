@@ -61,12 +61,23 @@ public enum InventoryAPI {
         public var lines: [Line]
         /// Microseconds since 1970.
         public var expiresAt: Int64
+        /// Products whose stock this call changed, and whether an `in_stock` flag may have flipped
+        /// (so the caller can invalidate exactly what shows that stock).
+        public var changedProducts: [String]?
+        public var inStockMayHaveChanged: Bool?
 
-        public init(_ reservation: Reservation) {
+        public init(_ reservation: Reservation, change: StockChange? = nil) {
             key = reservation.key
             status = reservation.status.rawValue
             lines = reservation.lines.map { Line(variantId: $0.variantID.description, quantity: $0.quantity) }
             expiresAt = reservation.expiresAt
+            changedProducts = change?.products.map(\.description)
+            inStockMayHaveChanged = change?.inStockMayHaveChanged
+        }
+
+        /// The stock change the service reported (none when absent).
+        public var change: StockChange {
+            StockChange(products: (changedProducts ?? []).compactMap(ProductID.init), inStockMayHaveChanged: inStockMayHaveChanged ?? false)
         }
 
         /// Back to the domain value; nil when a field is not what the service sends.

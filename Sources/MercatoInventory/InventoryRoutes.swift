@@ -7,7 +7,7 @@ import MercatoStorage
 
 /// Called after stock changed for some products (reservation, release, expiry), so the caller can
 /// invalidate the caches that show that stock.
-public typealias StockChangeHandler = @Sendable (MerchantID, [ProductID]) async -> Void
+public typealias StockChangeHandler = @Sendable (MerchantID, StockChange) async -> Void
 
 /// The inventory service's HTTP API over `InventoryStore` (see `InventoryAPI` for the routes).
 public struct InventoryRoutes: Sendable {
@@ -48,9 +48,9 @@ public struct InventoryRoutes: Sendable {
                 InventoryAPI.ReserveRequest.self, from: try await JSONBody.read(request, limit: maxBodyBytes),
                 schema: InventoryAPI.ReserveRequest.schema)
             let (key, lines, ttl) = try validate(input)
-            let (reservation, products) = try await store.reserve(merchantID: merchantID, key: key, lines: lines, ttl: ttl)
-            if !products.isEmpty { await onStockChange(merchantID, products) }
-            return try Self.json(InventoryAPI.ReservationBody(reservation), status: .created)
+            let (reservation, change) = try await store.reserve(merchantID: merchantID, key: key, lines: lines, ttl: ttl)
+            if !change.isEmpty { await onStockChange(merchantID, change) }
+            return try Self.json(InventoryAPI.ReservationBody(reservation, change: change), status: .created)
         }
         group.get("/reservations/:key") { _, context in
             let merchantID = try Self.merchant(context)
@@ -64,9 +64,9 @@ public struct InventoryRoutes: Sendable {
         }
         group.post("/reservations/:key/release") { _, context in
             let merchantID = try Self.merchant(context)
-            let (reservation, products) = try await store.release(merchantID: merchantID, key: try Self.key(context))
-            if !products.isEmpty { await onStockChange(merchantID, products) }
-            return try Self.json(InventoryAPI.ReservationBody(reservation))
+            let (reservation, change) = try await store.release(merchantID: merchantID, key: try Self.key(context))
+            if !change.isEmpty { await onStockChange(merchantID, change) }
+            return try Self.json(InventoryAPI.ReservationBody(reservation, change: change))
         }
     }
 

@@ -38,8 +38,8 @@ public struct ReservationExpiry: Service {
         var total = 0
         while true {
             let released = try await store.releaseExpired(limit: 100)
-            for (reservation, products) in released where !products.isEmpty {
-                await onStockChange(reservation.merchantID, products)
+            for (reservation, change) in released where !change.isEmpty {
+                await onStockChange(reservation.merchantID, change)
             }
             total += released.count
             if released.count < 100 { break }

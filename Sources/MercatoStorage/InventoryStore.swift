@@ -39,6 +39,21 @@ public struct Reservation: Sendable, Equatable {
     }
 }
 
+/// What a stock movement touched, for cache invalidation: the products whose variant stock changed,
+/// and whether some variant crossed zero (so a product's `in_stock` flag, shown in listings, may have flipped).
+public struct StockChange: Sendable, Equatable {
+    public var products: [ProductID]
+    public var inStockMayHaveChanged: Bool
+
+    public init(products: [ProductID], inStockMayHaveChanged: Bool) {
+        self.products = products
+        self.inStockMayHaveChanged = inStockMayHaveChanged
+    }
+
+    public static let none = StockChange(products: [], inStockMayHaveChanged: false)
+    public var isEmpty: Bool { products.isEmpty }
+}
+
 /// Why a reservation could not be made.
 public enum InventoryError: Error, Sendable, Equatable {
     /// Not enough units: every short line with what is still available.
@@ -74,7 +89,7 @@ public struct InventoryStore: Sendable {
 
     /// Reserves every line or none. Repeating a key with the same lines returns the existing
     /// reservation (a retried request reserves once); with other lines it is `keyReused`.
-    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> (Reservation, [ProductID]) {
+    public func reserve(merchantID: MerchantID, key: String, lines: [ReservationLine], ttl: Duration) async throws -> (Reservation, StockChange) {
         let merged = Self.merge(lines)
         let digest = merged.map { "\($0.variantID):\($0.quantity)" }.joined(separator: ",")
         do {
@@ -86,20 +101,22 @@ public struct InventoryStore: Sendable {
         }
     }
 
-    private func reserveOnce(merchantID: MerchantID, key: String, merged: [ReservationLine], digest: String, ttl: Duration) async throws -> (Reservation, [ProductID]) {
+    private func reserveOnce(merchantID: MerchantID, key: String, merged: [ReservationLine], digest: String, ttl: Duration) async throws -> (Reservation, StockChange) {
         try await database.transaction { tx in
             if let existing = try await Self.load(key: key, merchantID: merchantID, on: tx) {
                 guard try await Self.digest(key: key, merchantID: merchantID, on: tx) == digest else { throw InventoryError.keyReused(key) }
-                return (existing, [])
+                return (existing, .none)
             }
             var shortages: [(variantID: VariantID, requested: Int64, available: Int64)] = []
             var products: Set<ProductID> = []
+            var crossedZero = false
             for line in merged {
                 let updated = try await tx.query(
-                    "UPDATE variants SET stock = stock - $3 WHERE merchant_id = $1 AND id = $2 AND stock >= $3 RETURNING product_id",
+                    "UPDATE variants SET stock = stock - $3 WHERE merchant_id = $1 AND id = $2 AND stock >= $3 RETURNING product_id, stock",
                     merchantID.sql, line.variantID.sql, .int(line.quantity))
                 if let row = updated.first {
                     products.insert(try row.id(0))
+                    if try row.int(1) == 0 { crossedZero = true }
                     continue
                 }
                 let available = try await tx.query(
@@ -120,7 +137,7 @@ public struct InventoryStore: Sendable {
                 rows: merged.map { [merchantID.sql, .text(key), $0.variantID.sql, .int($0.quantity)] }, on: tx)
             let ids = products.sorted()
             try await ListingProjector.reproject(ids, merchantID: merchantID, on: tx)
-            return (Reservation(key: key, merchantID: merchantID, status: .held, lines: merged, expiresAt: expiresAt), ids)
+            return (Reservation(key: key, merchantID: merchantID, status: .held, lines: merged, expiresAt: expiresAt), StockChange(products: ids, inStockMayHaveChanged: crossedZero))
         }
     }
 
@@ -141,11 +158,11 @@ public struct InventoryStore: Sendable {
     }
 
     /// Gives a held reservation's units back. Releasing twice is a no-op; a committed one cannot be released.
-    public func release(merchantID: MerchantID, key: String) async throws -> (Reservation, [ProductID]) {
+    public func release(merchantID: MerchantID, key: String) async throws -> (Reservation, StockChange) {
         try await database.transaction { tx in
             guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx) else { throw InventoryError.unknownReservation(key) }
             switch reservation.status {
-            case .released: return (reservation, [])
+            case .released: return (reservation, .none)
             case .committed: throw InventoryError.notHeld(key, .committed)
             case .held:
                 let products = try await Self.restock(reservation, on: tx)
@@ -157,14 +174,14 @@ public struct InventoryStore: Sendable {
     }
 
     /// Releases every held reservation whose time ran out; returns what it released.
-    public func releaseExpired(now: Int64 = Clock.nowMicros(), limit: Int = 100) async throws -> [(Reservation, [ProductID])] {
+    public func releaseExpired(now: Int64 = Clock.nowMicros(), limit: Int = 100) async throws -> [(Reservation, StockChange)] {
         let keys = try await database.query(
             "SELECT id, merchant_id FROM reservations WHERE status = 'held' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
             .int(now), .int(Int64(limit))
         ).map { (try $0.text(0), try $0.id(1, as: MerchantID.self)) }
-        var released: [(Reservation, [ProductID])] = []
+        var released: [(Reservation, StockChange)] = []
         for (key, merchantID) in keys {
-            let result = try await database.transaction { tx -> (Reservation, [ProductID])? in
+            let result = try await database.transaction { tx -> (Reservation, StockChange)? in
                 // Re-checked under the transaction: a commit may have won meanwhile.
                 guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx),
                       reservation.status == .held, reservation.expiresAt <= now
@@ -207,20 +224,23 @@ public struct InventoryStore: Sendable {
         return totals.map { ReservationLine(variantID: $0.key, quantity: $0.value) }.sorted { $0.variantID < $1.variantID }
     }
 
-    static func restock(_ reservation: Reservation, on tx: any SQLExecutor) async throws -> [ProductID] {
+    static func restock(_ reservation: Reservation, on tx: any SQLExecutor) async throws -> StockChange {
         var products: Set<ProductID> = []
+        var crossedZero = false
         for line in reservation.lines {
             for row in try await tx.query(
-                "UPDATE variants SET stock = stock + $3 WHERE merchant_id = $1 AND id = $2 RETURNING product_id",
+                "UPDATE variants SET stock = stock + $3 WHERE merchant_id = $1 AND id = $2 RETURNING product_id, stock",
                 reservation.merchantID.sql, line.variantID.sql, .int(line.quantity))
             {
                 products.insert(try row.id(0))
+                // It was 0 before these units came back.
+                if try row.int(1) == line.quantity { crossedZero = true }
             }
         }
         try await setStatus(.released, key: reservation.key, merchantID: reservation.merchantID, on: tx)
         let ids = products.sorted()
         try await ListingProjector.reproject(ids, merchantID: reservation.merchantID, on: tx)
-        return ids
+        return StockChange(products: ids, inStockMayHaveChanged: crossedZero)
     }
 
     static func setStatus(_ status: ReservationStatus, key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws {

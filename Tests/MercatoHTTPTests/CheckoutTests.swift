@@ -154,6 +154,55 @@ struct CheckoutTests {
         }
     }
 
+    @Test("A checkout refreshes what shows its stock at once, and leaves other cached pages alone", arguments: Backend.available)
+    func stockInvalidation(backend: Backend) async throws {
+        try await Harness.withLiveApp(backend) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let store = "/v1/stores/\(fixture.slug)"
+                let listing = try await buyers.send(.GET, "\(store)/products?limit=10&in_stock=true")
+                let items = try #require(listing.object["items"] as? [[String: Any]])
+                try #require(items.count >= 2)
+                let bought = try #require(items[0]["id"] as? String), other = try #require(items[1]["id"] as? String)
+                let boughtSlug = try #require(items[0]["slug"] as? String)
+                // One product with a single unit left in all: buying it flips its in_stock flag.
+                let detail = try await buyers.send(.GET, "\(store)/products/\(bought)")
+                let variants = try #require(detail.object["variants"] as? [[String: Any]])
+                for (index, variant) in variants.enumerated() {
+                    let set = try await buyers.send(
+                        .PUT, "/v1/admin/variants/\(try #require(variant["id"] as? String))/stock", headers: [("Authorization", "Bearer \(fixture.token)")],
+                        json: #"{"quantity": \#(index == 0 ? 1 : 0)}"#)
+                    #expect(set.status == 200)
+                }
+                let variant = try #require(variants[0]["id"] as? String)
+                // Warm: both details (by id, and by slug twice: the first answer teaches the slug), the listing.
+                for path in ["\(store)/products/\(bought)", "\(store)/products/\(other)", "\(store)/products/\(boughtSlug)", "\(store)/products/\(boughtSlug)",
+                             "\(store)/products?limit=10&in_stock=true"] {
+                    _ = try await buyers.send(.GET, path)
+                }
+                #expect(try await buyers.send(.GET, "\(store)/products/\(bought)").header("X-Mercato-Cache") == "hit")
+                #expect(try await buyers.send(.GET, "\(store)/products/\(boughtSlug)").header("X-Mercato-Cache") == "hit")
+                #expect(try await buyers.send(.GET, "\(store)/products?limit=10&in_stock=true").header("X-Mercato-Cache") == "hit")
+
+                let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                #expect(checkout.status == 201, "\(checkout.text)")
+
+                // The bought product's detail shows 0 at once, by id and by slug.
+                for path in ["\(store)/products/\(bought)", "\(store)/products/\(boughtSlug)"] {
+                    let after = try await buyers.send(.GET, path)
+                    #expect(after.header("X-Mercato-Cache") != "hit", "\(path)")
+                    let stock = (after.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["stock"] as? Int
+                    #expect(stock == 0, "\(path)")
+                    #expect(after.object["in_stock"] as? Bool == false)
+                }
+                // The in-stock listing no longer lists it (its flag flipped).
+                let refreshed = try await buyers.send(.GET, "\(store)/products?limit=10&in_stock=true")
+                #expect(!(refreshed.object["items"] as? [[String: Any]] ?? []).contains { $0["id"] as? String == bought })
+                // Another product's cached detail is untouched.
+                #expect(try await buyers.send(.GET, "\(store)/products/\(other)").header("X-Mercato-Cache") == "hit")
+            }
+        }
+    }
+
     @Test("Sequential flow: one availability call per line plus the reservation, tax at creation")
     func sequentialCounters() async throws {
         try await Harness.withLiveApp(.sqlite, checkout: CheckoutWiring(options: CheckoutOptions(mode: .sequential))) { base, fixture, _ in

@@ -133,7 +133,7 @@ struct RedisCacheTests {
 
             try redis.start()
             // Both subscribers reconnect and flush their near caches; the shared tier is used again.
-            let recovered = try await timeUntil(timeout: .seconds(10)) {
+            let recovered = try await timeUntil(timeout: .seconds(30)) {
                 depsA.invalidationCounters?.reconnects ?? 0 >= 1 && depsB.invalidationCounters?.reconnects ?? 0 >= 1
             }
             #expect(recovered != nil, "subscribers did not report a reconnect")

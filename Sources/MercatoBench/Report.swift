@@ -78,9 +78,9 @@ public struct BenchReport: Encodable, Sendable {
         storefrontHitRate = served > 0 ? KindReport.round(Double(hits) / Double(served)) : nil
     }
 
-    /// Listing throughput as a share of `/health`'s (closed-loop runs only mean "capacity").
+    /// Listing throughput as a share of `/health`'s: closed-loop runs only (an open loop's rate is the offered load, not capacity).
     public var listingShareOfHealth: Double? {
-        guard let health, health.rps > 0, let listing = kinds[RequestKind.listing.rawValue] else { return nil }
+        guard case .closedLoop = settings.load, let health, health.rps > 0, let listing = kinds[RequestKind.listing.rawValue] else { return nil }
         return KindReport.round(listing.rps / health.rps)
     }
 

@@ -1,3 +1,4 @@
+import MercatoCore
 import NIOCore
 import RedisClient
 
@@ -16,7 +17,7 @@ public struct RedisCacheTier: SharedCacheTier {
     public func get(_ key: String) async -> ByteBuffer? {
         guard availability.shouldTry() else { return nil }
         do {
-            let value = try await client.get(prefix + key)
+            let value = try await RequestTimings.measure(.redis) { try await client.get(prefix + key) }
             availability.succeeded()
             return value
         } catch {
@@ -28,7 +29,7 @@ public struct RedisCacheTier: SharedCacheTier {
     public func set(_ key: String, _ value: ByteBuffer, ttl: Duration) async {
         guard availability.shouldTry() else { return }
         do {
-            try await client.set(prefix + key, to: value, expiration: ttl)
+            try await RequestTimings.measure(.redis) { try await client.set(prefix + key, to: value, expiration: ttl) }
             availability.succeeded()
         } catch {
             availability.failed(error)

@@ -71,6 +71,8 @@ public struct CheckoutService: Sendable {
     let options: CheckoutOptions
     /// Calls made since start, by kind (the per-request counts are task local).
     public let totals = ExternalCallCounter()
+    /// Told about every external call (for metrics): kind, duration, outcome.
+    public var observer: (@Sendable (ExternalCall, Duration, ExternalCallOutcome) -> Void)?
     let logger: Logger
 
     /// `pricingCache`/`availabilityCache` nil: no caching (as with `MERCATO_CACHE=off`).
@@ -220,8 +222,9 @@ public struct CheckoutService: Sendable {
     /// The naive flow: one uncached availability call per line, then the reservation, one after another.
     func reserveSequentially(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> (Reservation, StockChange) {
         for line in lines {
-            record(.availability)
-            let available = try await inventory.availability(merchantID: merchant.id, variants: [line.variantID])[line.variantID] ?? 0
+            let available = try await call(.availability) {
+                try await inventory.availability(merchantID: merchant.id, variants: [line.variantID])
+            }[line.variantID] ?? 0
             if available < line.quantity { throw InventoryError.insufficientStock([(line.variantID, line.quantity, available)]) }
         }
         return try await reserve(merchant: merchant, key: key, lines: lines)
@@ -230,9 +233,10 @@ public struct CheckoutService: Sendable {
     /// The reservation; when its outcome is unknown (timeout, service down) it is released by key so
     /// nothing stays held (and if even that fails, its TTL gives the units back).
     func reserve(merchant: Merchant, key: String, lines: [ReservationLine]) async throws -> (Reservation, StockChange) {
-        record(.reserve)
         do {
-            return try await inventory.reserve(merchantID: merchant.id, key: key, lines: lines, ttl: options.reservationTTL)
+            return try await call(.reserve) {
+                try await inventory.reserve(merchantID: merchant.id, key: key, lines: lines, ttl: options.reservationTTL)
+            }
         } catch let error as DependencyError {
             await releaseQuietly(merchant: merchant, key: key)
             throw error
@@ -262,10 +266,11 @@ public struct CheckoutService: Sendable {
     }
 
     func quoteTax(country: String, lines: [StoredLine]) async throws -> TaxQuote {
-        record(.tax)
-        return try await tax.quote(
+        return try await call(.tax) {
+            try await tax.quote(
             country: country,
             lines: lines.map { TaxableLine(id: $0.variantId, unitPrice: $0.unitPrice, quantity: $0.quantity, taxClass: TaxClass(rawValue: $0.taxClass) ?? .standard) })
+        }
     }
 
     // MARK: complete
@@ -292,9 +297,8 @@ public struct CheckoutService: Sendable {
 
         // Every request holding this claim may commit: commit is idempotent, and only the first
         // `finishOrder` writes the answer that all of them return.
-        record(.commit)
         do {
-            _ = try await inventory.commit(merchantID: checkout.merchantID, key: checkout.reservationKey)
+            _ = try await call(.commit) { try await inventory.commit(merchantID: checkout.merchantID, key: checkout.reservationKey) }
             let body = try CheckoutRenderer.order(claimed, checkout: checkout)
             try await store.finishOrder(claimed.id, checkout: id, status: "placed", responseStatus: 201, body: String(decoding: body, as: UTF8.self), checkoutStatus: "completed")
         } catch InventoryError.notHeld(_, .released) {
@@ -383,9 +387,8 @@ public struct CheckoutService: Sendable {
     /// Availability is advisory (the reservation decides), so a failure here only costs the cache fill.
     func fillAvailability(merchant: Merchant, keys: [VariantID: String], variants: [VariantID]) async {
         guard !variants.isEmpty else { return }
-        record(.availability)
         do {
-            let available = try await inventory.availability(merchantID: merchant.id, variants: variants)
+            let available = try await call(.availability) { try await inventory.availability(merchantID: merchant.id, variants: variants) }
             guard let availabilityCache else { return }
             for (variant, units) in available {
                 if let key = keys[variant] { await availabilityCache.store(key, units) }
@@ -397,9 +400,23 @@ public struct CheckoutService: Sendable {
 
     // MARK: helpers
 
-    func record(_ call: ExternalCall) {
-        totals.record(call)
-        ExternalCallCounter.current?.record(call)
+    /// Makes one external call: counted (request and process), timed (`Server-Timing`) and reported to the observer.
+    func call<T>(_ kind: ExternalCall, _ body: () async throws -> T) async throws -> T {
+        totals.record(kind)
+        ExternalCallCounter.current?.record(kind)
+        let started = ContinuousClock.now
+        do {
+            let value = try await RequestTimings.measure(.external, body)
+            observer?(kind, ContinuousClock.now - started, .ok)
+            return value
+        } catch let error as DependencyError {
+            if case .unavailable = error { observer?(kind, ContinuousClock.now - started, .unavailable) } else { observer?(kind, ContinuousClock.now - started, .failed) }
+            throw error
+        } catch {
+            // Short stock, a reservation no longer held, an unknown country: the service answered.
+            observer?(kind, ContinuousClock.now - started, .refused)
+            throw error
+        }
     }
 
     /// Stock moved: invalidate the details and availability of those products, and listings when an
@@ -417,9 +434,8 @@ public struct CheckoutService: Sendable {
     }
 
     func releaseQuietly(merchant: Merchant, key: String) async {
-        record(.release)
         do {
-            let (_, change) = try await inventory.release(merchantID: merchant.id, key: key)
+            let (_, change) = try await call(.release) { try await inventory.release(merchantID: merchant.id, key: key) }
             await stockChanged(merchant, change)
         } catch InventoryError.unknownReservation {
             // Never made: nothing to give back.

@@ -8,6 +8,32 @@ public enum ExternalCall: Int, Sendable, CaseIterable {
     public var isInventory: Bool { self != .tax }
 }
 
+/// How an external call ended.
+public enum ExternalCallOutcome: String, Sendable {
+    /// Answered as asked.
+    case ok
+    /// Answered with a refusal the caller expects (short stock, expired reservation, unknown country).
+    case refused
+    /// Not reached, timed out or 5xx, after retries.
+    case unavailable
+    /// Rejected our request or answered something unreadable.
+    case failed
+}
+
+extension ExternalCall {
+    /// The service the call goes to.
+    public var service: String { isInventory ? "inventory" : "tax" }
+    public var name: String {
+        switch self {
+        case .availability: "availability"
+        case .reserve: "reserve"
+        case .commit: "commit"
+        case .release: "release"
+        case .tax: "quote"
+        }
+    }
+}
+
 /// Counts external calls by kind: one per request (task local, reported in response headers) and
 /// one per process (cumulative, for metrics and tests).
 public final class ExternalCallCounter: Sendable {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import MercatoCore
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
@@ -97,6 +98,8 @@ public final class ServiceHTTPClient: Service, Sendable {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
+        // The service continues this request's trace (its log lines carry the same trace id).
+        if let trace = TraceContext.current { request.headers.add(name: "traceparent", value: trace.traceparent) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))

@@ -18,6 +18,8 @@ public struct AppDependencies: Sendable {
     public var reads: StorefrontReads
     public var admin: AdminService
     public var checkout: CheckoutService
+    /// Prometheus metrics served at `/metrics`.
+    public var metrics: ServerMetrics
     public var options: HTTPOptions
     /// The storefront cache, when enabled (tests read its counters).
     public var cache: LayeredCache<CatalogResponse>?
@@ -70,14 +72,21 @@ public struct AppDependencies: Sendable {
             ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
             : nil
         if cacheOptions.enabled { services.append(refresher) }
-        let checkout = checkoutOptions.make(
+        let metrics = ServerMetrics()
+        var checkout = checkoutOptions.make(
             database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
             availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger)
+        checkout.observer = { call, duration, outcome in
+            metrics.recordExternalCall(service: call.service, operation: call.name, outcome: outcome.rawValue, duration: duration)
+        }
+        let listener = services.lazy.compactMap { $0 as? InvalidationListener }.first
+        MetricsCollectors.register(on: metrics, cache: cache, checkout: checkout, listener: listener, database: database)
         return AppDependencies(
             database: database,
             reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer),
             admin: AdminService(writer: writer, bus: bus),
             checkout: checkout,
+            metrics: metrics,
             options: options,
             cache: cache,
             services: services)
@@ -118,19 +127,24 @@ public struct HTTPOptions: Sendable {
     public var maxBodyBytes: Int
     /// Whether to send `X-Mercato-Statements` and `X-Mercato-Cache` (off in production).
     public var exposeStatementCount: Bool
+    /// Whether to send `Server-Timing` (cache tier and time in database, Redis, external calls; `MERCATO_SERVER_TIMING`).
+    public var serverTiming: Bool
 
-    public init(maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true) {
+    public init(maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true, serverTiming: Bool = true) {
         self.maxBodyBytes = maxBodyBytes
         self.exposeStatementCount = exposeStatementCount
+        self.serverTiming = serverTiming
     }
 }
 
 /// Builds the router with every route and middleware.
 public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
-    router.add(middleware: StatementCountMiddleware(exposeHeader: deps.options.exposeStatementCount))
+    router.add(middleware: TraceContextMiddleware())
+    router.add(middleware: RequestObservationMiddleware(
+        exposeStatements: deps.options.exposeStatementCount, serverTiming: deps.options.serverTiming, metrics: deps.metrics))
     router.add(middleware: ProblemMiddleware())
-    OperationsRoutes(database: deps.database).register(on: router)
+    OperationsRoutes(database: deps.database, metrics: deps.metrics).register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
     CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)

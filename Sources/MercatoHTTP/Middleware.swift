@@ -1,21 +1,62 @@
+import Foundation
 import HTTPTypes
 import Hummingbird
+import Logging
+import MercatoCore
 import MercatoHTTPEdge
 import MercatoStorage
 
-/// Counts SQL statements per request (task local) and reports them in `X-Mercato-Statements`.
-struct StatementCountMiddleware<Context: RequestContext>: RouterMiddleware {
-    let exposeHeader: Bool
+/// Wraps every request: counts its SQL statements and times where it spent its time (task locals),
+/// records its metrics, adds `X-Mercato-Statements` (non-production) and `Server-Timing`, and logs one
+/// line per request with route, status, duration and cache tier.
+struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
+    let exposeStatements: Bool
+    let serverTiming: Bool
+    let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let counter = StatementCounter()
-        var response = try await StatementCounter.$current.withValue(counter) {
-            try await next(request, context)
+        let timings = RequestTimings()
+        let started = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await StatementCounter.$current.withValue(counter) {
+                try await RequestTimings.$current.withValue(timings) { try await next(request, context) }
+            }
+        } catch {
+            response = Problem.from(error).response()
         }
-        if exposeHeader {
-            response.headers[.mercatoStatements] = String(counter.value)
-        }
+        let duration = ContinuousClock.now - started
+        let route = context.endpointPath ?? "unmatched"
+        metrics.recordRequest(
+            route: route, method: request.method.rawValue, status: response.status.code, duration: duration, statements: counter.value)
+        if exposeStatements { response.headers[.mercatoStatements] = String(counter.value) }
+        if serverTiming { response.headers[.serverTiming] = Self.serverTiming(timings, total: duration) }
+        var metadata: Logger.Metadata = [
+            "http.route": "\(route)", "http.method": "\(request.method.rawValue)", "http.status": "\(response.status.code)",
+            "duration_ms": "\(Self.milliseconds(duration))", "db.statements": "\(counter.value)",
+        ]
+        if let outcome = timings.cacheOutcome { metadata["cache"] = "\(outcome)" }
+        context.logger.info("request", metadata: metadata)
         return response
+    }
+
+    /// `cache;desc="hit", db;dur=0.8, redis;dur=0.2, ext;dur=151.0, total;dur=153.1` (milliseconds; only
+    /// durations and the cache tier, nothing about data).
+    static func serverTiming(_ timings: RequestTimings, total: Duration) -> String {
+        var parts: [String] = []
+        if let outcome = timings.cacheOutcome { parts.append("cache;desc=\"\(outcome)\"") }
+        for kind in RequestTimings.Kind.allCases {
+            let nanos = timings.nanoseconds(kind)
+            if nanos > 0 { parts.append("\(kind.metricName);dur=\(String(format: "%.2f", Double(nanos) / 1_000_000))") }
+        }
+        parts.append("total;dur=\(milliseconds(total))")
+        return parts.joined(separator: ", ")
+    }
+
+    static func milliseconds(_ duration: Duration) -> String {
+        let (seconds, attoseconds) = duration.components
+        return String(format: "%.2f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
     }
 }
 
@@ -32,4 +73,6 @@ extension HTTPField.Name {
     public static let surrogateKey = HTTPField.Name("Surrogate-Key")!
     /// … and the same for Varnish's xkey module.
     public static let xkey = HTTPField.Name("xkey")!
+    /// Where the request spent its time (W3C Server Timing).
+    public static let serverTiming = HTTPField.Name("Server-Timing")!
 }

@@ -4,9 +4,10 @@ import MercatoHTTPEdge
 import MercatoStorage
 import NIOCore
 
-/// `/health` (process is up) and `/ready` (database answers).
+/// `/health` (process is up), `/ready` (database answers) and `/metrics` (Prometheus).
 struct OperationsRoutes {
     let database: any SQLDatabase
+    let metrics: ServerMetrics
     static let ok = ByteBuffer(string: "{\"status\":\"ok\"}")
 
     func register(on router: Router<BasicRequestContext>) {
@@ -22,6 +23,11 @@ struct OperationsRoutes {
                 throw problem
             }
             return JSONBytes.response(Self.ok)
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: await metrics.exposition())))
         }
     }
 }

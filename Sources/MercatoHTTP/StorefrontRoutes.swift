@@ -107,6 +107,7 @@ struct StorefrontRoutes {
             headers[.xkey] = keys
         }
         if debugHeaders { headers[.mercatoCache] = outcome.rawValue }
+        RequestTimings.current?.cacheOutcome = outcome.rawValue
         if let ifNoneMatch = request.headers[.ifNoneMatch], Self.matches(ifNoneMatch, etag: response.etag) {
             return Response(status: .notModified, headers: headers)
         }

@@ -1,3 +1,4 @@
+import MercatoCore
 import Foundation
 import Logging
 import NIOCore
@@ -45,14 +46,16 @@ public final class PostgresDatabase: SQLDatabase, Service {
         _ sql: SQL, unprepared: (PostgresQuery) async throws -> [SQLRow], prepared: (any SlotStatementProtocol) async throws -> [SQLRow]
     ) async throws -> [SQLRow] {
         StatementCounter.record()
-        do {
-            let query = postgresQuery(sql)
-            if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
-                return try await prepared(PreparedStatements.statement(slot: slot, bindings: query.binds))
+        return try await RequestTimings.measure(.database) {
+            do {
+                let query = postgresQuery(sql)
+                if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
+                    return try await prepared(PreparedStatements.statement(slot: slot, bindings: query.binds))
+                }
+                return try await unprepared(query)
+            } catch let error as PSQLError {
+                throw translate(error)
             }
-            return try await unprepared(query)
-        } catch let error as PSQLError {
-            throw translate(error)
         }
     }
 

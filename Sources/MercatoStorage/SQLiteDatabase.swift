@@ -1,3 +1,4 @@
+import MercatoCore
 import Foundation
 import Logging
 import SQLiteNIO
@@ -78,7 +79,7 @@ public final class SQLiteDatabase: SQLDatabase {
             }
         }
         do {
-            let rows = try await connection.query(translate(sql.text), binds)
+            let rows = try await RequestTimings.measure(.database) { try await connection.query(translate(sql.text), binds) }
             return rows.map { row in
                 SQLRow(values: row.columns.map { column in
                     switch column.data {

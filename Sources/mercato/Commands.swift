@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
         let production = environment["MERCATO_ENV"] == "production"
         let options = HTTPOptions(
             maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
-            exposeStatementCount: !production)
+            exposeStatementCount: !production, serverTiming: environment["MERCATO_SERVER_TIMING"]?.lowercased() != "off")
         let cacheOptions = try Self.cacheOptions(environment)
         let checkoutWiring = try Self.checkoutWiring(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)

@@ -40,8 +40,9 @@ struct DatabaseOptions: ParsableArguments {
     var demoTokenPath: String { (dataDir as NSString).appendingPathComponent("demo-admin-token") }
 }
 
-/// Logger setup shared by all subcommands (env LOG_LEVEL).
+/// Logger setup shared by all subcommands (env LOG_LEVEL, LOG_FORMAT).
 func makeLogger(_ label: String) -> Logger {
+    _ = LogSetup.bootstrapped
     var logger = Logger(label: label)
     logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
     return logger

@@ -1,0 +1,56 @@
+import MercatoCache
+import MercatoCatalog
+import MercatoCheckout
+import MercatoStorage
+
+/// Reads the counters other modules keep (atomics, no metrics dependency) into `/metrics` at scrape time.
+enum MetricsCollectors {
+    static func register(
+        on metrics: ServerMetrics, cache: LayeredCache<CatalogResponse>?, checkout: CheckoutService, listener: InvalidationListener?,
+        database: any SQLDatabase
+    ) {
+        if let cache {
+            metrics.addCollector { metrics in
+                let counts = cache.counters.snapshot
+                let outcomes: [(String, String, Int)] = [
+                    ("near", "hit", counts.nearHits), ("near", "stale", counts.nearStale), ("shared", "hit", counts.sharedHits),
+                    ("any", "miss", counts.misses), ("any", "coalesced", counts.coalesced),
+                ]
+                for (tier, outcome, value) in outcomes {
+                    metrics.mirror(
+                        "cache_lookups", labels: [("cache", "storefront"), ("tier", tier), ("outcome", outcome)],
+                        help: "Storefront cache lookups by tier and outcome.", value: value)
+                }
+                metrics.mirror("cache_loads", labels: [("cache", "storefront")], help: "Loads from the database after a miss.", value: counts.loads)
+                metrics.mirror("cache_refreshes", labels: [("cache", "storefront")], help: "Background refreshes (early or stale).", value: counts.refreshes)
+                let near = cache.nearCache
+                metrics.gauge("near_cache_size", unit: "bytes", labels: [("cache", "storefront")], help: "Bytes held by the near cache.", value: Double(near.bytes))
+                metrics.gauge("near_cache_entries", labels: [("cache", "storefront")], help: "Entries in the near cache.", value: Double(near.count))
+                metrics.mirror("near_cache_evictions", labels: [("cache", "storefront")], help: "Entries evicted for space.", value: near.evictions)
+            }
+        }
+        let totals = checkout.totals
+        metrics.addCollector { metrics in
+            for call in ExternalCall.allCases {
+                metrics.mirror(
+                    "external_calls", labels: [("service", call.service), ("operation", call.name)],
+                    help: "Calls to the inventory and tax services.", value: totals.count(call))
+            }
+        }
+        if let listener {
+            metrics.addCollector { metrics in
+                let counts = listener.counters.snapshot
+                metrics.mirror("invalidations_published", help: "Invalidation events published to Redis.", value: counts.published)
+                metrics.mirror("invalidations_received", help: "Invalidation events received from Redis.", value: counts.received)
+                metrics.mirror("invalidation_publish_failures", help: "Invalidation publishes that failed (retried).", value: counts.publishFailures)
+                metrics.mirror("invalidation_reconnects", help: "Reconnects of the invalidation subscriber (each flushes the near cache).", value: counts.reconnects)
+            }
+        }
+        metrics.addCollector { metrics in
+            // One cheap indexed count per scrape: reservations holding stock right now.
+            if let held = try? await database.query("SELECT COUNT(*) FROM reservations WHERE status = 'held'").first?.int(0) {
+                metrics.gauge("reservations_active", help: "Reservations holding stock.", value: Double(held))
+            }
+        }
+    }
+}

@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import MercatoCheckout
+import MercatoCore
+import MercatoHTTP
+import MercatoHTTPEdge
+import MercatoInventory
+import MercatoStorage
+import Synchronization
+import Testing
+
+@Suite("Metrics, Server-Timing and trace context")
+struct ObservabilityTests {
+    @Test("/metrics counts requests by route and status, SQL statements by route and cache lookups by tier")
+    func metrics() async throws {
+        try await Harness.withApp(.sqlite) { client, fixture in
+            let path = "/v1/stores/\(fixture.slug)/products?limit=3"
+            #expect(try await client.json(path).cache == "miss")
+            #expect(try await client.json(path).cache == "hit")
+            #expect(try await client.json("/v1/stores/\(fixture.slug)/products/no-such-product").status == .notFound)
+            let text = try await client.execute(uri: "/metrics", method: .get) { response -> String in
+                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                return String(buffer: response.body)
+            }
+            let lines = text.split(separator: "\n").map(String.init)
+            func value(_ name: String, _ labels: [String]) -> Double? {
+                lines.first { line in line.hasPrefix(name + "{") && labels.allSatisfy { line.contains($0) } }
+                    .flatMap { Double($0.split(separator: " ").last ?? "") }
+            }
+            let listing = "http_route=\"/v1/stores/{merchant}/products\""
+            #expect(value("http_server_request_duration_seconds_count", [listing, "http_request_method=\"GET\"", "http_response_status_code=\"200\""]) == 2)
+            #expect(value("http_server_request_duration_seconds_count", ["http_route=\"/v1/stores/{merchant}/products/{product}\"", "http_response_status_code=\"404\""]) == 1)
+            // The miss ran the listing's 2 statements, the hit none.
+            #expect(value("mercato_db_statements_total", [listing]) == 2)
+            #expect(value("mercato_cache_lookups_total", ["tier=\"near\"", "outcome=\"hit\""]) == 1)
+            // The unknown slug is answered uncached (its id is not known yet), so the one miss is the listing's.
+            #expect(value("mercato_cache_lookups_total", ["tier=\"any\"", "outcome=\"miss\""]) == 1)
+            #expect(lines.contains { $0.hasPrefix("mercato_near_cache_size_bytes") })
+            #expect(lines.contains { $0.hasPrefix("mercato_reservations_active") })
+            #expect(lines.contains { $0.hasPrefix("# TYPE http_server_request_duration_seconds histogram") })
+        }
+    }
+
+    @Test("Server-Timing names the cache tier and the time in the database, and only timing")
+    func serverTiming() async throws {
+        try await Harness.withApp(.sqlite) { client, fixture in
+            let path = "/v1/stores/\(fixture.slug)/products?limit=3"
+            let miss = try #require(try await client.json(path).headers[.serverTiming])
+            #expect(miss.contains("cache;desc=\"miss\""))
+            #expect(miss.contains("db;dur="))
+            #expect(miss.contains("total;dur="))
+            let hit = try #require(try await client.json(path).headers[.serverTiming])
+            #expect(hit.contains("cache;desc=\"hit\""))
+            #expect(!hit.contains("db;dur="))
+        }
+    }
+
+    @Test("traceparent: malformed headers start a new trace, valid ones are continued with a new span")
+    func traceContextParsing() {
+        let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let continued = TraceContext.continuing(incoming)
+        #expect(continued.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
+        #expect(continued.spanID != "00f067aa0ba902b7")
+        #expect(continued.spanID.count == 16)
+        #expect(continued.traceparent.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-"))
+        for bad in ["", "00-zz-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] {
+            let fresh = TraceContext.continuing(bad)
+            #expect(fresh.traceID.count == 32 && fresh.traceID != "4bf92f3577b34da6a3ce929d0e0e4736", "\(bad)")
+        }
+    }
+
+    @Test("A checkout's calls to the inventory service continue the buyer's trace")
+    func tracePropagation() async throws {
+        try await Harness.withDatabase(.sqlite) { database in
+            let fixture = try await Harness.seed(database)
+            let seen = Seen()
+            let router = serviceRouter(faults: .off)
+            router.add(middleware: CaptureTraceparent(seen: seen))
+            InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
+            let inventory = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+            try await inventory.test(.live) { client in
+                let wiring = CheckoutWiring(inventoryURL: "http://127.0.0.1:\(try #require(client.port))")
+                try await Harness.serve(database, checkout: wiring) { base, _ in
+                    try await Buyers.with(base) { buyers in
+                        let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 5)
+                        let reply = try await buyers.send(
+                            .POST, "/v1/stores/\(fixture.slug)/checkouts",
+                            headers: [("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")],
+                            json: #"{"email": "t@example.com", "lines": [{"variant_id": "\#(variant)", "quantity": 1}]}"#)
+                        #expect(reply.status == 201, "\(reply.text)")
+                        #expect(reply.header("Server-Timing")?.contains("ext;dur=") == true)
+                    }
+                }
+            }
+            let headers = seen.values.withLock { $0 }
+            #expect(headers.count == 2, "\(headers)")
+            #expect(headers.allSatisfy { $0.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-") }, "\(headers)")
+        }
+    }
+}
+
+/// Headers a test service received.
+final class Seen: Sendable {
+    let values = Mutex<[String]>([])
+}
+
+/// Records the `traceparent` of every request the service receives.
+struct CaptureTraceparent<Context: RequestContext>: RouterMiddleware {
+    let seen: Seen
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if let header = request.headers[.traceparent] { seen.values.withLock { $0.append(header) } }
+        return try await next(request, context)
+    }
+}

@@ -58,6 +58,8 @@ public struct BenchReport: Encodable, Sendable {
     public var health: KindReport?
     /// Cacheable storefront reads answered by a cache tier, over all of them.
     public var storefrontHitRate: Double?
+    /// The same run as the server counted it (`/metrics` before and after; includes its own scrape).
+    public var server: ServerFigures?
 
     init(settings: RunSettings, catalog: BenchCatalog, stats: [RequestKind: KindStats], elapsed: Duration, health: (Double, KindStats)?) {
         self.settings = settings
@@ -112,6 +114,10 @@ public struct BenchReport: Encodable, Sendable {
         }
         lines.append("")
         if let rate = storefrontHitRate { lines.append("Storefront cache hit rate: \(Self.percent(rate)).") }
+        if let server {
+            let routes = server.statementsPerRequest.sorted { $0.key < $1.key }.map { "`\($0.key)` \(Self.number($0.value))" }.joined(separator: ", ")
+            lines.append("From `/metrics`: cache hit rate \(server.cacheHitRate.map { Self.percent($0) } ?? "–"); SQL statements per request: \(routes).")
+        }
         if let share = listingShareOfHealth { lines.append("Listing throughput: \(Self.number(share))× of `/health`.") }
         return lines.joined(separator: "\n")
     }

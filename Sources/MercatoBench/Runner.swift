@@ -75,6 +75,7 @@ public enum BenchRunner {
         let recorder = Recorder()
         let executor = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder)
 
+        let before = await client.scrape()
         let started = ContinuousClock.now
         switch settings.load {
         case .openLoop(let rate):
@@ -83,12 +84,15 @@ public enum BenchRunner {
             await closedLoop(connections: connections, settings: settings, source: source, executor: executor, recorder: recorder)
         }
         let elapsed = ContinuousClock.now - started
+        let after = await client.scrape()
 
         var ceiling: (Double, KindStats)?
         if settings.healthSeconds > 0 {
             ceiling = await healthCeiling(client: client, connections: settings.connections, seconds: settings.healthSeconds)
         }
-        return BenchReport(settings: settings, catalog: catalog, stats: recorder.snapshot, elapsed: elapsed, health: ceiling)
+        var report = BenchReport(settings: settings, catalog: catalog, stats: recorder.snapshot, elapsed: elapsed, health: ceiling)
+        if let before, let after { report.server = ServerFigures(after.delta(since: before)) }
+        return report
     }
 
     static func openLoop(rate: Double, settings: RunSettings, source: OperationSource, executor: OperationExecutor, recorder: Recorder) async throws {

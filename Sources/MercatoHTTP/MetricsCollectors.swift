@@ -12,9 +12,11 @@ enum MetricsCollectors {
         if let cache {
             metrics.addCollector { metrics in
                 let counts = cache.counters.snapshot
+                // `misses` counts every near-cache miss, including those then served by Redis or by another
+                // request's load: each lookup is reported once, under the tier that answered it.
                 let outcomes: [(String, String, Int)] = [
                     ("near", "hit", counts.nearHits), ("near", "stale", counts.nearStale), ("shared", "hit", counts.sharedHits),
-                    ("any", "miss", counts.misses), ("any", "coalesced", counts.coalesced),
+                    ("any", "miss", max(0, counts.misses - counts.coalesced - counts.sharedHits)), ("any", "coalesced", counts.coalesced),
                 ]
                 for (tier, outcome, value) in outcomes {
                     metrics.mirror(

@@ -86,3 +86,31 @@ extension GateFigures {
         var timing: [String: Double]
     }
 }
+
+@Suite("Reading /metrics")
+struct MetricsScrapeTests {
+    @Test("Deltas of route counters give statements per request and the cache hit rate")
+    func serverFigures() {
+        let before = MetricsSnapshot.parse("""
+            # TYPE http_server_request_duration_seconds histogram
+            http_server_request_duration_seconds_bucket{http_route="/v1/stores/{merchant}/products",http_request_method="GET",http_response_status_code="200",le="0.001"} 3
+            http_server_request_duration_seconds_count{http_route="/v1/stores/{merchant}/products",http_request_method="GET",http_response_status_code="200"} 4
+            mercato_db_statements_total{http_route="/v1/stores/{merchant}/products"} 8
+            mercato_cache_lookups_total{cache="storefront",tier="near",outcome="hit"} 1
+            mercato_cache_lookups_total{cache="storefront",tier="any",outcome="miss"} 4
+            """)
+        let after = MetricsSnapshot.parse("""
+            http_server_request_duration_seconds_count{http_route="/v1/stores/{merchant}/products",http_request_method="GET",http_response_status_code="200"} 14
+            http_server_request_duration_seconds_count{http_route="/v1/stores/{merchant}/products",http_request_method="GET",http_response_status_code="404"} 2
+            mercato_db_statements_total{http_route="/v1/stores/{merchant}/products"} 14
+            mercato_cache_lookups_total{cache="storefront",tier="near",outcome="hit"} 10
+            mercato_cache_lookups_total{cache="storefront",tier="any",outcome="miss"} 7
+            mercato_external_calls_total{service="inventory",operation="reserve"} 3
+            """)
+        let figures = ServerFigures(after.delta(since: before))
+        #expect(figures.requests["/v1/stores/{merchant}/products"] == 12)
+        #expect(figures.statementsPerRequest["/v1/stores/{merchant}/products"] == 0.5)
+        #expect(figures.cacheHitRate == 0.75)
+        #expect(figures.externalCalls["inventory.reserve"] == 3)
+    }
+}

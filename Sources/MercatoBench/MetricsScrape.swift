@@ -1,0 +1,92 @@
+import Foundation
+
+/// Counters read from the server's `/metrics` (Prometheus text), so figures are available even when
+/// debug headers are off (`MERCATO_ENV=production`).
+public struct MetricsSnapshot: Sendable {
+    /// Sample value by metric name plus sorted labels, e.g. `mercato_db_statements_total{http_route="/x"}`.
+    var samples: [String: Double]
+
+    /// Parses the text exposition format (comments and histogram buckets are skipped).
+    static func parse(_ text: String) -> MetricsSnapshot {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
+            let series = String(line[..<space])
+            if series.contains("_bucket{") { continue }
+            samples[series] = value
+        }
+        return MetricsSnapshot(samples: samples)
+    }
+
+    /// Sums of `name` grouped by one label's value.
+    func sum(_ name: String, by label: String, where filter: [String: String] = [:]) -> [String: Double] {
+        var result: [String: Double] = [:]
+        for (series, value) in samples where series.hasPrefix(name + "{") {
+            let labels = Self.labels(series)
+            guard filter.allSatisfy({ labels[$0.key] == $0.value }), let key = labels[label] else { continue }
+            result[key, default: 0] += value
+        }
+        return result
+    }
+
+    static func labels(_ series: String) -> [String: String] {
+        guard let open = series.firstIndex(of: "{"), series.hasSuffix("}") else { return [:] }
+        var labels: [String: String] = [:]
+        // Label values here are route templates and words: no escaped quotes or commas inside.
+        for pair in series[series.index(after: open)..<series.index(before: series.endIndex)].split(separator: ",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            labels[String(parts[0])] = parts[1].trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        }
+        return labels
+    }
+
+    /// What grew between two scrapes.
+    func delta(since earlier: MetricsSnapshot) -> MetricsSnapshot {
+        MetricsSnapshot(samples: samples.mapValues { $0 }.merging(earlier.samples.mapValues { -$0 }) { $0 + $1 })
+    }
+}
+
+/// Server-side figures of a run, from `/metrics` deltas.
+public struct ServerFigures: Codable, Sendable {
+    /// Requests and SQL statements per request, by route template.
+    public var requests: [String: Double]
+    public var statementsPerRequest: [String: Double]
+    /// Storefront cache lookups by outcome (`near:hit`, `any:miss`, …) and the share served by a tier.
+    public var cacheLookups: [String: Double]
+    public var cacheHitRate: Double?
+    /// External calls by service and operation.
+    public var externalCalls: [String: Double]
+
+    init(_ delta: MetricsSnapshot) {
+        requests = delta.sum("http_server_request_duration_seconds_count", by: "http_route")
+        let statements = delta.sum("mercato_db_statements_total", by: "http_route")
+        var perRequest: [String: Double] = [:]
+        for (route, count) in requests where count > 0 { perRequest[route] = KindReport.round((statements[route] ?? 0) / count) }
+        statementsPerRequest = perRequest
+        var lookups: [String: Double] = [:]
+        for (series, value) in delta.samples where series.hasPrefix("mercato_cache_lookups_total{") {
+            let labels = MetricsSnapshot.labels(series)
+            lookups["\(labels["tier"] ?? "?"):\(labels["outcome"] ?? "?")", default: 0] += value
+        }
+        cacheLookups = lookups
+        let total = lookups.values.reduce(0, +)
+        let hits = lookups.filter { !$0.key.hasSuffix(":miss") }.values.reduce(0, +)
+        cacheHitRate = total > 0 ? KindReport.round(hits / total) : nil
+        var calls: [String: Double] = [:]
+        for (series, value) in delta.samples where series.hasPrefix("mercato_external_calls_total{") {
+            let labels = MetricsSnapshot.labels(series)
+            calls["\(labels["service"] ?? "?").\(labels["operation"] ?? "?")", default: 0] += value
+        }
+        externalCalls = calls.filter { $0.value > 0 }
+    }
+}
+
+extension BenchClient {
+    /// The server's `/metrics`, or nil when it has none.
+    func scrape() async -> MetricsSnapshot? {
+        let answer = await send(.GET, "/metrics")
+        guard answer.status == 200 else { return nil }
+        return MetricsSnapshot.parse(String(decoding: answer.body, as: UTF8.self))
+    }
+}

@@ -46,6 +46,7 @@ public struct AppDependencies: Sendable {
         let generations: any GenerationSource
         let bus: any InvalidationBus
         var shared: (tier: any SharedCacheTier, codec: ValueCodec<CatalogResponse>)?
+        var redisAvailability: RedisAvailability?
         if let url = cacheOptions.redisURL {
             var configuration = try RedisConfiguration(url: url)
             configuration.clientName = "mercato"
@@ -56,6 +57,7 @@ public struct AppDependencies: Sendable {
             configuration.maximumConnections = 16
             let client = RedisClient(configuration: configuration, logger: logger)
             let availability = RedisAvailability(logger: logger)
+            redisAvailability = availability
             let sharedGenerations = SharedGenerations(client: client, availability: availability, logger: logger)
             generations = sharedGenerations
             bus = sharedGenerations
@@ -80,7 +82,8 @@ public struct AppDependencies: Sendable {
             metrics.recordExternalCall(service: call.service, operation: call.name, outcome: outcome.rawValue, duration: duration)
         }
         let listener = services.lazy.compactMap { $0 as? InvalidationListener }.first
-        MetricsCollectors.register(on: metrics, cache: cache, checkout: checkout, listener: listener, database: database)
+        MetricsCollectors.register(
+            on: metrics, cache: cache, checkout: checkout, listener: listener, redis: redisAvailability, database: database)
         return AppDependencies(
             database: database,
             reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer),

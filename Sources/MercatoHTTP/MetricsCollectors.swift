@@ -7,8 +7,16 @@ import MercatoStorage
 enum MetricsCollectors {
     static func register(
         on metrics: ServerMetrics, cache: LayeredCache<CatalogResponse>?, checkout: CheckoutService, listener: InvalidationListener?,
-        database: any SQLDatabase
+        redis: RedisAvailability?, database: any SQLDatabase
     ) {
+        if let redis {
+            metrics.addCollector { metrics in
+                let counts = redis.counts
+                metrics.mirror("redis_failures", help: "Redis cache commands that failed or timed out (the request fell back).", value: counts.failures)
+                metrics.mirror("redis_outages", help: "Times Redis became unavailable.", value: counts.outages)
+                metrics.mirror("redis_skipped", help: "Cache commands not sent to Redis during an outage's pause.", value: counts.skipped)
+            }
+        }
         if let cache {
             metrics.addCollector { metrics in
                 let counts = cache.counters.snapshot

@@ -158,13 +158,19 @@ public final class InvalidationListener: Service, Sendable {
     let subscriber: RedisSubscriber
     let generations: SharedGenerations
     let onFlush: @Sendable () -> Void
+    let onLag: (@Sendable (Double) -> Void)?
     let logger: Logger
 
-    /// `onFlush` empties the near cache(s) of this instance.
-    public init(configuration: RedisConfiguration, generations: SharedGenerations, logger: Logger, onFlush: @escaping @Sendable () -> Void) {
+    /// `onFlush` empties the near cache(s) of this instance; `onLag` hears, per received event, the
+    /// seconds between its publication (on any instance) and its arrival here.
+    public init(
+        configuration: RedisConfiguration, generations: SharedGenerations, logger: Logger, onLag: (@Sendable (Double) -> Void)? = nil,
+        onFlush: @escaping @Sendable () -> Void
+    ) {
         self.subscriber = RedisSubscriber(configuration: configuration, channels: [SharedGenerations.channel], logger: logger)
         self.generations = generations
         self.onFlush = onFlush
+        self.onLag = onLag
         self.logger = logger
     }
 
@@ -204,6 +210,8 @@ public final class InvalidationListener: Service, Sendable {
             }
             generations.counters.received.add(1, ordering: .relaxed)
             generations.apply(decoded.namespace, decoded.generation)
+            // Wall clocks of two instances: on one host exact, across hosts as good as their clock sync.
+            onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))
         }
     }
 

@@ -36,6 +36,7 @@ public struct AppDependencies: Sendable {
         database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
         checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato")
     ) async throws -> AppDependencies {
+        let metrics = ServerMetrics()
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
@@ -62,7 +63,10 @@ public struct AppDependencies: Sendable {
             generations = sharedGenerations
             bus = sharedGenerations
             shared = (RedisCacheTier(client: client, availability: availability), CatalogResponse.codec)
-            services.append(InvalidationListener(configuration: configuration, generations: sharedGenerations, logger: logger) {
+            services.append(InvalidationListener(
+                configuration: configuration, generations: sharedGenerations, logger: logger,
+                onLag: { metrics.recordInvalidationLag(seconds: $0) }
+            ) {
                 near.removeAll()
             })
         } else {
@@ -74,7 +78,6 @@ public struct AppDependencies: Sendable {
             ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
             : nil
         if cacheOptions.enabled { services.append(refresher) }
-        let metrics = ServerMetrics()
         var checkout = checkoutOptions.make(
             database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
             availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger)

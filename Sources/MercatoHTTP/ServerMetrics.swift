@@ -47,6 +47,16 @@ public final class ServerMetrics: Sendable {
         ).record(duration)
     }
 
+    /// Time from an invalidation's publication (on any instance) to its arrival at this one.
+    func recordInvalidationLag(seconds: Double) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "mercato", metricName: "invalidation_lag", unitName: "seconds",
+                helpText: "Write to purge: publication of an invalidation to its arrival at this instance."),
+            labels: [], buckets: Self.durationBuckets
+        ).record(.nanoseconds(Int64(seconds * 1e9)))
+    }
+
     /// Mirrors a monotonic counter kept elsewhere: adds what it grew by since the last scrape.
     func mirror(_ name: String, labels: [(String, String)] = [], help: String, value: Int) {
         let key = name + labels.map { "\u{1F}\($0.0)=\($0.1)" }.joined()

@@ -62,7 +62,7 @@ func timeUntil(timeout: Duration = .milliseconds(500), _ condition: () async thr
 struct RedisCacheTests {
     @Test(arguments: Backend.available)
     func aWriteOnOneInstanceIsFreshOnTheOther(backend: Backend) async throws {
-        try await RedisHarness.withTwoInstances(backend, redisURL: try #require(RedisHarness.url)) { a, b, fixture, _, _ in
+        try await RedisHarness.withTwoInstances(backend, redisURL: try #require(RedisHarness.url)) { a, b, fixture, _, depsB in
             let store = "/v1/stores/\(fixture.slug)"
             let listing = "\(store)/products?limit=10"
             let first = try await b.json(listing)
@@ -89,6 +89,11 @@ struct RedisCacheTests {
             }
             let measured = try #require(lag, "instance B still served the old price 500 ms after the write on A")
             print("write on A → fresh listing on B after \(measured)")
+            // B measured the write → purge lag of the events it received.
+            let metrics = String(decoding: await depsB.metrics.exposition(), as: UTF8.self)
+            let count = metrics.split(separator: "\n").first { $0.hasPrefix("mercato_invalidation_lag_seconds_count") }
+                .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+            #expect(count >= 1, "no invalidation lag recorded on B")
             let fresh = try await b.json(detail)
             #expect((fresh.object["price"] as? [String: Any])?["amount"] as? Int == 4242)
             // The other merchant's entries were not invalidated.

@@ -48,7 +48,7 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
         if let outcome = timings.cacheOutcome { parts.append("cache;desc=\"\(outcome)\"") }
         for kind in RequestTimings.Kind.allCases {
             let nanos = timings.nanoseconds(kind)
-            if nanos > 0 { parts.append("\(kind.metricName);dur=\(String(format: "%.2f", Double(nanos) / 1_000_000))") }
+            if nanos > 0 { parts.append("\(kind.metricName);dur=\(milliseconds(nanoseconds: nanos))") }
         }
         parts.append("total;dur=\(milliseconds(total))")
         return parts.joined(separator: ", ")
@@ -56,7 +56,14 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
 
     static func milliseconds(_ duration: Duration) -> String {
         let (seconds, attoseconds) = duration.components
-        return String(format: "%.2f", Double(seconds) * 1000 + Double(attoseconds) / 1e15)
+        return milliseconds(nanoseconds: Int(seconds) * 1_000_000_000 + Int(attoseconds / 1_000_000_000))
+    }
+
+    /// "12.34" without a formatter: this runs on every response.
+    static func milliseconds(nanoseconds: Int) -> String {
+        let hundredths = max(0, nanoseconds) / 10_000
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
     }
 }
 

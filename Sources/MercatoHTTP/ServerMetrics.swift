@@ -21,20 +21,38 @@ public final class ServerMetrics: Sendable {
 
     /// One served request: its duration by route, method and status, and the SQL statements it ran.
     func recordRequest(route: String, method: String, status: Int, duration: Duration, statements: Int) {
-        registry.makeDurationHistogram(
-            descriptor: MetricNameDescriptor(
-                metricName: "http_server_request_duration", unitName: "seconds", helpText: "Duration of HTTP server requests."),
-            labels: [("http_route", route), ("http_request_method", method), ("http_response_status_code", String(status))],
-            buckets: Self.durationBuckets
-        ).record(duration)
-        if statements > 0 {
-            registry.makeCounter(
-                descriptor: MetricNameDescriptor(
-                    namespace: "mercato", metricName: "db_statements", unitName: "total", helpText: "SQL statements run, by route."),
-                labels: [("http_route", route)]
-            ).increment(by: Int64(statements))
-        }
+        // Handles are looked up once per label set: this runs on every request.
+        let key = RouteKey(route: route, method: method, status: status)
+        let handles = routeHandles.withLock { $0[key] } ?? {
+            let made = RouteHandles(
+                duration: registry.makeDurationHistogram(
+                    descriptor: MetricNameDescriptor(
+                        metricName: "http_server_request_duration", unitName: "seconds", helpText: "Duration of HTTP server requests."),
+                    labels: [("http_route", route), ("http_request_method", method), ("http_response_status_code", String(status))],
+                    buckets: Self.durationBuckets),
+                statements: registry.makeCounter(
+                    descriptor: MetricNameDescriptor(
+                        namespace: "mercato", metricName: "db_statements", unitName: "total", helpText: "SQL statements run, by route."),
+                    labels: [("http_route", route)]))
+            routeHandles.withLock { $0[key] = made }
+            return made
+        }()
+        handles.duration.record(duration)
+        if statements > 0 { handles.statements.increment(by: Int64(statements)) }
     }
+
+    struct RouteKey: Hashable {
+        var route: String
+        var method: String
+        var status: Int
+    }
+
+    struct RouteHandles: Sendable {
+        var duration: DurationHistogram
+        var statements: Counter
+    }
+
+    private let routeHandles = Mutex<[RouteKey: RouteHandles]>([:])
 
     /// One call to the inventory or tax service.
     func recordExternalCall(service: String, operation: String, outcome: String, duration: Duration) {

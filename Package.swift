@@ -198,7 +198,7 @@ let package = Package(
             name: "MercatoHTTPTests",
             dependencies: [
                 "MercatoHTTP", "MercatoStorage", "MercatoCore", "RedisTestSupport",
-                "MercatoCheckout", "MercatoInventory", "MercatoHTTPEdge", "MercatoTax",
+                "MercatoCheckout", "MercatoInventory", "MercatoHTTPEdge", "MercatoTax", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -54,10 +54,11 @@ public struct ProductInput: Decodable, Sendable {
     public var salesCount: Int64?
     public var categoryIds: [String]?
     public var variants: [VariantInput]
+    public var taxClass: String?
 
     static let schema = KeySchema.object([
         "slug": .value, "name": .value, "description": .value, "images": .value, "position": .integer, "status": .value,
-        "sales_count": .integer, "category_ids": .value, "variants": .array(VariantInput.schema),
+        "sales_count": .integer, "category_ids": .value, "variants": .array(VariantInput.schema), "tax_class": .value,
     ])
 }
 
@@ -70,10 +71,11 @@ public struct ProductPatchInput: Decodable, Sendable {
     public var position: Int64?
     public var status: String?
     public var categoryIds: [String]?
+    public var taxClass: String?
 
     static let schema = KeySchema.object([
         "slug": .value, "name": .value, "description": .value, "images": .value, "position": .integer, "status": .value,
-        "category_ids": .value,
+        "category_ids": .value, "tax_class": .value,
     ])
 }
 

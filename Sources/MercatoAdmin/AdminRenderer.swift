@@ -36,6 +36,7 @@ enum AdminRenderer {
         json.raw(","); json.key("position"); json.int(product.position)
         json.raw(","); json.key("status"); json.string(product.status.rawValue)
         json.raw(","); json.key("sales_count"); json.int(product.salesCount)
+        json.raw(","); json.key("tax_class"); json.string(product.taxClass.rawValue)
         json.raw(","); json.key("category_ids"); stringList(product.categoryIDs.map(\.description), into: &json)
         json.raw(","); json.key("variants"); json.raw("[")
         for (index, variant) in product.variants.enumerated() {

@@ -155,15 +155,25 @@ enum AdminValidation {
         }
         let salesCount = input.salesCount ?? 0
         guard salesCount >= 0 else { throw .validation(field: "sales_count", message: "'sales_count' must not be negative") }
-        return ProductDraft(
+        var draft = ProductDraft(
             slug: try slug(input.slug, field: "slug"), name: try text(input.name, field: "name", max: 200),
             description: input.description ?? "", images: try images(input.images, field: "images") ?? [],
             position: try position(input.position, field: "position"), status: try status(input.status, field: "status") ?? .active,
             salesCount: salesCount, categoryIDs: try categoryIDs(input.categoryIds, field: "category_ids") ?? [], variants: variants)
+        draft.taxClass = try taxClass(input.taxClass) ?? .standard
+        return draft
+    }
+
+    static func taxClass(_ value: String?) throws(MercatoError) -> TaxClass? {
+        guard let value else { return nil }
+        guard let parsed = TaxClass(rawValue: value) else {
+            throw .validation(field: "tax_class", message: "'tax_class' must be one of \(TaxClass.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return parsed
     }
 
     static func patch(_ input: ProductPatchInput) throws(MercatoError) -> ProductPatch {
-        ProductPatch(
+        var patch = ProductPatch(
             slug: try input.slug.map { value throws(MercatoError) in try slug(value, field: "slug") },
             name: try input.name.map { value throws(MercatoError) in try text(value, field: "name", max: 200) },
             description: input.description,
@@ -171,5 +181,7 @@ enum AdminValidation {
             position: try input.position.map { value throws(MercatoError) in try position(value, field: "position") },
             status: try status(input.status, field: "status"),
             categoryIDs: try categoryIDs(input.categoryIds, field: "category_ids"))
+        patch.taxClass = try taxClass(input.taxClass)
+        return patch
     }
 }

@@ -74,3 +74,12 @@ public enum ListingSort: String, CaseIterable, Sendable {
     case newest
     case bestselling
 }
+
+/// Which rate a product pays.
+public enum TaxClass: String, Sendable, CaseIterable, Codable {
+    case standard
+    /// Reduced rate (food, books, … depending on the country).
+    case reduced
+    /// Exempt or zero-rated.
+    case zero
+}

@@ -28,12 +28,12 @@ extension CatalogWriter {
             do {
                 try await tx.execute(SQL(
                     """
-                    INSERT INTO products (id, merchant_id, slug, name, description, images, primary_image, position, created_at, sales_count, status, updated_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                    INSERT INTO products (id, merchant_id, slug, name, description, images, primary_image, position, created_at, sales_count, status, updated_at, tax_class)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                     """,
                     [id.sql, merchantID.sql, .text(draft.slug), .text(draft.name), .text(draft.description), .text(Self.jsonText(draft.images)),
                      draft.images.first.map(SQLValue.text) ?? .null, .int(draft.position), .int(draft.createdAt ?? now),
-                     .int(draft.salesCount), .text(draft.status.rawValue), .int(now)]))
+                     .int(draft.salesCount), .text(draft.status.rawValue), .int(now), .text(draft.taxClass.rawValue)]))
             } catch StorageError.uniqueViolation {
                 throw MercatoError.conflict("a product with slug '\(draft.slug)' already exists in this store")
             }
@@ -66,6 +66,7 @@ extension CatalogWriter {
             }
             if let position = patch.position { set("position", .int(position)) }
             if let status = patch.status { set("status", .text(status.rawValue)) }
+            if let taxClass = patch.taxClass { set("tax_class", .text(taxClass.rawValue)) }
             set("updated_at", .int(Clock.nowMicros()))
             do {
                 try await tx.execute(SQL("UPDATE products SET \(sets.joined(separator: ", ")) WHERE merchant_id = $1 AND id = $2", binds))
@@ -187,7 +188,7 @@ extension CatalogWriter {
 
     static func loadProduct(merchantID: MerchantID, id: ProductID, on tx: any SQLExecutor) async throws -> AdminProduct {
         guard let row = try await tx.query(
-            "SELECT id, slug, name, description, images, position, status, sales_count, created_at FROM products WHERE merchant_id = $1 AND id = $2",
+            "SELECT id, slug, name, description, images, position, status, sales_count, created_at, tax_class FROM products WHERE merchant_id = $1 AND id = $2",
             merchantID.sql, id.sql
         ).first else { throw MercatoError.notFound("product \(id) not found") }
         let categories: [CategoryID] = try await tx.query(
@@ -214,7 +215,7 @@ extension CatalogWriter {
             id: try row.id(0), slug: try row.text(1), name: try row.text(2), description: try row.text(3),
             images: (try? JSONDecoder().decode([String].self, from: Data(try row.text(4).utf8))) ?? [],
             position: try row.int(5), status: ProductStatus(rawValue: try row.text(6)) ?? .draft, salesCount: try row.int(7),
-            createdAt: try row.int(8), categoryIDs: categories, variants: variants)
+            createdAt: try row.int(8), categoryIDs: categories, variants: variants, taxClass: TaxClass(rawValue: try row.text(9)) ?? .standard)
     }
 
     static func jsonText(_ value: some Encodable) -> String {

@@ -47,6 +47,7 @@ public struct ProductDraft: Sendable {
     public var createdAt: Int64?
     public var categoryIDs: [CategoryID]
     public var variants: [VariantDraft]
+    public var taxClass: TaxClass = .standard
 
     public init(slug: String, name: String, description: String, images: [String], position: Int64, status: ProductStatus, salesCount: Int64 = 0, createdAt: Int64? = nil, categoryIDs: [CategoryID], variants: [VariantDraft]) {
         self.slug = slug
@@ -71,6 +72,7 @@ public struct ProductPatch: Sendable {
     public var position: Int64?
     public var status: ProductStatus?
     public var categoryIDs: [CategoryID]?
+    public var taxClass: TaxClass?
 
     public init(slug: String? = nil, name: String? = nil, description: String? = nil, images: [String]? = nil, position: Int64? = nil, status: ProductStatus? = nil, categoryIDs: [CategoryID]? = nil) {
         self.slug = slug
@@ -106,6 +108,7 @@ public struct AdminProduct: Sendable {
     public var createdAt: Int64
     public var categoryIDs: [CategoryID]
     public var variants: [AdminVariant]
+    public var taxClass: TaxClass
 }
 
 /// What a write changed, so callers (cache invalidation) know what to purge.

@@ -1,13 +1,5 @@
 import MercatoCore
 
-/// Which rate a product pays.
-public enum TaxClass: String, Sendable, CaseIterable, Codable {
-    case standard
-    /// Reduced rate (food, books, … depending on the country).
-    case reduced
-    /// Exempt or zero-rated.
-    case zero
-}
 
 /// One line to tax: the shelf price of one unit (gross in tax-inclusive markets, net otherwise).
 public struct TaxableLine: Sendable, Hashable {

@@ -6,6 +6,7 @@ import MercatoHTTP
 import MercatoHTTPEdge
 import MercatoInventory
 import MercatoStorage
+import MercatoTax
 import Testing
 
 @Suite("Checkout over HTTP")
@@ -314,6 +315,44 @@ struct CheckoutTests {
                 #expect(again.status == 409)
                 #expect(again.body == late.body)
                 #expect(try await Ledger.orders(fixture.database, merchant: fixture.merchants[0].id) == 0)
+            }
+        }
+    }
+
+    @Test("A product's tax class sets the rate its lines are taxed at")
+    func taxClass() async throws {
+        try await Harness.withLiveApp(.sqlite) { base, fixture, _ in
+            try await Buyers.with(base) { buyers in
+                let auth = [("Authorization", "Bearer \(fixture.token)")]
+                let bad = try await buyers.send(.POST, "/v1/admin/products", headers: auth, json: """
+                    {"slug": "bad-book", "name": "Book", "tax_class": "luxury", "variants": [{"sku": "BB-1", "prices": [{"currency": "EUR", "amount": 2000}], "stock": 5}]}
+                    """)
+                #expect(bad.status == 422)
+                #expect(bad.text.contains("tax_class"))
+                let currencies = Set(fixture.merchants[0].markets.map(\.currency.code))
+                let prices = currencies.map { #"{"currency": "\#($0)", "amount": 2000}"# }.joined(separator: ",")
+                let created = try await buyers.send(.POST, "/v1/admin/products", headers: auth, json: """
+                    {"slug": "a-book", "name": "A Book", "tax_class": "reduced", "variants": [{"sku": "BOOK-1", "prices": [\(prices)], "stock": 5}]}
+                    """)
+                #expect(created.status == 201, "\(created.text)")
+                #expect(created.object["tax_class"] as? String == "reduced")
+                let variant = try #require((created.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
+                let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                #expect(checkout.status == 201, "\(checkout.text)")
+                let market = try #require(checkout.object["market"] as? String)
+                let addressed = try await buyers.setAddress(checkout)
+                #expect(addressed.status == 200, "\(addressed.text)")
+                let line = try #require((addressed.object["lines"] as? [[String: Any]])?.first)
+                let rate = (line["tax"] as? [String: Any])?["rate_basis_points"] as? Int
+                let expected = TaxCalculator.rate(.reduced, in: try #require(Market.named(market)))
+                #expect(rate == expected, "market \(market)")
+                // Patching the class changes the next checkout's rate.
+                let productID = try #require(created.object["id"] as? String)
+                let patched = try await buyers.send(.PATCH, "/v1/admin/products/\(productID)", headers: auth, json: #"{"tax_class": "zero"}"#)
+                #expect(patched.object["tax_class"] as? String == "zero")
+                let second = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 1)])
+                let secondLine = try #require((try await buyers.setAddress(second).object["lines"] as? [[String: Any]])?.first)
+                #expect((secondLine["tax"] as? [String: Any])?["rate_basis_points"] as? Int == 0)
             }
         }
     }

@@ -27,14 +27,18 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
+        .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
     ],
     targets: [
         // Domain values: no dependencies.
-        .target(name: "MercatoCore", swiftSettings: swiftSettings),
+        .target(
+            name: "MercatoCore", dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")], swiftSettings: swiftSettings),
         // Persistence: SQL executor over PostgreSQL and SQLite, schema, stores, seed generator.
         .target(
             name: "MercatoStorage",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -70,6 +74,7 @@ let package = Package(
         .target(
             name: "MercatoCache",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -81,6 +86,7 @@ let package = Package(
         .target(
             name: "MercatoCatalog",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore", "MercatoStorage", "MercatoCache",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -96,6 +102,7 @@ let package = Package(
         .target(
             name: "MercatoHTTPEdge",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -127,6 +134,7 @@ let package = Package(
         .target(
             name: "MercatoCheckout",
             dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoInventory", "MercatoTax",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -169,6 +177,7 @@ let package = Package(
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
                 "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
+                .product(name: "OTel", package: "swift-otel"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),

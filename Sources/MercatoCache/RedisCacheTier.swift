@@ -1,5 +1,6 @@
 import MercatoCore
 import NIOCore
+import Tracing
 import RedisClient
 
 /// The Redis tier: pre-serialized values under `mercato:c:<key>` with a TTL.
@@ -17,7 +18,10 @@ public struct RedisCacheTier: SharedCacheTier {
     public func get(_ key: String) async -> ByteBuffer? {
         guard availability.shouldTry() else { return nil }
         do {
-            let value = try await RequestTimings.measure(.redis) { try await client.get(prefix + key) }
+            let value = try await TracingState.span("redis GET", ofKind: .client) { span in
+                span.attributes["db.system"] = "redis"
+                return try await RequestTimings.measure(.redis) { try await client.get(prefix + key) }
+            }
             availability.succeeded()
             return value
         } catch {
@@ -29,7 +33,10 @@ public struct RedisCacheTier: SharedCacheTier {
     public func set(_ key: String, _ value: ByteBuffer, ttl: Duration) async {
         guard availability.shouldTry() else { return }
         do {
-            try await RequestTimings.measure(.redis) { try await client.set(prefix + key, to: value, expiration: ttl) }
+            try await TracingState.span("redis SET", ofKind: .client) { span in
+                span.attributes["db.system"] = "redis"
+                try await RequestTimings.measure(.redis) { try await client.set(prefix + key, to: value, expiration: ttl) }
+            }
             availability.succeeded()
         } catch {
             availability.failed(error)

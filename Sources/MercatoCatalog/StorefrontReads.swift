@@ -1,5 +1,6 @@
 import MercatoCache
 import MercatoCore
+import Tracing
 import Synchronization
 
 /// The storefront read path as the HTTP layer sees it: resolve the caller's group from its token,
@@ -77,7 +78,11 @@ public struct StorefrontReads: Sendable {
 
     private func cached(_ key: String, _ load: @escaping @Sendable () async throws -> CatalogResponse) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
-        return try await cache.value(for: key, load: load)
+        return try await TracingState.span("cache.lookup") { span in
+            let (value, outcome) = try await cache.value(for: key, load: load)
+            span.attributes["mercato.cache.outcome"] = outcome.rawValue
+            return (value, outcome)
+        }
     }
 }
 

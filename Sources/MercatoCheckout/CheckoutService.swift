@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Tracing
 import Logging
 import MercatoCache
 import MercatoCore
@@ -406,7 +407,9 @@ public struct CheckoutService: Sendable {
         ExternalCallCounter.current?.record(kind)
         let started = ContinuousClock.now
         do {
-            let value = try await RequestTimings.measure(.external, body)
+            let value = try await TracingState.span("\(kind.service).\(kind.name)", ofKind: .client) { _ in
+                try await RequestTimings.measure(.external, body)
+            }
             observer?(kind, ContinuousClock.now - started, .ok)
             return value
         } catch let error as DependencyError {

@@ -99,7 +99,8 @@ public final class ServiceHTTPClient: Service, Sendable {
         request.method = method
         request.headers.add(name: "Accept", value: "application/json")
         // The service continues this request's trace (its log lines carry the same trace id).
-        if let trace = TraceContext.current { request.headers.add(name: "traceparent", value: trace.traceparent) }
+        // With an OpenTelemetry tracer, AsyncHTTPClient injects the client span's context itself.
+        if let trace = TraceContext.current, !trace.fromTracer { request.headers.add(name: "traceparent", value: trace.traceparent) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))

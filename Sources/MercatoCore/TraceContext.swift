@@ -6,6 +6,15 @@ public struct TraceContext: Sendable, Equatable {
     /// 16 lowercase hex digits: this hop's span.
     public var spanID: String
     public var sampled: Bool
+    /// True when an OpenTelemetry tracer owns this context (it also propagates it on outgoing calls).
+    public var fromTracer = false
+
+    public init(traceID: String, spanID: String, sampled: Bool, fromTracer: Bool = false) {
+        self.traceID = traceID
+        self.spanID = spanID
+        self.sampled = sampled
+        self.fromTracer = fromTracer
+    }
 
     /// The context of the request being served, if any.
     @TaskLocal public static var current: TraceContext?
@@ -23,7 +32,8 @@ public struct TraceContext: Sendable, Equatable {
     /// The header for a call made from this span.
     public var traceparent: String { "00-\(traceID)-\(spanID)-\(sampled ? "01" : "00")" }
 
-    static func parse(_ header: String) -> (traceID: String, sampled: Bool)? {
+    /// The trace of a `traceparent` header, or nil when it is malformed.
+    public static func parse(_ header: String) -> (traceID: String, sampled: Bool)? {
         let parts = header.split(separator: "-")
         guard parts.count == 4, parts[0] == "00", parts[1].count == 32, parts[2].count == 16, parts[3].count == 2,
               parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit), parts[3].allSatisfy(\.isHexDigit),

@@ -146,6 +146,7 @@ public struct HTTPOptions: Sendable {
 /// Builds the router with every route and middleware.
 public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> {
     let router = Router(context: BasicRequestContext.self)
+    router.addTracingIfActive()
     router.add(middleware: TraceContextMiddleware())
     router.add(middleware: RequestObservationMiddleware(
         exposeStatements: deps.options.exposeStatementCount, serverTiming: deps.options.serverTiming, metrics: deps.metrics))

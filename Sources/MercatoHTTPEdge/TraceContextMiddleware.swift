@@ -1,6 +1,9 @@
 import HTTPTypes
 import Hummingbird
+import Instrumentation
+import Tracing
 import MercatoCore
+import ServiceContextModule
 
 /// Continues (or starts) the request's W3C trace: the context is task local for outgoing calls, and
 /// every log line of the request carries `trace_id`.
@@ -8,11 +11,29 @@ public struct TraceContextMiddleware<Context: RequestContext>: RouterMiddleware 
     public init() {}
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let trace = TraceContext.continuing(request.headers[.traceparent])
+        // With an OpenTelemetry tracer (its middleware runs first) the log ids are the span's own;
+        // without one, the incoming header is continued by hand.
+        let trace = (TracingState.active ? Self.fromTracer() : nil) ?? TraceContext.continuing(request.headers[.traceparent])
         var context = context
         context.logger[metadataKey: "trace_id"] = "\(trace.traceID)"
         context.logger[metadataKey: "span_id"] = "\(trace.spanID)"
         return try await TraceContext.$current.withValue(trace) { try await next(request, context) }
+    }
+
+    /// The current span's W3C context, as the bootstrapped instrument would send it; nil with the no-op tracer.
+    static func fromTracer() -> TraceContext? {
+        var carrier: [String: String] = [:]
+        InstrumentationSystem.instrument.inject(ServiceContext.current ?? .topLevel, into: &carrier, using: DictionaryInjector())
+        guard let header = carrier["traceparent"] else { return nil }
+        let parts = header.split(separator: "-")
+        guard let parsed = TraceContext.parse(header), parts.count == 4 else { return nil }
+        return TraceContext(traceID: parsed.traceID, spanID: String(parts[2]), sampled: parsed.sampled, fromTracer: true)
+    }
+}
+
+struct DictionaryInjector: Injector {
+    func inject(_ value: String, forKey key: String, into carrier: inout [String: String]) {
+        carrier[key.lowercased()] = value
     }
 }
 
@@ -39,5 +60,12 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
             "http.status": "\(response.status.code)", "duration_ms": "\(Double(seconds) * 1000 + Double(attoseconds) / 1e15)",
         ])
         return response
+    }
+}
+
+extension Router {
+    /// Adds Hummingbird's span-per-request middleware when a tracer is bootstrapped.
+    public func addTracingIfActive() {
+        if TracingState.active { add(middleware: TracingMiddleware()) }
     }
 }

@@ -46,7 +46,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
         _ sql: SQL, unprepared: (PostgresQuery) async throws -> [SQLRow], prepared: (any SlotStatementProtocol) async throws -> [SQLRow]
     ) async throws -> [SQLRow] {
         StatementCounter.record()
-        return try await RequestTimings.measure(.database) {
+        return try await SQLSpan.run(sql, system: "postgresql") { try await RequestTimings.measure(.database) {
             do {
                 let query = postgresQuery(sql)
                 if sql.prepared, let slot = PreparedStatements.slot(for: sql.text) {
@@ -56,7 +56,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
             } catch let error as PSQLError {
                 throw translate(error)
             }
-        }
+        } }
     }
 
     private func execute(_ statement: some SlotStatementProtocol) async throws -> [SQLRow] {

@@ -79,7 +79,9 @@ public final class SQLiteDatabase: SQLDatabase {
             }
         }
         do {
-            let rows = try await RequestTimings.measure(.database) { try await connection.query(translate(sql.text), binds) }
+            let rows = try await SQLSpan.run(sql, system: "sqlite") {
+                try await RequestTimings.measure(.database) { try await connection.query(translate(sql.text), binds) }
+            }
             return rows.map { row in
                 SQLRow(values: row.columns.map { column in
                     switch column.data {

@@ -87,6 +87,8 @@ struct Serve: AsyncParsableCommand {
         let checkoutWiring = try Self.checkoutWiring(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
         guard ["auto", "always", "never"].contains(seedDemo) else { throw ValidationError("--seed-demo must be auto, always or never") }
+        // Before anything creates HTTP clients: they pick up the global tracer when they are made.
+        let tracing = try TracingSetup.bootstrap(serviceName: "mercato", logger: logger)
         try await database.withDatabase(logger: logger) { db in
             try await Schema.migrate(db, logger: logger)
             let writer = CatalogWriter(database: db)
@@ -106,7 +108,7 @@ struct Serve: AsyncParsableCommand {
             let deps = try await AppDependencies.make(
                 database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, logger: logger)
             let printedToken = demoToken
-            let app = buildApplication(deps, hostname: hostname, port: port, services: [], logger: logger) { boundPort in
+            let app = buildApplication(deps, hostname: hostname, port: port, services: tracing.map { [$0] } ?? [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"
                 banner += "  try: curl 'http://\(hostname):\(boundPort)/v1/stores/demo/products?limit=3'\n"
                 if let printedToken { banner += "  demo admin token: \(printedToken)\n" }

@@ -48,6 +48,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
         guard reservationTtl >= 1 else { throw ValidationError("--reservation-ttl must be at least 1 second") }
         let (hostname, port, ttl, interval) = (hostname, port, reservationTtl, expiryInterval)
         let redisURL = ProcessInfo.processInfo.environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        let tracing = try TracingSetup.bootstrap(serviceName: "mercato-inventory", logger: logger)
         try await database.withDatabase(logger: logger) { db in
             try await Schema.migrate(db, logger: logger)
             let store = InventoryStore(database: db)
@@ -68,7 +69,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             let expiry = ReservationExpiry(store: store, interval: .seconds(max(1, interval)), logger: logger, onStockChange: onStockChange)
             let app = Application(
                 router: router, configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-inventory", backlog: 1024),
-                services: [expiry],
+                services: [expiry] + (tracing.map { [$0] } ?? []),
                 onServerRunning: { channel in
                     FileHandle.standardOutput.write(Data("inventory service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
                 },
@@ -87,11 +88,13 @@ struct TaxServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = makeLogger("mercato.tax")
+        let tracing = try TracingSetup.bootstrap(serviceName: "mercato-tax", logger: logger)
         let router = serviceRouter(faults: try faultOptions.faults())
         TaxRoutes().register(on: router)
         let (hostname, port) = (hostname, port)
         let app = Application(
             router: router, configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-tax", backlog: 1024),
+            services: tracing.map { [$0] } ?? [],
             onServerRunning: { channel in
                 FileHandle.standardOutput.write(Data("tax service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
             },

@@ -62,7 +62,11 @@ public struct AppDependencies: Sendable {
             let sharedGenerations = SharedGenerations(client: client, availability: availability, logger: logger)
             generations = sharedGenerations
             bus = sharedGenerations
-            shared = (RedisCacheTier(client: client, availability: availability), CatalogResponse.codec)
+            var tier = RedisCacheTier(client: client, availability: availability)
+            tier.observer = { command, duration, succeeded in
+                metrics.recordRedisCommand(command, outcome: succeeded ? "ok" : "error", duration: duration)
+            }
+            shared = (tier, CatalogResponse.codec)
             services.append(InvalidationListener(
                 configuration: configuration, generations: sharedGenerations, logger: logger,
                 onLag: { metrics.recordInvalidationLag(seconds: $0) }

@@ -57,6 +57,11 @@ enum MetricsCollectors {
             }
         }
         metrics.addCollector { metrics in
+            metrics.gauge(
+                "db_statements_in_flight", help: "SQL statements running now; at the pool size (MERCATO_DB_POOL_SIZE) the pool is saturated.",
+                value: Double(DatabaseActivity.inFlight.load(ordering: .relaxed)))
+        }
+        metrics.addCollector { metrics in
             // One cheap indexed count per scrape: reservations holding stock right now.
             if let held = try? await database.query("SELECT COUNT(*) FROM reservations WHERE status = 'held'").first?.int(0) {
                 metrics.gauge("reservations_active", help: "Reservations holding stock.", value: Double(held))

@@ -65,6 +65,16 @@ public final class ServerMetrics: Sendable {
         ).record(duration)
     }
 
+    /// One command of the Redis cache tier.
+    func recordRedisCommand(_ command: String, outcome: String, duration: Duration) {
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "mercato", metricName: "redis_command_duration", unitName: "seconds",
+                helpText: "Duration of Redis cache tier commands, by command and outcome (ok, error)."),
+            labels: [("command", command), ("outcome", outcome)], buckets: Self.durationBuckets
+        ).record(duration)
+    }
+
     /// Time from an invalidation's publication (on any instance) to its arrival at this one.
     func recordInvalidationLag(seconds: Double) {
         registry.makeDurationHistogram(

@@ -1,20 +1,29 @@
 import MercatoCore
+import Synchronization
 import Tracing
 
-/// A client span per SQL statement (a no-op unless a tracer is bootstrapped): the operation and the
-/// statement's first line, never its bound values.
+/// Around every SQL statement: counts statements in flight (for `/metrics`) and, when a tracer is
+/// bootstrapped, records a client span with the operation, the statement text (never bound values)
+/// and the rows returned.
 enum SQLSpan {
-    static func run<T>(_ sql: SQL, system: String, _ body: () async throws -> T) async throws -> T {
-        // The no-op tracer (tracing off) must cost next to nothing: names and attributes only when recording.
+    static func run(_ sql: SQL, system: String, _ body: () async throws -> [SQLRow]) async throws -> [SQLRow] {
+        DatabaseActivity.inFlight.add(1, ordering: .relaxed)
+        defer { DatabaseActivity.inFlight.subtract(1, ordering: .relaxed) }
         guard TracingState.active else { return try await body() }
         let operation = sql.text.prefix { !$0.isWhitespace }.uppercased()
         return try await withSpan("db \(operation)", ofKind: .client) { span in
-            if span.isRecording {
-                span.attributes["db.system"] = system
-                span.attributes["db.operation"] = operation
-                span.attributes["db.statement"] = String(sql.text.prefix(200))
-            }
-            return try await body()
+            span.attributes["db.system"] = system
+            span.attributes["db.operation"] = operation
+            span.attributes["db.statement"] = String(sql.text.prefix(200))
+            let rows = try await body()
+            span.attributes["db.response.returned_rows"] = rows.count
+            return rows
         }
     }
+}
+
+/// Process-wide database activity, read by `/metrics`.
+public enum DatabaseActivity {
+    /// Statements running right now (with PostgreSQL at most the pool size; more wait for a connection).
+    public static let inFlight = Atomic<Int>(0)
 }

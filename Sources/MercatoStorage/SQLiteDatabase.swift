@@ -79,19 +79,19 @@ public final class SQLiteDatabase: SQLDatabase {
             }
         }
         do {
-            let rows = try await SQLSpan.run(sql, system: "sqlite") {
-                try await RequestTimings.measure(.database) { try await connection.query(translate(sql.text), binds) }
-            }
-            return rows.map { row in
-                SQLRow(values: row.columns.map { column in
-                    switch column.data {
-                    case .integer(let v): .int(Int64(v))
-                    case .float(let d): .int(Int64(d))
-                    case .text(let s): .text(s)
-                    case .blob(let b): .text(String(buffer: b))
-                    case .null: .null
-                    }
-                })
+            return try await SQLSpan.run(sql, system: "sqlite") {
+                let rows = try await RequestTimings.measure(.database) { try await connection.query(translate(sql.text), binds) }
+                return rows.map { row in
+                    SQLRow(values: row.columns.map { column in
+                        switch column.data {
+                        case .integer(let v): .int(Int64(v))
+                        case .float(let d): .int(Int64(d))
+                        case .text(let s): .text(s)
+                        case .blob(let b): .text(String(buffer: b))
+                        case .null: .null
+                        }
+                    })
+                }
             }
         } catch let error as SQLiteError {
             if error.reason == .constraintUniqueFailed || error.reason == .constraintPrimaryKeyFailed {

@@ -38,6 +38,7 @@ struct ObservabilityTests {
             #expect(value("mercato_cache_lookups_total", ["tier=\"any\"", "outcome=\"miss\""]) == 1)
             #expect(lines.contains { $0.hasPrefix("mercato_near_cache_size_bytes") })
             #expect(lines.contains { $0.hasPrefix("mercato_reservations_active") })
+            #expect(lines.contains { $0.hasPrefix("mercato_db_statements_in_flight ") })
             #expect(lines.contains { $0.hasPrefix("# TYPE http_server_request_duration_seconds histogram") })
         }
     }

@@ -94,6 +94,7 @@ struct RedisCacheTests {
             let count = metrics.split(separator: "\n").first { $0.hasPrefix("mercato_invalidation_lag_seconds_count") }
                 .flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
             #expect(count >= 1, "no invalidation lag recorded on B")
+            #expect(metrics.contains("mercato_redis_command_duration_seconds_count{command=\"GET\",outcome=\"ok\"}"), "no Redis command latency on B")
             let fresh = try await b.json(detail)
             #expect((fresh.object["price"] as? [String: Any])?["amount"] as? Int == 4242)
             // The other merchant's entries were not invalidated.

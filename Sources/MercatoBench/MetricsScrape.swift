@@ -67,6 +67,7 @@ public struct ServerFigures: Codable, Sendable {
         var lookups: [String: Double] = [:]
         for (series, value) in delta.samples where series.hasPrefix("mercato_cache_lookups_total{") {
             let labels = MetricsSnapshot.labels(series)
+            guard labels["cache"] == nil || labels["cache"] == "storefront" else { continue }
             lookups["\(labels["tier"] ?? "?"):\(labels["outcome"] ?? "?")", default: 0] += value
         }
         cacheLookups = lookups

@@ -94,6 +94,13 @@ public struct CheckoutService: Sendable {
 
     public var mode: CheckoutMode { options.mode }
 
+    /// The checkout's own caches (for metrics): name and counters.
+    public var cacheCounters: [(name: String, counters: CacheCounters)] {
+        [("pricing", pricingCache?.counters), ("availability", availabilityCache?.counters)].compactMap { entry in
+            entry.1.map { (entry.0, $0) }
+        }
+    }
+
     // MARK: create
 
     /// Creates a checkout: prices, reserves, stores. Returns the rendered checkout including its token.

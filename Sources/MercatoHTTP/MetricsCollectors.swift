@@ -17,9 +17,12 @@ enum MetricsCollectors {
                 metrics.mirror("redis_skipped", help: "Cache commands not sent to Redis during an outage's pause.", value: counts.skipped)
             }
         }
-        if let cache {
-            metrics.addCollector { metrics in
-                let counts = cache.counters.snapshot
+        var caches: [(name: String, counters: CacheCounters)] = checkout.cacheCounters
+        if let cache { caches.insert(("storefront", cache.counters), at: 0) }
+        let named = caches
+        metrics.addCollector { metrics in
+            for (name, counters) in named {
+                let counts = counters.snapshot
                 // `misses` counts every near-cache miss, including those then served by Redis or by another
                 // request's load: each lookup is reported once, under the tier that answered it.
                 let outcomes: [(String, String, Int)] = [
@@ -28,11 +31,15 @@ enum MetricsCollectors {
                 ]
                 for (tier, outcome, value) in outcomes {
                     metrics.mirror(
-                        "cache_lookups", labels: [("cache", "storefront"), ("tier", tier), ("outcome", outcome)],
-                        help: "Storefront cache lookups by tier and outcome.", value: value)
+                        "cache_lookups", labels: [("cache", name), ("tier", tier), ("outcome", outcome)],
+                        help: "Cache lookups by cache (storefront, pricing, availability), tier and outcome.", value: value)
                 }
-                metrics.mirror("cache_loads", labels: [("cache", "storefront")], help: "Loads from the database after a miss.", value: counts.loads)
-                metrics.mirror("cache_refreshes", labels: [("cache", "storefront")], help: "Background refreshes (early or stale).", value: counts.refreshes)
+                metrics.mirror("cache_loads", labels: [("cache", name)], help: "Loads after a miss.", value: counts.loads)
+                metrics.mirror("cache_refreshes", labels: [("cache", name)], help: "Background refreshes (early or stale).", value: counts.refreshes)
+            }
+        }
+        if let cache {
+            metrics.addCollector { metrics in
                 let near = cache.nearCache
                 metrics.gauge("near_cache_size", unit: "bytes", labels: [("cache", "storefront")], help: "Bytes held by the near cache.", value: Double(near.bytes))
                 metrics.gauge("near_cache_entries", labels: [("cache", "storefront")], help: "Entries in the near cache.", value: Double(near.count))

@@ -33,9 +33,10 @@ struct ObservabilityTests {
             #expect(value("http_server_request_duration_seconds_count", ["http_route=\"/v1/stores/{merchant}/products/{product}\"", "http_response_status_code=\"404\""]) == 1)
             // The miss ran the listing's 2 statements, the hit none.
             #expect(value("mercato_db_statements_total", [listing]) == 2)
-            #expect(value("mercato_cache_lookups_total", ["tier=\"near\"", "outcome=\"hit\""]) == 1)
+            #expect(value("mercato_cache_lookups_total", ["cache=\"storefront\"", "tier=\"near\"", "outcome=\"hit\""]) == 1)
             // The unknown slug is answered uncached (its id is not known yet), so the one miss is the listing's.
-            #expect(value("mercato_cache_lookups_total", ["tier=\"any\"", "outcome=\"miss\""]) == 1)
+            #expect(value("mercato_cache_lookups_total", ["cache=\"storefront\"", "tier=\"any\"", "outcome=\"miss\""]) == 1)
+            #expect(lines.contains { $0.hasPrefix("mercato_cache_lookups_total{cache=\"availability\"") })
             #expect(lines.contains { $0.hasPrefix("mercato_near_cache_size_bytes") })
             #expect(lines.contains { $0.hasPrefix("mercato_reservations_active") })
             #expect(lines.contains { $0.hasPrefix("mercato_db_statements_in_flight ") })

@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import MercatoCore
+import MercatoStorage
+import Testing
+
+/// The streaming replica is part of the CI setup (issue 7's groundwork): in CI its absence is a failure.
+@Test func replicaIsConfiguredInCI() {
+    let environment = ProcessInfo.processInfo.environment
+    let inCI = environment["CI"] == "true"
+    #expect(!inCI || !(environment["DATABASE_REPLICA_URLS"] ?? "").isEmpty, "CI=true but DATABASE_REPLICA_URLS is not set: the replica tests would not run")
+}
+
+@Suite(
+    "PostgreSQL streaming replica",
+    .enabled(if: ["DATABASE_URL", "DATABASE_REPLICA_URLS"].allSatisfy { !(ProcessInfo.processInfo.environment[$0] ?? "").isEmpty }))
+struct ReplicaTests {
+    static let logger: Logger = {
+        var logger = Logger(label: "replica")
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// The replica is in recovery, replays what the primary commits, and answers listings with the same
+    /// index-only scans of the covering indexes (they are replicated with the data).
+    @Test func replicaReplaysWritesAndUsesTheCoveringIndexes() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
+        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
+        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
+        try await primary.withRunning { primary in
+            try await replica.withRunning { replica in
+                #expect(try await replica.query("SELECT pg_is_in_recovery()").first?.bool(0) == true)
+                #expect(try await primary.query("SELECT pg_is_in_recovery()").first?.bool(0) == false)
+                await #expect(throws: (any Error).self) { try await replica.execute("CREATE TABLE replica_write_check (id INT)") }
+
+                try await Schema.migrate(primary, logger: Self.logger)
+                let seeded = try await Seeder(database: primary, logger: Self.logger)
+                    .seed(.init(merchants: 1, productsPerMerchant: 3000, seed: 5, slugPrefix: "rep\(UInt32.random(in: 0 ... .max))"))
+                let merchant = seeded[0].merchant
+                try await primary.execute("ANALYZE listing_entries")
+                try await primary.execute("ANALYZE listing_prices")
+                try await primary.execute("ANALYZE products")
+                // Replay: the merchant and its listing rows appear on the replica.
+                let deadline = ContinuousClock.now + .seconds(30)
+                var replayed = false
+                while ContinuousClock.now < deadline {
+                    let count = try await replica.query("SELECT COUNT(*) FROM listing_entries WHERE merchant_id = $1", merchant.id.sql).first?.int(0) ?? 0
+                    let expected = try await primary.query("SELECT COUNT(*) FROM listing_entries WHERE merchant_id = $1", merchant.id.sql).first?.int(0) ?? -1
+                    if count == expected { replayed = true; break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(replayed, "the replica did not replay the seed within 30 s")
+
+                let audience = Audience(market: Market.named("DE")!, group: .public)
+                for (sort, index) in [(ListingSort.position, "listing_by_position"), (.priceAsc, "listing_by_price"), (.newest, "listing_by_created")] {
+                    let sql = SQLCatalogStore.listingSQL(ListingQuery(
+                        merchantID: merchant.id, scope: merchant.id.sql, sort: sort, currency: audience.market.currency, audience: audience,
+                        inStockOnly: false, after: nil, limit: 25))
+                    let plan = try await replica.query(SQL("EXPLAIN " + sql.text, sql.binds)).map { try $0.text(0) }.joined(separator: "\n")
+                    #expect(plan.contains("Index Only Scan") && plan.contains(index), "\(sort) on the replica:\n\(plan)")
+                }
+            }
+        }
+    }
+}

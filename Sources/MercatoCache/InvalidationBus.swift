@@ -1,13 +1,17 @@
+import MercatoCore
 /// A merchant's catalog changed: cached responses of that merchant must not be served any more.
 public struct InvalidationEvent: Sendable, Hashable, Codable {
     /// The cache namespace (the merchant's slug: storefront URLs carry it, so keys can be built without a query).
     public var namespace: String
     /// What changed, for edge purges by surrogate key and finer invalidation later.
     public var surrogateKeys: [String]
+    /// The primary's WAL position after the write (with read replicas), so refills elsewhere wait for it.
+    public var walPosition: String?
 
-    public init(namespace: String, surrogateKeys: [String]) {
+    public init(namespace: String, surrogateKeys: [String], walPosition: String? = nil) {
         self.namespace = namespace
         self.surrogateKeys = surrogateKeys
+        self.walPosition = walPosition
     }
 }
 
@@ -25,5 +29,32 @@ public struct InProcessInvalidationBus: InvalidationBus {
 
     public func publish(_ event: InvalidationEvent) async throws {
         generations.bump(event.namespace)
+    }
+}
+
+/// Adds read-your-writes to a bus: before an event goes out, the primary's WAL position is recorded as
+/// the merchant's fence here and sent along, so no instance refills from a replica behind the write.
+public struct FencingInvalidationBus: InvalidationBus {
+    let inner: any InvalidationBus
+    let fences: WriteFences
+    let position: @Sendable () async throws -> WALPosition
+
+    public init(inner: any InvalidationBus, fences: WriteFences, position: @escaping @Sendable () async throws -> WALPosition) {
+        self.inner = inner
+        self.fences = fences
+        self.position = position
+    }
+
+    public func publish(_ event: InvalidationEvent) async throws {
+        var event = event
+        do {
+            let now = try await position()
+            fences.record(merchant: WriteFences.merchant(ofNamespace: event.namespace), at: now)
+            event.walPosition = now.description
+        } catch {
+            // Without the position, reads of this merchant must not trust any replica.
+            fences.record(merchant: WriteFences.merchant(ofNamespace: event.namespace), at: WALPosition(value: .max))
+        }
+        try await inner.publish(event)
     }
 }

@@ -1,3 +1,4 @@
+import MercatoCore
 import Foundation
 import Logging
 import NIOCore
@@ -108,7 +109,9 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     private func bumpAndAnnounce(_ event: InvalidationEvent) async throws {
         let generation = try await client.incr(Self.key(event.namespace))
         apply(event.namespace, UInt64(generation))
-        let message = InvalidationMessage(namespace: event.namespace, generation: UInt64(generation), surrogateKeys: event.surrogateKeys, sentAt: Date().timeIntervalSince1970)
+        let message = InvalidationMessage(
+            namespace: event.namespace, generation: UInt64(generation), surrogateKeys: event.surrogateKeys, sentAt: Date().timeIntervalSince1970,
+            walPosition: event.walPosition)
         try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: Self.channel)
         availability.succeeded()
         counters.published.add(1, ordering: .relaxed)
@@ -137,6 +140,8 @@ struct InvalidationMessage: Codable, Sendable {
     var surrogateKeys: [String]
     /// Unix seconds when published, for the write→purge lag measurement.
     var sentAt: Double
+    /// The primary's WAL position after the write (read replicas only).
+    var walPosition: String?
 }
 
 /// Counts of invalidation traffic.
@@ -159,14 +164,16 @@ public final class InvalidationListener: Service, Sendable {
     let generations: SharedGenerations
     let onFlush: @Sendable () -> Void
     let onLag: (@Sendable (Double) -> Void)?
+    let fences: WriteFences?
     let logger: Logger
 
     /// `onFlush` empties the near cache(s) of this instance; `onLag` hears, per received event, the
     /// seconds between its publication (on any instance) and its arrival here.
     public init(
         configuration: RedisConfiguration, generations: SharedGenerations, logger: Logger, onLag: (@Sendable (Double) -> Void)? = nil,
-        onFlush: @escaping @Sendable () -> Void
+        fences: WriteFences? = nil, onFlush: @escaping @Sendable () -> Void
     ) {
+        self.fences = fences
         self.subscriber = RedisSubscriber(configuration: configuration, channels: [SharedGenerations.channel], logger: logger)
         self.generations = generations
         self.onFlush = onFlush
@@ -183,7 +190,7 @@ public final class InvalidationListener: Service, Sendable {
                 group.addTask { try await self.subscriber.run() }
                 group.addTask { await self.retryLoop() }
                 for await event in self.subscriber.events {
-                    self.handle(event)
+                    await self.handle(event)
                 }
                 // The stream ends when the subscriber stops: cancel the retry loop, surface its error.
                 group.cancelAll()
@@ -192,7 +199,7 @@ public final class InvalidationListener: Service, Sendable {
         }
     }
 
-    func handle(_ event: RedisSubscriberEvent) {
+    func handle(_ event: RedisSubscriberEvent) async {
         switch event {
         case .subscribed:
             // Generations read before the first subscription was confirmed may already be behind.
@@ -201,6 +208,8 @@ public final class InvalidationListener: Service, Sendable {
             generations.counters.reconnects.add(1, ordering: .relaxed)
             generations.forgetAll()
             generations.availability.succeeded()  // Redis answers again: stop skipping it
+            // Fences sent meanwhile were lost too: trust no replica for anything older than "now".
+            await fences?.raiseToCurrent()
             onFlush()
             logger.notice("invalidation subscription restored; near cache flushed")
         case .message(let message):
@@ -209,6 +218,10 @@ public final class InvalidationListener: Service, Sendable {
                 return
             }
             generations.counters.received.add(1, ordering: .relaxed)
+            // The fence first: a refill under the new generation must already see it.
+            if let text = decoded.walPosition, let position = WALPosition(text) {
+                fences?.record(merchant: WriteFences.merchant(ofNamespace: decoded.namespace), at: position)
+            }
             generations.apply(decoded.namespace, decoded.generation)
             // Wall clocks of two instances: on one host exact, across hosts as good as their clock sync.
             onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))

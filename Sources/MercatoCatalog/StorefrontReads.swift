@@ -19,7 +19,13 @@ public struct StorefrontReads: Sendable {
     let productSlugs = ProductSlugDirectory()
 
     /// `cache` nil: caching switched off (`MERCATO_CACHE=off`), every read goes to the store.
-    public init(catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer) {
+    /// Read-your-writes fences when catalog reads may use replicas (nil: the primary only).
+    let fences: WriteFences?
+
+    public init(
+        catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer, fences: WriteFences? = nil
+    ) {
+        self.fences = fences
         self.catalog = catalog
         self.cache = cache
         self.generations = generations
@@ -38,23 +44,27 @@ public struct StorefrontReads: Sendable {
     }
 
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil else { return (try await catalog.listing(request), .bypass) }
+        guard cache != nil else { return (try await routed(request.merchantSlug) { try await catalog.listing(request) }, .bypass) }
         let key = [
             "L", request.merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(request.merchantSlug)))",
             "i\(await generations.generation(of: CacheNamespace.listings(request.merchantSlug)))", request.category ?? "", request.sort.rawValue,
             String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "", request.group.rawValue,
             request.inStockOnly ? "1" : "0",
         ].joined(separator: "\u{1F}")
-        return try await cached(key) { try await catalog.listing(request) }
+        return try await cached(key) { try await routed(request.merchantSlug) { try await catalog.listing(request) } }
     }
 
     public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
         guard cache != nil else {
-            return (try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group), .bypass)
+            return (try await routed(merchantSlug) {
+                try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
+            }, .bypass)
         }
         let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
         let load: @Sendable () async throws -> CatalogResponse = {
-            try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
+            try await routed(merchantSlug) {
+                try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
+            }
         }
         // The key needs the product's id (for its stock generation); a slug is resolved from earlier answers.
         guard let productID = ProductID(reference) ?? productSlugs.id(merchantSlug, reference, generation: merchantGeneration) else {
@@ -70,10 +80,21 @@ public struct StorefrontReads: Sendable {
     }
 
     public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil else { return (try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group), .bypass) }
+        guard cache != nil else {
+            return (try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }, .bypass)
+        }
         let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
-        return try await cached(key) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
+        return try await cached(key) {
+            try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
+        }
+    }
+
+    /// Runs a catalog load where it may use a replica that has replayed the merchant's last write.
+    /// The fence is read when the load runs (refreshes included), never earlier.
+    private func routed<T: Sendable>(_ merchantSlug: String, _ load: () async throws -> T) async throws -> T {
+        guard let fences else { return try await load() }
+        return try await ReadRouting.$replicaFence.withValue(fences.fence(for: merchantSlug)) { try await load() }
     }
 
     private func cached(_ key: String, _ load: @escaping @Sendable () async throws -> CatalogResponse) async throws -> (CatalogResponse, CacheOutcome) {

@@ -37,6 +37,13 @@ public struct AppDependencies: Sendable {
         checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato")
     ) async throws -> AppDependencies {
         let metrics = ServerMetrics()
+        // With read replicas: fences for read-your-writes, and the monitor of their replay positions.
+        let replicated = database as? ReplicatedDatabase
+        let fences = replicated.map { replicated in
+            let fences = WriteFences()
+            fences.currentPosition.withLock { $0 = { try? await replicated.currentPosition() } }
+            return fences
+        }
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
@@ -45,7 +52,7 @@ public struct AppDependencies: Sendable {
         let lifetimes = CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale)
         var services: [any Service] = []
         let generations: any GenerationSource
-        let bus: any InvalidationBus
+        var bus: any InvalidationBus
         var shared: (tier: any SharedCacheTier, codec: ValueCodec<CatalogResponse>)?
         var redisAvailability: RedisAvailability?
         if let url = cacheOptions.redisURL {
@@ -69,7 +76,7 @@ public struct AppDependencies: Sendable {
             shared = (tier, CatalogResponse.codec)
             services.append(InvalidationListener(
                 configuration: configuration, generations: sharedGenerations, logger: logger,
-                onLag: { metrics.recordInvalidationLag(seconds: $0) }
+                onLag: { metrics.recordInvalidationLag(seconds: $0) }, fences: fences
             ) {
                 near.removeAll()
             })
@@ -77,6 +84,10 @@ public struct AppDependencies: Sendable {
             let local = GenerationMap()
             generations = local
             bus = InProcessInvalidationBus(generations: local)
+        }
+        if let replicated, let fences {
+            bus = FencingInvalidationBus(inner: bus, fences: fences, position: { try await replicated.currentPosition() })
+            services.append(ReplicaMonitor(database: replicated))
         }
         let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
             ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
@@ -93,7 +104,7 @@ public struct AppDependencies: Sendable {
             on: metrics, cache: cache, checkout: checkout, listener: listener, redis: redisAvailability, database: database)
         return AppDependencies(
             database: database,
-            reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer),
+            reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences),
             admin: AdminService(writer: writer, bus: bus),
             checkout: checkout,
             metrics: metrics,

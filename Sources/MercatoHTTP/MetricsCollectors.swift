@@ -63,6 +63,19 @@ enum MetricsCollectors {
                 metrics.mirror("invalidation_reconnects", help: "Reconnects of the invalidation subscriber (each flushes the near cache).", value: counts.reconnects)
             }
         }
+        if let replicated = database as? ReplicatedDatabase {
+            metrics.addCollector { metrics in
+                let reads = replicated.counters.snapshot
+                metrics.mirror("db_reads", labels: [("target", "primary")], help: "Reads by target (writes and transactions always go to the primary).", value: reads.primary)
+                metrics.mirror("db_reads", labels: [("target", "replica")], help: "Reads by target (writes and transactions always go to the primary).", value: reads.replica)
+                metrics.mirror("db_replica_fallbacks", help: "Replica-eligible reads that went to the primary (fence not replayed, lag, or no healthy replica).", value: reads.fallbacks)
+                metrics.mirror("db_replica_errors", help: "Replica reads that failed and were retried on the primary.", value: reads.replicaErrors)
+                for replica in replicated.replicas {
+                    metrics.gauge("db_replica_lag", unit: "bytes", labels: [("replica", replica.name)], help: "WAL bytes the replica is behind the primary.", value: Double(replicated.lagBytes(of: replica)))
+                    metrics.gauge("db_replica_healthy", labels: [("replica", replica.name)], help: "1 when the replica answers.", value: replica.isHealthy ? 1 : 0)
+                }
+            }
+        }
         metrics.addCollector { metrics in
             metrics.gauge(
                 "db_statements_in_flight", help: "SQL statements running now; at the pool size (MERCATO_DB_POOL_SIZE) the pool is saturated.",

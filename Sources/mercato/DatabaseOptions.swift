@@ -16,14 +16,34 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "PostgreSQL connection pool size (env MERCATO_DB_POOL_SIZE).")
     var dbPoolSize: Int = Int(ProcessInfo.processInfo.environment["MERCATO_DB_POOL_SIZE"] ?? "") ?? 12
 
+    @Option(name: .customLong("database-replica-urls"), help: "Comma-separated PostgreSQL read replicas for catalog reads (env DATABASE_REPLICA_URLS).")
+    var replicaURLsOption: String = ProcessInfo.processInfo.environment["DATABASE_REPLICA_URLS"] ?? ""
+
+    @Option(help: "Skip a replica that lags the primary by more than this many bytes of WAL (env MERCATO_REPLICA_MAX_LAG_BYTES).")
+    var replicaMaxLagBytes: UInt64 = UInt64(ProcessInfo.processInfo.environment["MERCATO_REPLICA_MAX_LAG_BYTES"] ?? "") ?? (16 << 20)
+
+    var replicaURLs: [String] { replicaURLsOption.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+
     var isEmbedded: Bool { databaseURL == nil }
 
     /// Opens the database, runs `body` with it (the PostgreSQL pool runs alongside), then closes it.
     func withDatabase<T: Sendable>(logger: Logger, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
         if let url = databaseURL {
             let database = try PostgresDatabase(url: url, maxConnections: dbPoolSize, logger: logger)
-            return try await database.withRunning { try await body($0) }
+            let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: dbPoolSize, logger: logger) }
+            guard !replicas.isEmpty else { return try await database.withRunning { try await body($0) } }
+            let names = replicaURLs.map { url in URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "replica" }
+            let maxLag = replicaMaxLagBytes
+            return try await database.withRunning { primary in
+                try await Self.running(replicas) {
+                    let replicated = ReplicatedDatabase(
+                        primary: primary, replicas: zip(replicas, names).map { Replica(database: $0.0, name: $0.1) }, maxLagBytes: maxLag, logger: logger)
+                    await replicated.refresh()
+                    return try await body(replicated)
+                }
+            }
         }
+        guard replicaURLs.isEmpty else { throw ValidationError("DATABASE_REPLICA_URLS needs DATABASE_URL (replicas of the embedded SQLite make no sense)") }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
         let database = try await SQLiteDatabase.open(path: sqlitePath, logger: logger)
         do {
@@ -34,6 +54,12 @@ struct DatabaseOptions: ParsableArguments {
             await database.close()
             throw error
         }
+    }
+
+    /// Runs every replica's pool around `body`.
+    static func running<T: Sendable>(_ replicas: [PostgresDatabase], _ body: @Sendable @escaping () async throws -> T) async throws -> T {
+        guard let first = replicas.first else { return try await body() }
+        return try await first.withRunning { _ in try await running(Array(replicas.dropFirst()), body) }
     }
 
     var sqlitePath: String { (dataDir as NSString).appendingPathComponent("mercato.sqlite") }

@@ -1,0 +1,176 @@
+import Logging
+import MercatoCore
+import ServiceLifecycle
+import Synchronization
+
+/// One read replica and what the monitor last learned about it.
+public final class Replica: Sendable {
+    public let database: any SQLDatabase
+    public let name: String
+    let state = Mutex<(healthy: Bool, replayed: WALPosition)>((false, .zero))
+
+    public init(database: any SQLDatabase, name: String) {
+        self.database = database
+        self.name = name
+    }
+
+    public var isHealthy: Bool { state.withLock { $0.healthy } }
+    public var replayed: WALPosition { state.withLock { $0.replayed } }
+}
+
+/// Reads per target, for metrics and tests.
+public final class ReadCounters: Sendable {
+    let primary = Atomic<Int>(0)
+    let replica = Atomic<Int>(0)
+    let fallbacks = Atomic<Int>(0)
+    let replicaErrors = Atomic<Int>(0)
+
+    public var snapshot: (primary: Int, replica: Int, fallbacks: Int, replicaErrors: Int) {
+        (primary.load(ordering: .relaxed), replica.load(ordering: .relaxed), fallbacks.load(ordering: .relaxed), replicaErrors.load(ordering: .relaxed))
+    }
+}
+
+/// The primary plus read replicas. Writes, transactions and every read outside a `ReadRouting` scope go
+/// to the primary. A read inside one goes to the healthy replica that has replayed the most WAL, if it
+/// has replayed the scope's fence and lags the primary by at most `maxLagBytes`; otherwise, or if the
+/// replica fails, to the primary.
+public final class ReplicatedDatabase: SQLDatabase, Sendable {
+    public let primary: any SQLDatabase
+    public let replicas: [Replica]
+    let maxLagBytes: UInt64
+    let primaryPosition = Mutex<WALPosition>(.zero)
+    let logger: Logger
+    public let counters = ReadCounters()
+
+    /// Longest a replica may take to answer the monitor's probe.
+    let probeTimeout: Duration
+
+    public init(primary: any SQLDatabase, replicas: [Replica], maxLagBytes: UInt64 = 16 << 20, probeTimeout: Duration = .seconds(1), logger: Logger) {
+        self.probeTimeout = probeTimeout
+        self.primary = primary
+        self.replicas = replicas
+        self.maxLagBytes = maxLagBytes
+        self.logger = logger
+    }
+
+    public var dialect: SQLDialect { primary.dialect }
+
+    public func query(_ sql: SQL) async throws -> [SQLRow] {
+        if let fence = ReadRouting.replicaFence, let replica = choose(fence: fence) {
+            do {
+                let rows = try await replica.database.query(sql)
+                counters.replica.add(1, ordering: .relaxed)
+                return rows
+            } catch let error as StorageError {
+                // The statement reached the replica and failed there: the same statement fails on the primary.
+                throw error
+            } catch {
+                replica.state.withLock { $0.healthy = false }
+                counters.replicaErrors.add(1, ordering: .relaxed)
+                logger.warning("replica read failed; marked unhealthy, reading from the primary", metadata: ["replica": "\(replica.name)", "error": "\(error)"])
+            }
+        }
+        if ReadRouting.replicaFence != nil { counters.fallbacks.add(1, ordering: .relaxed) }
+        counters.primary.add(1, ordering: .relaxed)
+        return try await primary.query(sql)
+    }
+
+    public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        try await primary.transaction(body)
+    }
+
+    public func close() async {
+        await primary.close()
+        for replica in replicas { await replica.database.close() }
+    }
+
+    func choose(fence: WALPosition) -> Replica? {
+        let head = primaryPosition.withLock { $0 }
+        return replicas
+            .filter { replica in
+                let (healthy, replayed) = replica.state.withLock { ($0.healthy, $0.replayed) }
+                return healthy && replayed >= fence && head.value &- min(head.value, replayed.value) <= maxLagBytes
+            }
+            .max { $0.replayed < $1.replayed }
+    }
+
+    /// How many bytes of WAL `replica` is behind the primary, as of the last poll.
+    public func lagBytes(of replica: Replica) -> UInt64 {
+        let head = primaryPosition.withLock { $0 }
+        return head.value &- min(head.value, replica.replayed.value)
+    }
+
+    /// The primary's current WAL position: every transaction committed before this call is at or below it.
+    public func currentPosition() async throws -> WALPosition {
+        guard let text = try await primary.query("SELECT pg_current_wal_lsn()::text").first?.text(0), let position = WALPosition(text) else {
+            throw StorageError.decoding("pg_current_wal_lsn")
+        }
+        primaryPosition.withLock { $0 = max($0, position) }
+        return position
+    }
+
+    /// Asks every replica how far it has replayed; one that does not answer is unhealthy until it does.
+    public func refresh() async {
+        _ = try? await currentPosition()
+        for replica in replicas {
+            do {
+                // A replica that does not answer in time counts as down (its pool may be retrying a dead host).
+                let answer = try await Self.withTimeout(probeTimeout) {
+                    try await replica.database.query("SELECT pg_last_wal_replay_lsn()::text").first?.optionalText(0)
+                }
+                guard let text = answer, let position = WALPosition(text)
+                else { throw StorageError.decoding("pg_last_wal_replay_lsn: not a replica") }
+                let recovered = replica.state.withLock { state -> Bool in
+                    let was = state.healthy
+                    state = (true, position)
+                    return !was
+                }
+                if recovered { logger.info("replica healthy", metadata: ["replica": "\(replica.name)", "replayed": "\(position)"]) }
+            } catch {
+                let lost = replica.state.withLock { state -> Bool in
+                    let was = state.healthy
+                    state.healthy = false
+                    return was
+                }
+                if lost { logger.warning("replica unreachable; reads go to the primary", metadata: ["replica": "\(replica.name)", "error": "\(error)"]) }
+            }
+        }
+    }
+}
+
+extension ReplicatedDatabase {
+    struct ProbeTimeout: Error {}
+
+    /// `body`'s result, or `ProbeTimeout` after `limit` (the slower child is cancelled).
+    static func withTimeout<T: Sendable>(_ limit: Duration, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        try await withThrowingTaskGroup(of: T.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: limit)
+                throw ProbeTimeout()
+            }
+            defer { group.cancelAll() }
+            return try await group.next()!
+        }
+    }
+}
+
+/// Polls the replicas' replay positions (`MERCATO_REPLICA_POLL_MS`).
+public struct ReplicaMonitor: Service {
+    let database: ReplicatedDatabase
+    let interval: Duration
+
+    public init(database: ReplicatedDatabase, interval: Duration = .milliseconds(100)) {
+        self.database = database
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await database.refresh()
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+}

@@ -24,7 +24,7 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     static let architectureKeys = [
-        "DATABASE_URL", "REDIS_URL", "INVENTORY_URL", "TAX_URL", "MERCATO_CACHE", "MERCATO_CHECKOUT", "MERCATO_ENV", "MERCATO_PORT",
+        "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "INVENTORY_URL", "TAX_URL", "MERCATO_CACHE", "MERCATO_CHECKOUT", "MERCATO_ENV", "MERCATO_PORT",
         "MERCATO_HOST", "MERCATO_DATA_DIR", "MERCATO_SEED_DEMO",
     ]
 

@@ -12,12 +12,14 @@ enum TestServer {
     static let isCI = ProcessInfo.processInfo.environment["CI"] == "true"
     static let isEnabled = url != nil || isCI
 
-    /// The configuration for `REDIS_URL`, with short timeouts so failing tests fail fast.
+    /// The configuration for `REDIS_URL`: timeouts short enough that a hang fails the test, long enough
+    /// for a loaded CI machine (the whole suite runs in parallel; 50 tasks queue for 8 connections).
     static func configuration() throws -> RedisConfiguration {
         let url = try #require(Self.url, "REDIS_URL must point to a Redis server when CI=true (see scripts/redis.sh)")
         var configuration = try RedisConfiguration(url: url)
-        configuration.commandTimeout = .seconds(5)
-        configuration.connectTimeout = .seconds(2)
+        configuration.commandTimeout = .seconds(10)
+        configuration.connectTimeout = .seconds(5)
+        configuration.connectionWaitTimeout = .seconds(30)
         return configuration
     }
 

@@ -288,7 +288,8 @@ struct CheckoutTests {
 
     @Test("An expired reservation gives its stock back and the checkout cannot complete", arguments: Backend.available)
     func expiry(backend: Backend) async throws {
-        let wiring = CheckoutWiring(options: CheckoutOptions(reservationTTL: .seconds(1)), expiryInterval: .seconds(3600))
+        // 3 s: long enough to see the held units first, even with other tests' sweepers on a shared database.
+        let wiring = CheckoutWiring(options: CheckoutOptions(reservationTTL: .seconds(3)), expiryInterval: .seconds(3600))
         try await Harness.withLiveApp(backend, checkout: wiring) { base, fixture, deps in
             try await Buyers.with(base) { buyers in
                 let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 4)
@@ -296,7 +297,7 @@ struct CheckoutTests {
                 #expect(checkout.status == 201, "\(checkout.text)")
                 #expect(try await Ledger.stock(fixture.database, variant: variant) == 1)
                 #expect(try await buyers.setAddress(checkout).status == 200)
-                try await Task.sleep(for: .milliseconds(1200))
+                try await Task.sleep(for: .milliseconds(3200))
                 let sweeper = try #require(deps.services.lazy.compactMap { $0 as? ReservationExpiry }.first)
                 // On a shared PostgreSQL another test's sweeper may release it first: check the outcome, not who did it.
                 _ = try await sweeper.sweep()

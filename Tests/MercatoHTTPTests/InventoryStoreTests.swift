@@ -109,10 +109,11 @@ struct InventoryStoreTests {
             let (merchant, variant, _) = try await inventoryFixture(database, stock: 3)
             let inventory = InventoryStore(database: database)
             let line = [ReservationLine(variantID: variant, quantity: 2)]
-            _ = try await inventory.reserve(merchantID: merchant.id, key: "expires", lines: line, ttl: .milliseconds(1))
+            // Long enough to check the held units before it expires, even with other tests' sweepers around.
+            _ = try await inventory.reserve(merchantID: merchant.id, key: "expires", lines: line, ttl: .seconds(3))
             _ = try await inventory.reserve(merchantID: merchant.id, key: "kept", lines: [ReservationLine(variantID: variant, quantity: 1)], ttl: .seconds(600))
             #expect(try await inventory.available(merchantID: merchant.id, variants: [variant])[variant] == 0)
-            try await Task.sleep(for: .milliseconds(5))
+            try await Task.sleep(for: .milliseconds(3100))
             let released = try await inventory.releaseExpired()
             #expect(!released.map(\.0.key).contains("kept"))
             // On a shared PostgreSQL another test's sweeper may have released it first: check the state, not who did it.

@@ -50,6 +50,7 @@ public struct FencingInvalidationBus: InvalidationBus {
         do {
             let now = try await position()
             fences.record(merchant: WriteFences.merchant(ofNamespace: event.namespace), at: now)
+            FenceReport.current?.note(now)
             event.walPosition = now.description
         } catch {
             // Without the position, reads of this merchant must not trust any replica.

@@ -44,7 +44,7 @@ public struct StorefrontReads: Sendable {
     }
 
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil else { return (try await routed(request.merchantSlug) { try await catalog.listing(request) }, .bypass) }
+        guard cache != nil, !clientIsAhead(request.merchantSlug) else { return (try await routed(request.merchantSlug) { try await catalog.listing(request) }, .bypass) }
         let key = [
             "L", request.merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(request.merchantSlug)))",
             "i\(await generations.generation(of: CacheNamespace.listings(request.merchantSlug)))", request.category ?? "", request.sort.rawValue,
@@ -55,7 +55,7 @@ public struct StorefrontReads: Sendable {
     }
 
     public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil else {
+        guard cache != nil, !clientIsAhead(merchantSlug) else {
             return (try await routed(merchantSlug) {
                 try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
             }, .bypass)
@@ -80,7 +80,7 @@ public struct StorefrontReads: Sendable {
     }
 
     public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil else {
+        guard cache != nil, !clientIsAhead(merchantSlug) else {
             return (try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }, .bypass)
         }
         let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
@@ -89,6 +89,18 @@ public struct StorefrontReads: Sendable {
             try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
         }
     }
+
+    /// True when the caller's `X-Mercato-Read-After` token is newer than any write this instance knows of
+    /// for the merchant (its invalidation may not have arrived): the token becomes the merchant's fence and
+    /// this request bypasses the cache, whose entries may predate that write.
+    func clientIsAhead(_ merchantSlug: String) -> Bool {
+        guard let token = ReadRouting.clientFence, let fences, token > fences.fence(for: merchantSlug) else { return false }
+        fences.record(merchant: merchantSlug, at: token)
+        return true
+    }
+
+    /// The merchant's current fence (the primary's position after its latest known write), when replicas are in use.
+    public func fence(for merchantSlug: String) -> WALPosition? { fences?.fence(for: merchantSlug) }
 
     /// Runs a catalog load where it may use a replica that has replayed the merchant's last write.
     /// The fence is read when the load runs (refreshes included), never earlier.

@@ -65,4 +65,21 @@ public final class WriteFences: Sendable {
 /// has replayed it (the storefront read path sets it from `WriteFences`).
 public enum ReadRouting {
     @TaskLocal public static var replicaFence: WALPosition?
+    /// A client's own token (`X-Mercato-Read-After` from an earlier write's response): reads must be at least that fresh.
+    @TaskLocal public static var clientFence: WALPosition?
+}
+
+/// Collects the fence of the writes a request made (task local), for its `X-Mercato-Read-After` header.
+public final class FenceReport: Sendable {
+    private let position = Mutex<WALPosition?>(nil)
+
+    public init() {}
+
+    @TaskLocal public static var current: FenceReport?
+
+    public func note(_ value: WALPosition) {
+        position.withLock { $0 = max($0 ?? .zero, value) }
+    }
+
+    public var value: WALPosition? { position.withLock { $0 } }
 }

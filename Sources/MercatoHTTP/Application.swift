@@ -166,6 +166,7 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     router.add(middleware: RequestObservationMiddleware(
         exposeStatements: deps.options.exposeStatementCount, serverTiming: deps.options.serverTiming, metrics: deps.metrics))
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: ReadAfterMiddleware())
     OperationsRoutes(database: deps.database, metrics: deps.metrics).register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)

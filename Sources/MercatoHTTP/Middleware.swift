@@ -83,3 +83,25 @@ extension HTTPField.Name {
     /// Where the request spent its time (W3C Server Timing).
     public static let serverTiming = HTTPField.Name("Server-Timing")!
 }
+
+/// Read-your-writes for API clients: a write's response carries `X-Mercato-Read-After` (the primary's
+/// WAL position after it), and a read that sends it back is served at least that fresh, on any instance.
+/// Only meaningful with read replicas; without them nothing is added.
+struct ReadAfterMiddleware<Context: RequestContext>: RouterMiddleware {
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let token = request.headers[.mercatoReadAfter].flatMap(WALPosition.init)
+        guard request.method != .get, request.method != .head else {
+            guard let token else { return try await next(request, context) }
+            return try await ReadRouting.$clientFence.withValue(token) { try await next(request, context) }
+        }
+        let report = FenceReport()
+        var response = try await FenceReport.$current.withValue(report) { try await next(request, context) }
+        if let position = report.value, position != WALPosition(value: .max) { response.headers[.mercatoReadAfter] = position.description }
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    /// The WAL position a client's reads must be at least as fresh as (see `ReadAfterMiddleware`).
+    public static let mercatoReadAfter = HTTPField.Name("X-Mercato-Read-After")!
+}

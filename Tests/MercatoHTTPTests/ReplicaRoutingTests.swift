@@ -63,7 +63,23 @@ struct ReplicaRoutingTests {
                         let write = try await client.admin(
                             "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put, body: #"{"currency": "\#(currency)", "amount": 4321}"#)
                         #expect(write.status == .ok)
+                        let token = try #require(write.headers[.mercatoReadAfter], "a write answers with its read-after token")
+                        #expect(WALPosition(token) != nil)
                         await replicated.refresh()
+
+                        // Another instance that has not heard of the write (no Redis here): with the client's token
+                        // it reads at least that fresh; without it, it would trust its replica.
+                        let otherTarget = Replica(database: replica, name: "replica")
+                        let otherDatabase = ReplicatedDatabase(primary: primary, replicas: [otherTarget], maxLagBytes: .max, logger: Harness.logger)
+                        await otherDatabase.refresh()
+                        let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+                        let otherApp = buildApplication(otherDeps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+                        try await otherApp.test(.router) { other in
+                            let withToken = try await other.json("\(store)/products/\(product)", headers: [.mercatoReadAfter: token])
+                            let amount = ((withToken.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any])?["amount"] as? Int
+                            #expect(amount == 4321, "the token must make the read fresh")
+                            #expect(otherDatabase.counters.snapshot.primary > 0 && otherDatabase.counters.snapshot.replica == 0)
+                        }
 
                         // The replica has not replayed the write: the merchant's next read goes to the primary and is fresh.
                         let midway = replicated.counters.snapshot

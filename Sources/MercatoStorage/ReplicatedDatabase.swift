@@ -44,9 +44,15 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
 
     /// Longest a replica may take to answer the monitor's probe.
     let probeTimeout: Duration
+    /// Longest a catalog read may wait for a replica before it is retried on the primary.
+    let readTimeout: Duration
 
-    public init(primary: any SQLDatabase, replicas: [Replica], maxLagBytes: UInt64 = 16 << 20, probeTimeout: Duration = .seconds(1), logger: Logger) {
+    public init(
+        primary: any SQLDatabase, replicas: [Replica], maxLagBytes: UInt64 = 16 << 20, probeTimeout: Duration = .seconds(1),
+        readTimeout: Duration = .seconds(1), logger: Logger
+    ) {
         self.probeTimeout = probeTimeout
+        self.readTimeout = readTimeout
         self.primary = primary
         self.replicas = replicas
         self.maxLagBytes = maxLagBytes
@@ -58,7 +64,10 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     public func query(_ sql: SQL) async throws -> [SQLRow] {
         if let fence = ReadRouting.replicaFence, let replica = choose(fence: fence) {
             do {
-                let rows = try await replica.database.query(sql)
+                // A replica that stops answering must not stall reads: after `readTimeout` the read is
+                // retried on the primary and the replica marked down until a probe succeeds.
+                let database = replica.database
+                let rows = try await Self.withTimeout(readTimeout) { try await database.query(sql) }
                 counters.replica.add(1, ordering: .relaxed)
                 return rows
             } catch let error as StorageError {

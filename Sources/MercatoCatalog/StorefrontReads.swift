@@ -99,9 +99,6 @@ public struct StorefrontReads: Sendable {
         return true
     }
 
-    /// The merchant's current fence (the primary's position after its latest known write), when replicas are in use.
-    public func fence(for merchantSlug: String) -> WALPosition? { fences?.fence(for: merchantSlug) }
-
     /// Runs a catalog load where it may use a replica that has replayed the merchant's last write.
     /// The fence is read when the load runs (refreshes included), never earlier.
     private func routed<T: Sendable>(_ merchantSlug: String, _ load: () async throws -> T) async throws -> T {

@@ -203,11 +203,6 @@ public struct CheckoutStore: Sendable {
         try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
     }
 
-    /// Orders per status for one merchant (tests and operations).
-    public func orderCount(merchantID: MerchantID, status: String) async throws -> Int {
-        Int(try await database.query("SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND status = $2", merchantID.sql, .text(status)).first?.int(0) ?? 0)
-    }
-
     static let orderColumns = "id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, response_status, body, created_at"
 
     static func order(_ row: SQLRow) throws -> OrderRecord {

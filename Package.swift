@@ -58,9 +58,9 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // A redis-server that a test owns (start, kill, restart), shared by the Redis test suites.
+        // Servers a test owns and can kill and restart: redis-server, and a PostgreSQL streaming replica.
         .target(
-            name: "RedisTestSupport",
+            name: "TestServers",
             dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
@@ -188,7 +188,7 @@ let package = Package(
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
-                "RedisClient", "RedisTestSupport",
+                "RedisClient", "TestServers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -206,7 +206,7 @@ let package = Package(
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
-                "MercatoHTTP", "MercatoStorage", "MercatoCore", "RedisTestSupport",
+                "MercatoHTTP", "MercatoStorage", "MercatoCore", "TestServers",
                 "MercatoCheckout", "MercatoInventory", "MercatoHTTPEdge", "MercatoTax", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -4,6 +4,7 @@
 #   scripts/postgres.sh start DIR PORT   # prints postgres://postgres@127.0.0.1:PORT/mercato as the last stdout line
 #   scripts/postgres.sh replica DIR PORT PRIMARY_PORT   # streaming replica of a primary started with PG_REPLICATION=1
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh kill DIR   # immediate shutdown, no checkpoint: what a crash looks like to clients
 #
 # Layout inside DIR (owned by the `postgres` OS user):
 #   DIR/data          cluster (initdb), DIR/run   unix socket directory, DIR/postgres.log   server log
@@ -30,6 +31,7 @@ usage() {
 usage: $PROG start DIR PORT
        $PROG replica DIR PORT PRIMARY_PORT
        $PROG stop DIR
+       $PROG kill DIR
 EOF
     exit 2
 }
@@ -270,6 +272,7 @@ cmd_replica() {
 
 cmd_stop() {
     [[ $# -eq 1 ]] || usage
+    local mode=${STOP_MODE:-fast}
     require_root
     local dir
     dir=$(realpath -m -- "$1")
@@ -283,7 +286,7 @@ cmd_stop() {
         log "cluster in $data is not running"
         return 0
     fi
-    as_pg "$BIN/pg_ctl" stop -D "$data" -m fast -w -t 60 >&2 || die "pg_ctl stop failed for $data"
+    as_pg "$BIN/pg_ctl" stop -D "$data" -m "$mode" -w -t 60 >&2 || die "pg_ctl stop failed for $data"
 }
 
 [[ $# -ge 1 ]] || usage
@@ -293,6 +296,7 @@ case "$sub" in
     start) cmd_start "$@" ;;
     replica) cmd_replica "$@" ;;
     stop) cmd_stop "$@" ;;
+    kill) STOP_MODE=immediate cmd_stop "$@" ;;
     -h | --help | help) usage ;;
     *) usage ;;
 esac

@@ -5,7 +5,7 @@ import HummingbirdTesting
 import MercatoHTTP
 import MercatoStorage
 import NIOPosix
-import RedisTestSupport
+import TestServers
 import Testing
 
 /// Redis is part of the suite in CI: its absence there is a failure, not a skip.
@@ -107,52 +107,52 @@ struct RedisCacheTests {
 
     @Test(arguments: Backend.available)
     func aRedisOutageIsSurvivedAndCachingResumesWithAFlushedNearCache(backend: Backend) async throws {
-        let redis = try OwnedRedisServer.start()
-        defer { redis.destroy() }
-        try await RedisHarness.withTwoInstances(backend, redisURL: redis.url) { a, b, fixture, depsA, depsB in
-            let store = "/v1/stores/\(fixture.slug)"
-            _ = try await a.json("\(store)/products?limit=5")
-            #expect(try await a.json("\(store)/products?limit=5").cache == "hit")
+        try await OwnedRedisServer.with { redis in
+            try await RedisHarness.withTwoInstances(backend, redisURL: redis.url) { a, b, fixture, depsA, depsB in
+                let store = "/v1/stores/\(fixture.slug)"
+                _ = try await a.json("\(store)/products?limit=5")
+                #expect(try await a.json("\(store)/products?limit=5").cache == "hit")
 
-            try redis.stop()
-            // Reads keep succeeding (near cache, then database), writes too.
-            for sort in ["position", "newest", "price_asc", "bestselling"] {
-                let response = try await b.json("\(store)/products?limit=5&sort=\(sort)")
-                #expect(response.status == .ok, "\(sort) during the outage: \(response.status)")
-            }
-            let categories = try await a.admin("/v1/admin/categories", token: fixture.token)
-            let category = try #require(categories.items.first?["id"] as? String)
-            let renamed = try await a.admin("/v1/admin/categories/\(category)", token: fixture.token, method: .put, body: """
-                {"slug": "\(categories.items.first?["slug"] as? String ?? "")", "name": "Renamed during outage"}
-                """)
-            #expect(renamed.status == .ok, "a write during a Redis outage must still succeed: \(renamed.detail)")
-            let tree = try await a.json("\(store)/categories")
-            #expect((tree.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed during outage" },
-                    "the writing instance itself must not serve its pre-write tree")
-            // A second write during the same outage must invalidate again.
-            let again = try await a.admin("/v1/admin/categories/\(category)", token: fixture.token, method: .put, body: """
-                {"slug": "\(categories.items.first?["slug"] as? String ?? "")", "name": "Renamed twice"}
-                """)
-            #expect(again.status == .ok)
-            let treeAgain = try await a.json("\(store)/categories")
-            #expect((treeAgain.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
+                try await redis.stop()
+                // Reads keep succeeding (near cache, then database), writes too.
+                for sort in ["position", "newest", "price_asc", "bestselling"] {
+                    let response = try await b.json("\(store)/products?limit=5&sort=\(sort)")
+                    #expect(response.status == .ok, "\(sort) during the outage: \(response.status)")
+                }
+                let categories = try await a.admin("/v1/admin/categories", token: fixture.token)
+                let category = try #require(categories.items.first?["id"] as? String)
+                let renamed = try await a.admin("/v1/admin/categories/\(category)", token: fixture.token, method: .put, body: """
+                    {"slug": "\(categories.items.first?["slug"] as? String ?? "")", "name": "Renamed during outage"}
+                    """)
+                #expect(renamed.status == .ok, "a write during a Redis outage must still succeed: \(renamed.detail)")
+                let tree = try await a.json("\(store)/categories")
+                #expect((tree.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed during outage" },
+                        "the writing instance itself must not serve its pre-write tree")
+                // A second write during the same outage must invalidate again.
+                let again = try await a.admin("/v1/admin/categories/\(category)", token: fixture.token, method: .put, body: """
+                    {"slug": "\(categories.items.first?["slug"] as? String ?? "")", "name": "Renamed twice"}
+                    """)
+                #expect(again.status == .ok)
+                let treeAgain = try await a.json("\(store)/categories")
+                #expect((treeAgain.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
 
-            try redis.start()
-            // Both subscribers reconnect and flush their near caches; the shared tier is used again.
-            let recovered = try await timeUntil(timeout: .seconds(30)) {
-                depsA.invalidationCounters?.reconnects ?? 0 >= 1 && depsB.invalidationCounters?.reconnects ?? 0 >= 1
+                try await redis.start()
+                // Both subscribers reconnect and flush their near caches; the shared tier is used again.
+                let recovered = try await timeUntil(timeout: .seconds(30)) {
+                    depsA.invalidationCounters?.reconnects ?? 0 >= 1 && depsB.invalidationCounters?.reconnects ?? 0 >= 1
+                }
+                #expect(recovered != nil, "subscribers did not report a reconnect")
+                let treeOnB = try await b.json("\(store)/categories")
+                #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
+                // Each round asks A for a page B has not cached yet, so B can only answer it from Redis or the database.
+                let round = Counter()
+                let resumed = try await timeUntil(timeout: .seconds(15)) {
+                    let limit = 30 + round.next()
+                    _ = try await a.json("\(store)/products?limit=\(limit)")
+                    return try await b.json("\(store)/products?limit=\(limit)").cache == "shared"
+                }
+                #expect(resumed != nil, "the Redis tier was not used again after the restart: A \(String(describing: depsA.invalidationCounters)), B \(String(describing: depsB.invalidationCounters))")
             }
-            #expect(recovered != nil, "subscribers did not report a reconnect")
-            let treeOnB = try await b.json("\(store)/categories")
-            #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
-            // Each round asks A for a page B has not cached yet, so B can only answer it from Redis or the database.
-            let round = Counter()
-            let resumed = try await timeUntil(timeout: .seconds(15)) {
-                let limit = 30 + round.next()
-                _ = try await a.json("\(store)/products?limit=\(limit)")
-                return try await b.json("\(store)/products?limit=\(limit)").cache == "shared"
-            }
-            #expect(resumed != nil, "the Redis tier was not used again after the restart: A \(String(describing: depsA.invalidationCounters)), B \(String(describing: depsB.invalidationCounters))")
         }
     }
 }

@@ -1,5 +1,5 @@
 import NIOCore
-import RedisTestSupport
+import TestServers
 import Testing
 
 @testable import RedisClient
@@ -8,56 +8,56 @@ import Testing
 @Suite("Server restart", .enabled(if: TestServer.isEnabled, "set REDIS_URL or CI=true (starts its own redis-server)"))
 struct RestartIntegrationTests {
     @Test func clientAndSubscriberRecoverAfterTheServerRestarts() async throws {
-        let server = try OwnedRedisServer.start()
-        defer { server.destroy() }
-        var configuration = try RedisConfiguration(url: server.url)
-        configuration.commandTimeout = .seconds(1)
-        configuration.connectTimeout = .seconds(1)
-        configuration.reconnectInitialDelay = .milliseconds(20)
-        configuration.reconnectMaximumDelay = .milliseconds(300)
-        let client = RedisClient(configuration: configuration)
-        defer { Task { await client.close() } }
-        let subscriber = RedisSubscriber(configuration: configuration, channels: ["invalidations"])
-        let events = Recorder<RedisSubscriberEvent>()
+        try await OwnedRedisServer.with { server in
+            var configuration = try RedisConfiguration(url: server.url)
+            configuration.commandTimeout = .seconds(1)
+            configuration.connectTimeout = .seconds(1)
+            configuration.reconnectInitialDelay = .milliseconds(20)
+            configuration.reconnectMaximumDelay = .milliseconds(300)
+            let client = RedisClient(configuration: configuration)
+            defer { Task { await client.close() } }
+            let subscriber = RedisSubscriber(configuration: configuration, channels: ["invalidations"])
+            let events = Recorder<RedisSubscriberEvent>()
 
-        try await withThrowingTaskGroup(of: Void.self) { group throws in
-            group.addTask { try await subscriber.run() }
-            group.addTask { for await event in subscriber.events { events.append(event) } }
+            try await withThrowingTaskGroup(of: Void.self) { group throws in
+                group.addTask { try await subscriber.run() }
+                group.addTask { for await event in subscriber.events { events.append(event) } }
 
-            // Up and running.
-            try await client.set("k", to: "before")
-            #expect(try await eventually { events.all.contains(.subscribed) })
-            #expect(try await client.publish("one", to: "invalidations") == 1)
-            #expect(try await eventually { events.all.count == 2 })
+                // Up and running.
+                try await client.set("k", to: "before")
+                #expect(try await eventually { events.all.contains(.subscribed) })
+                #expect(try await client.publish("one", to: "invalidations") == 1)
+                #expect(try await eventually { events.all.count == 2 })
 
-            try server.stop()
+                try await server.stop()
 
-            // Down: every command fails, quickly, with a clear error.
-            let clock = ContinuousClock()
-            for _ in 0..<5 {
-                let start = clock.now
-                await #expect(throws: RedisError.self) { try await client.get("k") }
-                #expect(clock.now - start < .seconds(6))  // fails fast rather than hanging (generous for loaded CI machines)
+                // Down: every command fails, quickly, with a clear error.
+                let clock = ContinuousClock()
+                for _ in 0..<5 {
+                    let start = clock.now
+                    await #expect(throws: RedisError.self) { try await client.get("k") }
+                    #expect(clock.now - start < .seconds(6))  // fails fast rather than hanging (generous for loaded CI machines)
+                }
+                #expect(!events.all.contains(.reconnected))
+
+                try await server.start()
+
+                // Up again: the pool reconnects (data is gone: the server keeps nothing on disk).
+                #expect(try await eventually { (try? await client.ping()) == "PONG" })
+                #expect(try await client.get("k") == nil)
+
+                // The subscriber subscribed again and says so, then receives new messages.
+                #expect(try await eventually { events.all.contains(.reconnected) })
+                #expect(try await client.publish("two", to: "invalidations") == 1)
+                #expect(try await eventually { events.all.count == 4 })
+                #expect(events.all == [
+                    .subscribed,
+                    .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "one"))),
+                    .reconnected,
+                    .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "two"))),
+                ])
+                group.cancelAll()
             }
-            #expect(!events.all.contains(.reconnected))
-
-            try server.start()
-
-            // Up again: the pool reconnects (data is gone: the server keeps nothing on disk).
-            #expect(try await eventually { (try? await client.ping()) == "PONG" })
-            #expect(try await client.get("k") == nil)
-
-            // The subscriber subscribed again and says so, then receives new messages.
-            #expect(try await eventually { events.all.contains(.reconnected) })
-            #expect(try await client.publish("two", to: "invalidations") == 1)
-            #expect(try await eventually { events.all.count == 4 })
-            #expect(events.all == [
-                .subscribed,
-                .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "one"))),
-                .reconnected,
-                .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "two"))),
-            ])
-            group.cancelAll()
         }
     }
 }

@@ -97,6 +97,8 @@ public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
             let problem = Problem.from(error)
             if problem.status == .internalServerError {
                 context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
+            } else if problem.status == .serviceUnavailable {
+                context.logger.warning("request failed: a dependency is unavailable", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
             }
             return problem.response()
         }

@@ -136,9 +136,22 @@ public final class PostgresDatabase: SQLDatabase, Service {
         if let fields = error.serverInfo, let state = fields[.sqlState] {
             let message = fields[.message] ?? "database error"
             if state == "23505" { return StorageError.uniqueViolation(fields[.constraintName] ?? message) }
+            // Class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect now),
+            // 53300 (too many connections): the server, not the statement, is the problem.
+            if state.hasPrefix("08") || ["57P01", "57P02", "57P03", "53300"].contains(state) {
+                return StorageError.unavailable("\(state): \(message)")
+            }
+            // 40001 is also how a hot standby cancels a query that conflicts with replay.
+            if state == "40001" || state == "40P01" { return StorageError.transient("\(state): \(message)") }
             return StorageError.database("\(state): \(message)")
         }
-        return StorageError.database(String(reflecting: error))
+        // No server message: the connection failed or was closed underneath the query.
+        switch error.code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .uncleanShutdown, .poolClosed:
+            return StorageError.unavailable(String(reflecting: error))
+        default:
+            return StorageError.database(String(reflecting: error))
+        }
     }
 }
 

@@ -95,13 +95,26 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
     case decoding(String)
     case configuration(String)
     case uniqueViolation(String)
+    /// The server could not be reached or ended the connection (refused, closed, shutting down, crashed):
+    /// the statement may succeed on another server or later.
+    case unavailable(String)
+    /// A serialization failure or deadlock, or on a hot standby a query cancelled by a conflict with WAL
+    /// replay: running the statement again (or on the primary) may succeed.
+    case transient(String)
     case database(String)
+
+    /// True when the server, not the statement, failed.
+    public var isUnavailable: Bool {
+        if case .unavailable = self { true } else { false }
+    }
 
     public var description: String {
         switch self {
         case .decoding(let m): "decoding: \(m)"
         case .configuration(let m): "configuration: \(m)"
         case .uniqueViolation(let m): "unique violation: \(m)"
+        case .unavailable(let m): "database unavailable: \(m)"
+        case .transient(let m): "transient: \(m)"
         case .database(let m): "database: \(m)"
         }
     }

@@ -70,8 +70,13 @@ enum MetricsCollectors {
                 metrics.mirror("db_reads", labels: [("target", "replica")], help: "Reads by target (writes and transactions always go to the primary).", value: reads.replica)
                 metrics.mirror("db_replica_fallbacks", help: "Replica-eligible reads that went to the primary (fence not replayed, lag, or no healthy replica).", value: reads.fallbacks)
                 metrics.mirror("db_replica_errors", help: "Replica reads that failed and were retried on the primary.", value: reads.replicaErrors)
+                let waits = replicated.counters.fenceWaits
+                let waitHelp = "Reads after a write that waited for the replica to replay it (MERCATO_REPLICA_FENCE_WAIT_MS): it did, or the primary answered."
+                metrics.mirror("db_replica_fence_waits", labels: [("outcome", "replayed")], help: waitHelp, value: waits.replayed)
+                metrics.mirror("db_replica_fence_waits", labels: [("outcome", "expired")], help: waitHelp, value: waits.expired)
                 for replica in replicated.replicas {
                     metrics.gauge("db_replica_lag", unit: "bytes", labels: [("replica", replica.name)], help: "WAL bytes the replica is behind the primary.", value: Double(replicated.lagBytes(of: replica)))
+                    metrics.gauge("db_replica_lag", unit: "seconds", labels: [("replica", replica.name)], help: "How long ago the primary was where the replica has replayed to.", value: replica.lag / .seconds(1))
                     metrics.gauge("db_replica_healthy", labels: [("replica", replica.name)], help: "1 when the replica answers.", value: replica.isHealthy ? 1 : 0)
                 }
             }

@@ -7,7 +7,14 @@ import Synchronization
 public final class Replica: Sendable {
     public let database: any SQLDatabase
     public let name: String
-    let state = Mutex<(healthy: Bool, replayed: WALPosition)>((false, .zero))
+    let state = Mutex<State>(State())
+
+    struct State {
+        var healthy = false
+        var replayed: WALPosition = .zero
+        /// How far behind the primary the replica was at the last poll, in time.
+        var lag: Duration = .zero
+    }
 
     public init(database: any SQLDatabase, name: String) {
         self.database = database
@@ -16,6 +23,8 @@ public final class Replica: Sendable {
 
     public var isHealthy: Bool { state.withLock { $0.healthy } }
     public var replayed: WALPosition { state.withLock { $0.replayed } }
+    /// How far behind the primary the replica was at the last poll, in time.
+    public var lag: Duration { state.withLock { $0.lag } }
 }
 
 /// Reads per target, for metrics and tests.
@@ -24,21 +33,31 @@ public final class ReadCounters: Sendable {
     let replica = Atomic<Int>(0)
     let fallbacks = Atomic<Int>(0)
     let replicaErrors = Atomic<Int>(0)
+    let fenceWaitsReplayed = Atomic<Int>(0)
+    let fenceWaitsExpired = Atomic<Int>(0)
 
+    /// Reads by target, replica-eligible reads sent to the primary, and failed replica reads.
     public var snapshot: (primary: Int, replica: Int, fallbacks: Int, replicaErrors: Int) {
         (primary.load(ordering: .relaxed), replica.load(ordering: .relaxed), fallbacks.load(ordering: .relaxed), replicaErrors.load(ordering: .relaxed))
+    }
+
+    /// Reads that waited for a replica to replay their fence: it did in time, or the wait expired.
+    public var fenceWaits: (replayed: Int, expired: Int) {
+        (fenceWaitsReplayed.load(ordering: .relaxed), fenceWaitsExpired.load(ordering: .relaxed))
     }
 }
 
 /// The primary plus read replicas. Writes, transactions and every read outside a `ReadRouting` scope go
 /// to the primary. A read inside one goes to the healthy replica that has replayed the most WAL, if it
-/// has replayed the scope's fence and lags the primary by at most `maxLagBytes`; otherwise, or if the
-/// replica fails, to the primary.
+/// lags the primary by at most `maxLag` and `maxLagBytes` and has replayed the scope's fence (waiting up to
+/// `fenceWait` for it); otherwise, or if the replica fails, to the primary.
 public final class ReplicatedDatabase: SQLDatabase, Sendable {
     public let primary: any SQLDatabase
     public let replicas: [Replica]
+    let maxLag: Duration
     let maxLagBytes: UInt64
-    let primaryPosition = Mutex<WALPosition>(.zero)
+    let fenceWait: Duration
+    let history: Mutex<WALHistory>
     let logger: Logger
     public let counters = ReadCounters()
 
@@ -48,21 +67,25 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     let readTimeout: Duration
 
     public init(
-        primary: any SQLDatabase, replicas: [Replica], maxLagBytes: UInt64 = 16 << 20, probeTimeout: Duration = .seconds(1),
-        readTimeout: Duration = .seconds(1), logger: Logger
+        primary: any SQLDatabase, replicas: [Replica], maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20,
+        fenceWait: Duration = .milliseconds(20), probeTimeout: Duration = .seconds(1), readTimeout: Duration = .seconds(1), logger: Logger
     ) {
         self.probeTimeout = probeTimeout
         self.readTimeout = readTimeout
         self.primary = primary
         self.replicas = replicas
+        self.maxLag = maxLag
         self.maxLagBytes = maxLagBytes
+        self.fenceWait = fenceWait
+        // Remember twice the limit, so a replica past it is reported past it.
+        self.history = Mutex(WALHistory(span: max(maxLag, .seconds(1)) * 2))
         self.logger = logger
     }
 
     public var dialect: SQLDialect { primary.dialect }
 
     public func query(_ sql: SQL) async throws -> [SQLRow] {
-        if let fence = ReadRouting.replicaFence, let replica = choose(fence: fence) {
+        if let fence = ReadRouting.replicaFence, let replica = await replica(replayed: fence) {
             do {
                 // A replica that stops answering must not stall reads: after `readTimeout` the read is
                 // retried on the primary and the replica marked down until a probe succeeds.
@@ -70,7 +93,11 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
                 let rows = try await Self.withTimeout(readTimeout) { try await database.query(sql) }
                 counters.replica.add(1, ordering: .relaxed)
                 return rows
-            } catch let error as StorageError {
+            } catch StorageError.transient(let message) {
+                // A hot standby cancels a query that conflicts with replay; the primary has no such conflict.
+                counters.replicaErrors.add(1, ordering: .relaxed)
+                logger.debug("replica read cancelled; reading from the primary", metadata: ["replica": "\(replica.name)", "error": "\(message)"])
+            } catch let error as StorageError where !error.isUnavailable {
                 // The statement reached the replica and failed there: the same statement fails on the primary.
                 throw error
             } catch {
@@ -93,20 +120,44 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
         for replica in replicas { await replica.database.close() }
     }
 
-    func choose(fence: WALPosition) -> Replica? {
-        let head = primaryPosition.withLock { $0 }
+    /// The replica to read from, if one has replayed `fence`: the healthy one within the lag limits that has
+    /// replayed the most. When that one is just short of the fence (a write moments ago), it is asked again
+    /// for up to `fenceWait`, since replay usually takes a millisecond or two.
+    func replica(replayed fence: WALPosition) async -> Replica? {
+        guard let best = candidate() else { return nil }
+        if best.replayed >= fence { return best }
+        guard fenceWait > .zero else { return nil }
+        let deadline = ContinuousClock.now + fenceWait
+        let database = best.database
+        while true {
+            let answer = try? await Self.withTimeout(fenceWait) { try await Self.replayPosition(of: database) }
+            guard let replayed = answer else { break }
+            best.state.withLock { $0.replayed = max($0.replayed, replayed) }
+            if replayed >= fence {
+                counters.fenceWaitsReplayed.add(1, ordering: .relaxed)
+                return best
+            }
+            guard ContinuousClock.now + .milliseconds(4) < deadline else { break }
+            try? await Task.sleep(for: .milliseconds(4))
+        }
+        counters.fenceWaitsExpired.add(1, ordering: .relaxed)
+        return nil
+    }
+
+    /// The healthy replica within the lag limits that has replayed the most WAL.
+    func candidate() -> Replica? {
+        let history = history.withLock { $0 }
         return replicas
             .filter { replica in
-                let (healthy, replayed) = replica.state.withLock { ($0.healthy, $0.replayed) }
-                return healthy && replayed >= fence && head.value &- min(head.value, replayed.value) <= maxLagBytes
+                let state = replica.state.withLock { $0 }
+                return state.healthy && state.lag <= maxLag && history.lagBytes(of: state.replayed) <= maxLagBytes
             }
             .max { $0.replayed < $1.replayed }
     }
 
     /// How many bytes of WAL `replica` is behind the primary, as of the last poll.
     public func lagBytes(of replica: Replica) -> UInt64 {
-        let head = primaryPosition.withLock { $0 }
-        return head.value &- min(head.value, replica.replayed.value)
+        history.withLock { $0.lagBytes(of: replica.replayed) }
     }
 
     /// The primary's current WAL position: every transaction committed before this call is at or below it.
@@ -114,7 +165,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
         guard let text = try await primary.query("SELECT pg_current_wal_lsn()::text").first?.text(0), let position = WALPosition(text) else {
             throw StorageError.decoding("pg_current_wal_lsn")
         }
-        primaryPosition.withLock { $0 = max($0, position) }
+        history.withLock { $0.record(position, at: .now) }
         return position
     }
 
@@ -124,14 +175,12 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
         for replica in replicas {
             do {
                 // A replica that does not answer in time counts as down (its pool may be retrying a dead host).
-                let answer = try await Self.withTimeout(probeTimeout) {
-                    try await replica.database.query("SELECT pg_last_wal_replay_lsn()::text").first?.optionalText(0)
-                }
-                guard let text = answer, let position = WALPosition(text)
-                else { throw StorageError.decoding("pg_last_wal_replay_lsn: not a replica") }
+                let database = replica.database
+                let position = try await Self.withTimeout(probeTimeout) { try await Self.replayPosition(of: database) }
+                let lag = history.withLock { $0.lag(of: position, at: .now) }
                 let recovered = replica.state.withLock { state -> Bool in
                     let was = state.healthy
-                    state = (true, position)
+                    state = Replica.State(healthy: true, replayed: position, lag: lag)
                     return !was
                 }
                 if recovered { logger.info("replica healthy", metadata: ["replica": "\(replica.name)", "replayed": "\(position)"]) }
@@ -144,6 +193,13 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
                 if lost { logger.warning("replica unreachable; reads go to the primary", metadata: ["replica": "\(replica.name)", "error": "\(error)"]) }
             }
         }
+    }
+
+    /// How far `database` (a replica) has replayed the primary's WAL.
+    static func replayPosition(of database: any SQLDatabase) async throws -> WALPosition {
+        let answer = try await database.query("SELECT pg_last_wal_replay_lsn()::text").first?.optionalText(0)
+        guard let text = answer, let position = WALPosition(text) else { throw StorageError.decoding("pg_last_wal_replay_lsn: not a replica") }
+        return position
     }
 }
 

@@ -22,6 +22,19 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Skip a replica that lags the primary by more than this many bytes of WAL (env MERCATO_REPLICA_MAX_LAG_BYTES).")
     var replicaMaxLagBytes: UInt64 = UInt64(ProcessInfo.processInfo.environment["MERCATO_REPLICA_MAX_LAG_BYTES"] ?? "") ?? (16 << 20)
 
+    @Option(help: "Skip a replica more than this many milliseconds behind the primary (env MERCATO_REPLICA_MAX_LAG_MS).")
+    var replicaMaxLagMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_REPLICA_MAX_LAG_MS"] ?? "") ?? 1000
+
+    @Option(help: "Longest a read after a write waits for a replica to replay it before reading the primary; 0: never wait (env MERCATO_REPLICA_FENCE_WAIT_MS).")
+    var replicaFenceWaitMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_REPLICA_FENCE_WAIT_MS"] ?? "") ?? 20
+
+    func validate() throws {
+        guard replicaMaxLagMs >= 1 else { throw ValidationError("--replica-max-lag-ms (MERCATO_REPLICA_MAX_LAG_MS) must be at least 1, not \(replicaMaxLagMs)") }
+        guard (0...1000).contains(replicaFenceWaitMs) else {
+            throw ValidationError("--replica-fence-wait-ms (MERCATO_REPLICA_FENCE_WAIT_MS) must be from 0 to 1000, not \(replicaFenceWaitMs)")
+        }
+    }
+
     var replicaURLs: [String] { replicaURLsOption.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
 
     var isEmbedded: Bool { databaseURL == nil }
@@ -33,11 +46,12 @@ struct DatabaseOptions: ParsableArguments {
             let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: dbPoolSize, logger: logger) }
             guard !replicas.isEmpty else { return try await database.withRunning { try await body($0) } }
             let names = replicaURLs.map { url in URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "replica" }
-            let maxLag = replicaMaxLagBytes
+            let (maxLag, maxLagBytes, fenceWait) = (Duration.milliseconds(replicaMaxLagMs), replicaMaxLagBytes, Duration.milliseconds(replicaFenceWaitMs))
             return try await database.withRunning { primary in
                 try await Self.running(replicas) {
                     let replicated = ReplicatedDatabase(
-                        primary: primary, replicas: zip(replicas, names).map { Replica(database: $0.0, name: $0.1) }, maxLagBytes: maxLag, logger: logger)
+                        primary: primary, replicas: zip(replicas, names).map { Replica(database: $0.0, name: $0.1) },
+                        maxLag: maxLag, maxLagBytes: maxLagBytes, fenceWait: fenceWait, logger: logger)
                     await replicated.refresh()
                     return try await body(replicated)
                 }

@@ -33,6 +33,9 @@ final class Buyers: Sendable {
         self.base = base
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool = .init(idleTimeout: .seconds(30), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        // 200 buyers share 64 connections: on a loaded machine a request may queue for a connection longer than the
+        // 10 s default (it surfaces as getConnectionFromPoolTimeout); each request still has its own 30 s deadline.
+        configuration.timeout = .init(connect: .seconds(60), read: .seconds(60))
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -57,6 +57,9 @@ public struct ServerFigures: Codable, Sendable {
     public var cacheHitRate: Double?
     /// External calls by service and operation.
     public var externalCalls: [String: Double]
+    /// With read replicas: database reads by target (`primary`, `replica`), replica-eligible reads the primary
+    /// served (`fallback`), and waits for a replica to replay a write (`fence-wait:replayed`, `fence-wait:expired`).
+    public var databaseReads: [String: Double]?
 
     init(_ delta: MetricsSnapshot) {
         requests = delta.sum("http_server_request_duration_seconds_count", by: "http_route")
@@ -80,6 +83,12 @@ public struct ServerFigures: Codable, Sendable {
             calls["\(labels["service"] ?? "?").\(labels["operation"] ?? "?")", default: 0] += value
         }
         externalCalls = calls.filter { $0.value > 0 }
+        var reads = delta.sum("mercato_db_reads_total", by: "target")
+        if !reads.isEmpty {
+            reads["fallback"] = delta.samples["mercato_db_replica_fallbacks_total"] ?? 0
+            for (outcome, count) in delta.sum("mercato_db_replica_fence_waits_total", by: "outcome") { reads["fence-wait:\(outcome)"] = count }
+            databaseReads = reads
+        }
     }
 }
 

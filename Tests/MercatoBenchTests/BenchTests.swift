@@ -112,5 +112,26 @@ struct MetricsScrapeTests {
         #expect(figures.statementsPerRequest["/v1/stores/{merchant}/products"] == 0.5)
         #expect(figures.cacheHitRate == 0.75)
         #expect(figures.externalCalls["inventory.reserve"] == 3)
+        #expect(figures.databaseReads == nil, "no replicas configured")
+    }
+
+    @Test("With replicas, reads by target, fallbacks and fence waits are reported")
+    func replicaReads() {
+        let before = MetricsSnapshot.parse("""
+            mercato_db_reads_total{target="primary"} 10
+            mercato_db_reads_total{target="replica"} 5
+            mercato_db_replica_fallbacks_total 2
+            mercato_db_replica_fence_waits_total{outcome="replayed"} 0
+            mercato_db_replica_fence_waits_total{outcome="expired"} 1
+            """)
+        let after = MetricsSnapshot.parse("""
+            mercato_db_reads_total{target="primary"} 30
+            mercato_db_reads_total{target="replica"} 95
+            mercato_db_replica_fallbacks_total 12
+            mercato_db_replica_fence_waits_total{outcome="replayed"} 4
+            mercato_db_replica_fence_waits_total{outcome="expired"} 3
+            """)
+        let reads = ServerFigures(after.delta(since: before)).databaseReads
+        #expect(reads == ["primary": 20, "replica": 90, "fallback": 10, "fence-wait:replayed": 4, "fence-wait:expired": 2])
     }
 }

@@ -14,6 +14,8 @@ public final class Replica: Sendable {
         var replayed: WALPosition = .zero
         /// How far behind the primary the replica was at the last poll, in time.
         var lag: Duration = .zero
+        /// After a wait for a fence expired, reads do not wait for this replica again until then.
+        var waitsSuspendedUntil: ContinuousClock.Instant?
     }
 
     public init(database: any SQLDatabase, name: String) {
@@ -122,12 +124,16 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
 
     /// The replica to read from, if one has replayed `fence`: the healthy one within the lag limits that has
     /// replayed the most. When that one is just short of the fence (a write moments ago), it is asked again
-    /// for up to `fenceWait`, since replay usually takes a millisecond or two.
+    /// for up to `fenceWait`, since replay usually takes a millisecond or two. When a wait expires, the next
+    /// second's reads do not wait: where replay lags commits (e.g. `synchronous_commit = off` sends WAL in
+    /// batches every `wal_writer_delay`), waiting would only add `fenceWait` to every read after a write.
     func replica(replayed fence: WALPosition) async -> Replica? {
         guard let best = candidate() else { return nil }
         if best.replayed >= fence { return best }
         guard fenceWait > .zero else { return nil }
-        let deadline = ContinuousClock.now + fenceWait
+        let now = ContinuousClock.now
+        if let suspended = best.state.withLock({ $0.waitsSuspendedUntil }), now < suspended { return nil }
+        let deadline = now + fenceWait
         let database = best.database
         while true {
             let answer = try? await Self.withTimeout(fenceWait) { try await Self.replayPosition(of: database) }
@@ -141,6 +147,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
             try? await Task.sleep(for: .milliseconds(4))
         }
         counters.fenceWaitsExpired.add(1, ordering: .relaxed)
+        best.state.withLock { $0.waitsSuspendedUntil = ContinuousClock.now + .seconds(1) }
         return nil
     }
 
@@ -180,7 +187,9 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
                 let lag = history.withLock { $0.lag(of: position, at: .now) }
                 let recovered = replica.state.withLock { state -> Bool in
                     let was = state.healthy
-                    state = Replica.State(healthy: true, replayed: position, lag: lag)
+                    state.healthy = true
+                    state.replayed = position
+                    state.lag = lag
                     return !was
                 }
                 if recovered { logger.info("replica healthy", metadata: ["replica": "\(replica.name)", "replayed": "\(position)"]) }

@@ -141,7 +141,9 @@ struct RedisCacheTests {
                 let recovered = try await timeUntil(timeout: .seconds(30)) {
                     depsA.invalidationCounters?.reconnects ?? 0 >= 1 && depsB.invalidationCounters?.reconnects ?? 0 >= 1
                 }
-                #expect(recovered != nil, "subscribers did not report a reconnect")
+                #expect(
+                    recovered != nil,
+                    "subscribers did not report a reconnect: A \(String(describing: depsA.invalidationCounters)), B \(String(describing: depsB.invalidationCounters))")
                 let treeOnB = try await b.json("\(store)/categories")
                 #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
                 // Each round asks A for a page B has not cached yet, so B can only answer it from Redis or the database.

@@ -150,6 +150,10 @@ public final class InvalidationCounters: Sendable {
     let received = Atomic<Int>(0)
     let publishFailures = Atomic<Int>(0)
     let reconnects = Atomic<Int>(0)
+    let subscribed = Atomic<Bool>(false)
+
+    /// True once the first subscription was confirmed: from then on, invalidations from other instances arrive.
+    public var isSubscribed: Bool { subscribed.load(ordering: .relaxed) }
 
     public var snapshot: (published: Int, received: Int, publishFailures: Int, reconnects: Int) {
         (published.load(ordering: .relaxed), received.load(ordering: .relaxed),
@@ -204,6 +208,7 @@ public final class InvalidationListener: Service, Sendable {
         case .subscribed:
             // Generations read before the first subscription was confirmed may already be behind.
             generations.forgetAll()
+            generations.counters.subscribed.store(true, ordering: .relaxed)
         case .reconnected:
             generations.counters.reconnects.add(1, ordering: .relaxed)
             generations.forgetAll()

@@ -30,6 +30,11 @@ public struct AppDependencies: Sendable {
         services.lazy.compactMap { $0 as? InvalidationListener }.first?.counters.snapshot
     }
 
+    /// Whether this instance receives other instances' invalidations yet (nil without Redis).
+    public var invalidationSubscribed: Bool? {
+        services.lazy.compactMap { $0 as? InvalidationListener }.first?.counters.isSubscribed
+    }
+
     /// Wires the services over a migrated database: with `cacheOptions.redisURL`, the Redis tier and
     /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation.
     public static func make(

@@ -39,8 +39,10 @@ enum RedisHarness {
             let appB = buildApplication(b, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
             try await appA.test(.router) { clientA in
                 try await appB.test(.router) { clientB in
-                    // Both instances must be subscribed before a write, or B would miss the message.
-                    try await Task.sleep(for: .milliseconds(300))
+                    // Both instances must be subscribed before a write, or B would miss the message (and a Redis
+                    // outage before the first subscription would end in a first subscription, not a reconnect).
+                    let subscribed = try await timeUntil(timeout: .seconds(30)) { a.invalidationSubscribed == true && b.invalidationSubscribed == true }
+                    try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
                     try await body(clientA, clientB, fixture, a, b)
                 }
             }

@@ -196,7 +196,8 @@ struct ReplicaRoutingTests {
                 try await appA.test(.router) { a in
                     try await appB.test(.router) { b in
                         // Both must be subscribed before the write.
-                        try await Task.sleep(for: .milliseconds(300))
+                        let subscribed = try await timeUntil(timeout: .seconds(30)) { depsA.invalidationSubscribed == true && depsB.invalidationSubscribed == true }
+                        try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
                         let store = "/v1/stores/\(fixture.slug)"
                         let listing = try await b.json("\(store)/products?limit=5")
                         let product = try #require(listing.items.first?["id"] as? String)

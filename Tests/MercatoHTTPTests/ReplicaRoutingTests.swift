@@ -27,142 +27,153 @@ struct ReplicaRoutingTests {
         }
     }
 
+    /// Runs `body` with pools on the primary and the replica at `replicaURL`, after seeding `merchants`
+    /// merchants on the primary and waiting until the replica has replayed them.
+    static func withSeededReplica(
+        _ replicaURL: String, connections: Int, merchants: Int,
+        _ body: @Sendable @escaping (PostgresDatabase, PostgresDatabase, Fixture) async throws -> Void
+    ) async throws {
+        let primary = try PostgresDatabase(url: Self.primaryURL, maxConnections: 4, logger: Harness.logger)
+        let replica = try PostgresDatabase(url: replicaURL, maxConnections: connections, logger: Harness.logger)
+        try await primary.withRunning { primary in
+            try await replica.withRunning { replica in
+                try await Schema.migrate(primary, logger: Harness.logger)
+                let fixture = try await Harness.seed(primary, merchants: merchants, products: 20)
+                try await Self.waitForReplay(replica, primary, merchants: fixture.merchants)
+                try await body(primary, replica, fixture)
+            }
+        }
+    }
+
     struct ReplayTimeout: Error {}
 
     @Test("With replay paused, a write is read fresh from the primary, while untouched data still comes from the replica")
     func readYourWrites() async throws {
-        let primary = try PostgresDatabase(url: Self.primaryURL, maxConnections: 4, logger: Harness.logger)
-        let replica = try PostgresDatabase(url: Self.replicaURL, maxConnections: 4, logger: Harness.logger)
-        try await primary.withRunning { primary in
-            try await replica.withRunning { replica in
-                try await Schema.migrate(primary, logger: Harness.logger)
-                let fixture = try await Harness.seed(primary, merchants: 2, products: 20)
-                try await Self.waitForReplay(replica, primary, merchants: fixture.merchants)
-                let target = Replica(database: replica, name: "replica")
-                // No lag limit here: other suites write heavily meanwhile, and this test is about the fence.
-                let replicated = ReplicatedDatabase(primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
-                #expect(!target.isHealthy)
-                await replicated.refresh()
-                #expect(target.isHealthy)
+        try await Self.withSeededReplica(Self.replicaURL, connections: 4, merchants: 2) { primary, replica, fixture in
+            let target = Replica(database: replica, name: "replica")
+            // No lag limit here: other suites write heavily meanwhile, and this test is about the fence.
+            let replicated = ReplicatedDatabase(primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
+            #expect(!target.isHealthy)
+            await replicated.refresh()
+            #expect(target.isHealthy)
 
-                let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-                let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-                try await app.test(.router) { client in
-                    let store = "/v1/stores/\(fixture.slug)"
-                    let listing = try await client.json("\(store)/products?limit=5")
-                    let product = try #require(listing.items.first?["id"] as? String)
-                    let before = replicated.counters.snapshot
-                    let detail = try await client.json("\(store)/products/\(product)")
-                    #expect(detail.status == .ok)
-                    #expect(replicated.counters.snapshot.replica > before.replica, "an untouched product is read from the replica")
+            let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            try await app.test(.router) { client in
+                let store = "/v1/stores/\(fixture.slug)"
+                let listing = try await client.json("\(store)/products?limit=5")
+                let product = try #require(listing.items.first?["id"] as? String)
+                let before = replicated.counters.snapshot
+                let detail = try await client.json("\(store)/products/\(product)")
+                #expect(detail.status == .ok)
+                #expect(replicated.counters.snapshot.replica > before.replica, "an untouched product is read from the replica")
 
-                    _ = try await replica.query("SELECT pg_wal_replay_pause()")
-                    do {
-                        let admin = try await client.admin("/v1/admin/products/\(product)", token: fixture.token)
-                        let variant = try #require((admin.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
-                        let currency = fixture.merchants[0].defaultMarket.currency.code
-                        let write = try await client.admin(
-                            "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put, body: #"{"currency": "\#(currency)", "amount": 4321}"#)
-                        #expect(write.status == .ok)
-                        let token = try #require(write.headers[.mercatoReadAfter], "a write answers with its read-after token")
-                        #expect(WALPosition(token) != nil)
-                        await replicated.refresh()
-
-                        // Another instance that has not heard of the write (no Redis here): with the client's token
-                        // it reads at least that fresh; without it, it would trust its replica.
-                        let otherTarget = Replica(database: replica, name: "replica")
-                        let otherDatabase = ReplicatedDatabase(
-                            primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
-                        await otherDatabase.refresh()
-                        let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-                        let otherApp = buildApplication(otherDeps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-                        try await otherApp.test(.router) { other in
-                            let withToken = try await other.json("\(store)/products/\(product)", headers: [.mercatoReadAfter: token])
-                            let amount = ((withToken.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any])?["amount"] as? Int
-                            #expect(amount == 4321, "the token must make the read fresh")
-                            #expect(otherDatabase.counters.snapshot.primary > 0 && otherDatabase.counters.snapshot.replica == 0)
-                        }
-
-                        // The replica has not replayed the write: the merchant's next read goes to the primary and is fresh.
-                        let midway = replicated.counters.snapshot
-                        let fresh = try await client.json("\(store)/products/\(product)")
-                        let price = (fresh.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
-                        #expect(price?["amount"] as? Int == 4321, "read-your-writes: \(fresh.object)")
-                        let after = replicated.counters.snapshot
-                        #expect(after.primary > midway.primary && after.fallbacks > midway.fallbacks)
-                        #expect(after.replica == midway.replica)
-                        let expired = replicated.counters.fenceWaits.expired
-                        #expect(expired > 0, "the read waited (briefly) for the paused replica, then used the primary")
-                        // A wait expired, so the next second's reads after the write go to the primary without waiting.
-                        let unwaited = try await client.json("\(store)/products?limit=7&sort=newest")
-                        #expect(unwaited.status == .ok)
-                        #expect(replicated.counters.fenceWaits.expired == expired && replicated.counters.snapshot.fallbacks > after.fallbacks)
-
-                        // Another merchant has no such fence: its reads still use the (paused) replica.
-                        let other = "/v1/stores/\(fixture.merchants[1].slug)/products?limit=3"
-                        #expect(try await client.json(other).status == .ok)
-                        #expect(replicated.counters.snapshot.replica > after.replica, "untouched data keeps coming from the replica")
-
-                        // With a lag limit, the paused replica is skipped once it is that far behind, fence or not.
-                        let lagging = Replica(database: replica, name: "replica")
-                        let lagLimited = ReplicatedDatabase(
-                            primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, logger: Harness.logger)
-                        await lagLimited.refresh()
-                        try await Task.sleep(for: .milliseconds(300))
-                        await lagLimited.refresh()
-                        #expect(lagging.isHealthy && lagging.lag >= .milliseconds(300), "lag \(lagging.lag)")
-                        _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query("SELECT 1") }
-                        #expect(lagLimited.counters.snapshot.replica == 0 && lagLimited.counters.snapshot.fallbacks == 1)
-                    } catch {
-                        _ = try? await replica.query("SELECT pg_wal_replay_resume()")
-                        throw error
-                    }
-                    _ = try await replica.query("SELECT pg_wal_replay_resume()")
-
-                    // Replaying again: a read fenced by a write made just now waits for the replica to replay it
-                    // (here up to 5 s, so a loaded machine cannot make the test flaky) and is served there.
-                    let waiting = ReplicatedDatabase(
-                        primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                        fenceWait: .seconds(5), logger: Harness.logger)
-                    await waiting.refresh()
-                    let variant = try await Self.firstVariant(client, product, fixture.token)
+                _ = try await replica.query("SELECT pg_wal_replay_pause()")
+                do {
+                    let admin = try await client.admin("/v1/admin/products/\(product)", token: fixture.token)
+                    let variant = try #require((admin.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
+                    let currency = fixture.merchants[0].defaultMarket.currency.code
                     let write = try await client.admin(
-                        "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put,
-                        body: #"{"currency": "\#(fixture.merchants[0].defaultMarket.currency.code)", "amount": 4322}"#)
+                        "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put, body: #"{"currency": "\#(currency)", "amount": 4321}"#)
                     #expect(write.status == .ok)
-                    let fence = try #require(write.headers[.mercatoReadAfter].flatMap(WALPosition.init))
-                    let rows = try await ReadRouting.$replicaFence.withValue(fence) {
-                        try await waiting.query("SELECT amount FROM variant_prices WHERE variant_id = $1::uuid AND amount = 4322", .text(variant))
-                    }
-                    #expect(rows.count == 1, "the replica had replayed the write when it answered")
-                    #expect(waiting.counters.snapshot.replica == 1 && waiting.counters.fenceWaits.replayed == 1)
+                    let token = try #require(write.headers[.mercatoReadAfter], "a write answers with its read-after token")
+                    #expect(WALPosition(token) != nil)
+                    await replicated.refresh()
 
-                    // With a lag limit, the resumed replica is used again once it has caught up (2 s: in CI other suites
-                    // write heavily, and with synchronous_commit=off WAL reaches the replica in 200 ms batches).
+                    // Another instance that has not heard of the write (no Redis here): with the client's token
+                    // it reads at least that fresh; without it, it would trust its replica.
+                    let otherTarget = Replica(database: replica, name: "replica")
+                    let otherDatabase = ReplicatedDatabase(
+                        primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
+                    await otherDatabase.refresh()
+                    let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+                    let otherApp = buildApplication(otherDeps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+                    try await otherApp.test(.router) { other in
+                        let withToken = try await other.json("\(store)/products/\(product)", headers: [.mercatoReadAfter: token])
+                        let amount = ((withToken.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any])?["amount"] as? Int
+                        #expect(amount == 4321, "the token must make the read fresh")
+                        #expect(otherDatabase.counters.snapshot.primary > 0 && otherDatabase.counters.snapshot.replica == 0)
+                    }
+
+                    // The replica has not replayed the write: the merchant's next read goes to the primary and is fresh.
+                    let midway = replicated.counters.snapshot
+                    let fresh = try await client.json("\(store)/products/\(product)")
+                    let price = (fresh.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
+                    #expect(price?["amount"] as? Int == 4321, "read-your-writes: \(fresh.object)")
+                    let after = replicated.counters.snapshot
+                    #expect(after.primary > midway.primary && after.fallbacks > midway.fallbacks)
+                    #expect(after.replica == midway.replica)
+                    let expired = replicated.counters.fenceWaits.expired
+                    #expect(expired > 0, "the read waited (briefly) for the paused replica, then used the primary")
+                    // A wait expired, so the next second's reads after the write go to the primary without waiting.
+                    let unwaited = try await client.json("\(store)/products?limit=7&sort=newest")
+                    #expect(unwaited.status == .ok)
+                    #expect(replicated.counters.fenceWaits.expired == expired && replicated.counters.snapshot.fallbacks > after.fallbacks)
+
+                    // Another merchant has no such fence: its reads still use the (paused) replica.
+                    let other = "/v1/stores/\(fixture.merchants[1].slug)/products?limit=3"
+                    #expect(try await client.json(other).status == .ok)
+                    #expect(replicated.counters.snapshot.replica > after.replica, "untouched data keeps coming from the replica")
+
+                    // With a lag limit, the paused replica is skipped once it is that far behind, fence or not.
+                    let lagging = Replica(database: replica, name: "replica")
                     let lagLimited = ReplicatedDatabase(
-                        primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(2), maxLagBytes: .max,
-                        logger: Harness.logger)
-                    try await Self.eventuallyAsync("the resumed replica is within 2 s of the primary") {
-                        await lagLimited.refresh()
-                        _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query("SELECT 1") }
-                        return lagLimited.counters.snapshot.replica > 0
-                    }
-
-                    // Once the replica has replayed the write, the merchant's reads return to it.
-                    let deadline = ContinuousClock.now + .seconds(120)
-                    var back = false
-                    var attempt = 0
-                    while ContinuousClock.now < deadline, !back {
-                        await replicated.refresh()
-                        let counts = replicated.counters.snapshot
-                        // A page size not asked before: a cache miss, so a database read.
-                        attempt += 1
-                        _ = try await client.json("\(store)/products?limit=\(10 + attempt % 90)&sort=newest")
-                        back = replicated.counters.snapshot.replica > counts.replica
-                        if !back { try await Task.sleep(for: .milliseconds(50)) }
-                    }
-                    #expect(back, "after replay the merchant's reads should use the replica again")
+                        primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, logger: Harness.logger)
+                    await lagLimited.refresh()
+                    try await Task.sleep(for: .milliseconds(300))
+                    await lagLimited.refresh()
+                    #expect(lagging.isHealthy && lagging.lag >= .milliseconds(300), "lag \(lagging.lag)")
+                    _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query("SELECT 1") }
+                    #expect(lagLimited.counters.snapshot.replica == 0 && lagLimited.counters.snapshot.fallbacks == 1)
+                } catch {
+                    _ = try? await replica.query("SELECT pg_wal_replay_resume()")
+                    throw error
                 }
+                _ = try await replica.query("SELECT pg_wal_replay_resume()")
+
+                // Replaying again: a read fenced by a write made just now waits for the replica to replay it
+                // (here up to 5 s, so a loaded machine cannot make the test flaky) and is served there.
+                let waiting = ReplicatedDatabase(
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
+                    fenceWait: .seconds(5), logger: Harness.logger)
+                await waiting.refresh()
+                let variant = try await Self.firstVariant(client, product, fixture.token)
+                let write = try await client.admin(
+                    "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put,
+                    body: #"{"currency": "\#(fixture.merchants[0].defaultMarket.currency.code)", "amount": 4322}"#)
+                #expect(write.status == .ok)
+                let fence = try #require(write.headers[.mercatoReadAfter].flatMap(WALPosition.init))
+                let rows = try await ReadRouting.$replicaFence.withValue(fence) {
+                    try await waiting.query("SELECT amount FROM variant_prices WHERE variant_id = $1::uuid AND amount = 4322", .text(variant))
+                }
+                #expect(rows.count == 1, "the replica had replayed the write when it answered")
+                #expect(waiting.counters.snapshot.replica == 1 && waiting.counters.fenceWaits.replayed == 1)
+
+                // With a lag limit, the resumed replica is used again once it has caught up (2 s: in CI other suites
+                // write heavily, and with synchronous_commit=off WAL reaches the replica in 200 ms batches).
+                let lagLimited = ReplicatedDatabase(
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(2), maxLagBytes: .max,
+                    logger: Harness.logger)
+                try await Self.eventuallyAsync("the resumed replica is within 2 s of the primary") {
+                    await lagLimited.refresh()
+                    _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query("SELECT 1") }
+                    return lagLimited.counters.snapshot.replica > 0
+                }
+
+                // Once the replica has replayed the write, the merchant's reads return to it.
+                let deadline = ContinuousClock.now + .seconds(120)
+                var back = false
+                var attempt = 0
+                while ContinuousClock.now < deadline, !back {
+                    await replicated.refresh()
+                    let counts = replicated.counters.snapshot
+                    // A page size not asked before: a cache miss, so a database read.
+                    attempt += 1
+                    _ = try await client.json("\(store)/products?limit=\(10 + attempt % 90)&sort=newest")
+                    back = replicated.counters.snapshot.replica > counts.replica
+                    if !back { try await Task.sleep(for: .milliseconds(50)) }
+                }
+                #expect(back, "after replay the merchant's reads should use the replica again")
             }
         }
     }
@@ -172,66 +183,59 @@ struct ReplicaRoutingTests {
         .enabled(if: RedisHarness.enabled), .timeLimit(.minutes(3)))
     func readYourWritesAcrossInstances() async throws {
         let redisURL = try #require(RedisHarness.url)
-        let primary = try PostgresDatabase(url: Self.primaryURL, maxConnections: 4, logger: Harness.logger)
-        let replica = try PostgresDatabase(url: Self.replicaURL, maxConnections: 4, logger: Harness.logger)
-        try await primary.withRunning { primary in
-            try await replica.withRunning { replica in
-                try await Schema.migrate(primary, logger: Harness.logger)
-                let fixture = try await Harness.seed(primary, merchants: 1, products: 20)
-                try await Self.waitForReplay(replica, primary, merchants: fixture.merchants)
-                // Two instances (two pods): each its own replica routing and caches, sharing the databases and Redis.
-                func instance() async throws -> (ReplicatedDatabase, AppDependencies) {
-                    let database = ReplicatedDatabase(
-                        primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                        logger: Harness.logger)
-                    await database.refresh()
-                    let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
-                    let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, logger: Harness.logger)
-                    return (database, deps)
-                }
-                let (_, depsA) = try await instance()
-                let (databaseB, depsB) = try await instance()
-                let appA = buildApplication(depsA, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-                let appB = buildApplication(depsB, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-                try await appA.test(.router) { a in
-                    try await appB.test(.router) { b in
-                        // Both must be subscribed before the write.
-                        let subscribed = try await timeUntil(timeout: .seconds(30)) { depsA.invalidationSubscribed == true && depsB.invalidationSubscribed == true }
-                        try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
-                        let store = "/v1/stores/\(fixture.slug)"
-                        let listing = try await b.json("\(store)/products?limit=5")
-                        let product = try #require(listing.items.first?["id"] as? String)
-                        let detail = "\(store)/products/\(product)"
-                        #expect(try await b.json(detail).status == .ok)
-                        #expect(databaseB.counters.snapshot.replica > 0, "B reads the catalog from the replica")
-                        let variant = try await Self.firstVariant(a, product, fixture.token)
+        try await Self.withSeededReplica(Self.replicaURL, connections: 4, merchants: 1) { primary, replica, fixture in
+            // Two instances (two pods): each its own replica routing and caches, sharing the databases and Redis.
+            func instance() async throws -> (ReplicatedDatabase, AppDependencies) {
+                let database = ReplicatedDatabase(
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
+                    logger: Harness.logger)
+                await database.refresh()
+                let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
+                let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, logger: Harness.logger)
+                return (database, deps)
+            }
+            let (_, depsA) = try await instance()
+            let (databaseB, depsB) = try await instance()
+            let appA = buildApplication(depsA, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let appB = buildApplication(depsB, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            try await appA.test(.router) { a in
+                try await appB.test(.router) { b in
+                    // Both must be subscribed before the write.
+                    let subscribed = try await timeUntil(timeout: .seconds(30)) { depsA.invalidationSubscribed == true && depsB.invalidationSubscribed == true }
+                    try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
+                    let store = "/v1/stores/\(fixture.slug)"
+                    let listing = try await b.json("\(store)/products?limit=5")
+                    let product = try #require(listing.items.first?["id"] as? String)
+                    let detail = "\(store)/products/\(product)"
+                    #expect(try await b.json(detail).status == .ok)
+                    #expect(databaseB.counters.snapshot.replica > 0, "B reads the catalog from the replica")
+                    let variant = try await Self.firstVariant(a, product, fixture.token)
 
-                        _ = try await replica.query("SELECT pg_wal_replay_pause()")
-                        do {
-                            let write = try await a.admin(
-                                "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put,
-                                body: #"{"currency": "\#(fixture.merchants[0].defaultMarket.currency.code)", "amount": 5151}"#)
-                            #expect(write.status == .ok)
-                            // B heard of the write only through Redis; no token is sent. Its refill must not come from
-                            // the paused replica, which still has the old price.
-                            let before = databaseB.counters.snapshot
-                            let fresh = try await timeUntil(timeout: .seconds(5)) {
-                                let response = try await b.json(detail)
-                                let price = (response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
-                                return price?["amount"] as? Int == 5151
-                            }
-                            #expect(fresh != nil, "B did not serve the write within 5 s")
-                            let after = databaseB.counters.snapshot
-                            #expect(after.replica == before.replica && after.fallbacks > before.fallbacks, "B's refill went to the primary")
-                            let stale = try await replica.query(
-                                "SELECT amount FROM variant_prices WHERE variant_id = $1::uuid", .text(variant)).first?.int(0)
-                            #expect(stale != 5151, "the paused replica still has the old price, so the fresh answer came from the primary")
-                        } catch {
-                            _ = try? await replica.query("SELECT pg_wal_replay_resume()")
-                            throw error
+                    _ = try await replica.query("SELECT pg_wal_replay_pause()")
+                    do {
+                        let write = try await a.admin(
+                            "/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put,
+                            body: #"{"currency": "\#(fixture.merchants[0].defaultMarket.currency.code)", "amount": 5151}"#)
+                        #expect(write.status == .ok)
+                        // B heard of the write only through Redis; no token is sent. Its refill must not come from
+                        // the paused replica, which still has the old price.
+                        let before = databaseB.counters.snapshot
+                        let fresh = try await timeUntil(timeout: .seconds(5)) {
+                            let response = try await b.json(detail)
+                            let price = (response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
+                            return price?["amount"] as? Int == 5151
                         }
-                        _ = try await replica.query("SELECT pg_wal_replay_resume()")
+                        #expect(fresh != nil, "B did not serve the write within 5 s")
+                        let after = databaseB.counters.snapshot
+                        #expect(after.replica == before.replica && after.fallbacks > before.fallbacks, "B's refill went to the primary")
+                        let stale = try await replica.query(
+                            "SELECT amount FROM variant_prices WHERE variant_id = $1::uuid", .text(variant)).first?.int(0)
+                        #expect(stale != 5151, "the paused replica still has the old price, so the fresh answer came from the primary")
+                    } catch {
+                        _ = try? await replica.query("SELECT pg_wal_replay_resume()")
+                        throw error
                     }
+                    _ = try await replica.query("SELECT pg_wal_replay_resume()")
                 }
             }
         }
@@ -278,63 +282,57 @@ struct ReplicaRoutingTests {
     }
 
     static func killAndRestart(_ owned: OwnedPostgresReplica) async throws {
-        let primary = try PostgresDatabase(url: Self.primaryURL, maxConnections: 4, logger: Harness.logger)
-        let replica = try PostgresDatabase(url: owned.url, maxConnections: 2, logger: Harness.logger)
-        try await primary.withRunning { primary in
-            try await replica.withRunning { replica in
-                try await Schema.migrate(primary, logger: Harness.logger)
-                let fixture = try await Harness.seed(primary, merchants: 1, products: 20)
-                try await Self.waitForReplay(replica, primary, merchants: fixture.merchants)
-                let target = Replica(database: replica, name: "owned")
-                let replicated = ReplicatedDatabase(
-                    primary: primary, replicas: [target], maxLagBytes: .max, probeTimeout: .milliseconds(500), readTimeout: .milliseconds(500),
-                    logger: Harness.logger)
-                let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-                let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    // The real monitor, polling as in production (faster), so recovery is automatic.
-                    group.addTask { try await ReplicaMonitor(database: replicated, interval: .milliseconds(50)).run() }
-                    defer { group.cancelAll() }
-                    try await app.test(.live) { client in
-                        try await Self.eventually("the replica becomes healthy") { target.isHealthy }
-                        // Every read asks for a page size not asked before: a cache miss, so a database read.
-                        var page = 0
-                        let store = "/v1/stores/\(fixture.slug)"
-                        func uncachedRead() async throws -> JSONResponse {
-                            page += 1
-                            return try await client.json("\(store)/products?limit=\(1 + page % 100)&sort=\(["newest", "price_asc", "position"][page / 100 % 3])")
-                        }
-                        let start = replicated.counters.snapshot
-                        #expect(try await uncachedRead().status == .ok)
-                        #expect(replicated.counters.snapshot.replica > start.replica, "a healthy replica serves catalog reads")
-
-                        // Crash: the pool's open connections die and new ones are refused. Reads made before the
-                        // monitor notices fail over per read; after, they skip the replica.
-                        try await owned.kill()
-                        let killed = replicated.counters.snapshot
-                        for _ in 0..<10 {
-                            let response = try await uncachedRead()
-                            #expect(response.status == .ok, "a read while the replica is down: \(response.status) \(response.object)")
-                        }
-                        try await Self.eventually("the monitor marks the killed replica unhealthy") { !target.isHealthy }
-                        for _ in 0..<5 { #expect(try await uncachedRead().status == .ok) }
-                        let down = replicated.counters.snapshot
-                        #expect(down.replica == killed.replica, "nothing is read from a dead replica")
-                        #expect(down.primary >= killed.primary + 15 && down.fallbacks >= killed.fallbacks + 15)
-
-                        // Restart: the monitor takes the replica back and reads return to it without intervention.
-                        try await owned.start()
-                        let deadline = ContinuousClock.now + .seconds(60)
-                        var back = false
-                        while ContinuousClock.now < deadline, !back {
-                            let before = replicated.counters.snapshot
-                            #expect(try await uncachedRead().status == .ok)
-                            back = replicated.counters.snapshot.replica > before.replica
-                            if !back { try await Task.sleep(for: .milliseconds(50)) }
-                        }
-                        #expect(back, "the restarted replica should serve reads again")
-                        #expect(target.isHealthy)
+        try await Self.withSeededReplica(owned.url, connections: 2, merchants: 1) { primary, replica, fixture in
+            let target = Replica(database: replica, name: "owned")
+            // No lag limit: this test is about failure and recovery, and other suites write heavily meanwhile.
+            let replicated = ReplicatedDatabase(
+                primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: .milliseconds(500),
+                readTimeout: .milliseconds(500), logger: Harness.logger)
+            let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // The real monitor, polling as in production (faster), so recovery is automatic.
+                group.addTask { try await ReplicaMonitor(database: replicated, interval: .milliseconds(50)).run() }
+                defer { group.cancelAll() }
+                try await app.test(.live) { client in
+                    try await Self.eventually("the replica becomes healthy") { target.isHealthy }
+                    // Every read asks for a page size not asked before: a cache miss, so a database read.
+                    var page = 0
+                    let store = "/v1/stores/\(fixture.slug)"
+                    func uncachedRead() async throws -> JSONResponse {
+                        page += 1
+                        return try await client.json("\(store)/products?limit=\(1 + page % 100)&sort=\(["newest", "price_asc", "position"][page / 100 % 3])")
                     }
+                    let start = replicated.counters.snapshot
+                    #expect(try await uncachedRead().status == .ok)
+                    #expect(replicated.counters.snapshot.replica > start.replica, "a healthy replica serves catalog reads")
+
+                    // Crash: the pool's open connections die and new ones are refused. Reads made before the
+                    // monitor notices fail over per read; after, they skip the replica.
+                    try await owned.kill()
+                    let killed = replicated.counters.snapshot
+                    for _ in 0..<10 {
+                        let response = try await uncachedRead()
+                        #expect(response.status == .ok, "a read while the replica is down: \(response.status) \(response.object)")
+                    }
+                    try await Self.eventually("the monitor marks the killed replica unhealthy") { !target.isHealthy }
+                    for _ in 0..<5 { #expect(try await uncachedRead().status == .ok) }
+                    let down = replicated.counters.snapshot
+                    #expect(down.replica == killed.replica, "nothing is read from a dead replica")
+                    #expect(down.primary >= killed.primary + 15 && down.fallbacks >= killed.fallbacks + 15)
+
+                    // Restart: the monitor takes the replica back and reads return to it without intervention.
+                    try await owned.start()
+                    let deadline = ContinuousClock.now + .seconds(60)
+                    var back = false
+                    while ContinuousClock.now < deadline, !back {
+                        let before = replicated.counters.snapshot
+                        #expect(try await uncachedRead().status == .ok)
+                        back = replicated.counters.snapshot.replica > before.replica
+                        if !back { try await Task.sleep(for: .milliseconds(50)) }
+                    }
+                    #expect(back, "the restarted replica should serve reads again")
+                    #expect(target.isHealthy)
                 }
             }
         }

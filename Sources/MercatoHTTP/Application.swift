@@ -27,12 +27,16 @@ public struct AppDependencies: Sendable {
     public var services: [any Service]
     /// Cross-instance invalidation counters, when Redis is configured.
     public var invalidationCounters: (published: Int, received: Int, publishFailures: Int, reconnects: Int)? {
-        services.lazy.compactMap { $0 as? InvalidationListener }.first?.counters.snapshot
+        invalidationListener?.counters.snapshot
     }
 
     /// Whether this instance receives other instances' invalidations yet (nil without Redis).
     public var invalidationSubscribed: Bool? {
-        services.lazy.compactMap { $0 as? InvalidationListener }.first?.counters.isSubscribed
+        invalidationListener?.counters.isSubscribed
+    }
+
+    private var invalidationListener: InvalidationListener? {
+        services.lazy.compactMap { $0 as? InvalidationListener }.first
     }
 
     /// Wires the services over a migrated database: with `cacheOptions.redisURL`, the Redis tier and

@@ -59,6 +59,8 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     let maxLag: Duration
     let maxLagBytes: UInt64
     let fenceWait: Duration
+    /// How long reads stop waiting on a replica after a wait for it expired.
+    let waitSuspension: Duration
     let history: Mutex<WALHistory>
     let logger: Logger
     public let counters = ReadCounters()
@@ -70,8 +72,10 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
 
     public init(
         primary: any SQLDatabase, replicas: [Replica], maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20,
-        fenceWait: Duration = .milliseconds(20), probeTimeout: Duration = .seconds(1), readTimeout: Duration = .seconds(1), logger: Logger
+        fenceWait: Duration = .milliseconds(20), waitSuspension: Duration = .seconds(1), probeTimeout: Duration = .seconds(1),
+        readTimeout: Duration = .seconds(1), logger: Logger
     ) {
+        self.waitSuspension = waitSuspension
         self.probeTimeout = probeTimeout
         self.readTimeout = readTimeout
         self.primary = primary
@@ -124,8 +128,8 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
 
     /// The replica to read from, if one has replayed `fence`: the healthy one within the lag limits that has
     /// replayed the most. When that one is just short of the fence (a write moments ago), it is asked again
-    /// for up to `fenceWait`, since replay usually takes a millisecond or two. When a wait expires, the next
-    /// second's reads do not wait: where replay lags commits (e.g. `synchronous_commit = off` sends WAL in
+    /// for up to `fenceWait`, since replay usually takes a millisecond or two. When a wait expires, reads do not
+    /// wait for `waitSuspension` (a second): where replay lags commits (e.g. `synchronous_commit = off` sends WAL in
     /// batches every `wal_writer_delay`), waiting would only add `fenceWait` to every read after a write.
     func replica(replayed fence: WALPosition) async -> Replica? {
         guard let best = candidate() else { return nil }
@@ -147,7 +151,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
             try? await Task.sleep(for: .milliseconds(4))
         }
         counters.fenceWaitsExpired.add(1, ordering: .relaxed)
-        best.state.withLock { $0.waitsSuspendedUntil = ContinuousClock.now + .seconds(1) }
+        best.state.withLock { $0.waitsSuspendedUntil = ContinuousClock.now + waitSuspension }
         return nil
     }
 

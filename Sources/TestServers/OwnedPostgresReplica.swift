@@ -10,20 +10,17 @@ public struct OwnedPostgresReplica: Sendable {
     /// A new replica of the primary at `primaryURL` (a `postgres://…@127.0.0.1:PORT/…` URL), on a free loopback port.
     public static func start(primaryURL: String) async throws -> OwnedPostgresReplica {
         guard let primaryPort = URLComponents(string: primaryURL)?.port else { throw TestServerError("no port in \(primaryURL)") }
-        var lastError: (any Error)?
-        for _ in 0..<3 {
+        return try await ScriptRunner.onFreePort(attempts: 3) { port in
             // A short path: the unix socket path (DIR/run/.s.PGSQL.PORT) is limited to 107 bytes.
-            let directory = "/tmp/mercato-replica-\(UUID().uuidString.prefix(8))"
-            let replica = OwnedPostgresReplica(port: try ScriptRunner.freeLoopbackPort(), directory: directory, primaryPort: primaryPort)
+            let replica = OwnedPostgresReplica(port: port, directory: "/tmp/mercato-replica-\(UUID().uuidString.prefix(8))", primaryPort: primaryPort)
             do {
                 try await replica.start()
                 return replica
             } catch {
-                lastError = error
                 await replica.destroy()
+                throw error
             }
         }
-        throw lastError ?? TestServerError("could not start a replica")
     }
 
     public var url: String { "postgres://postgres@127.0.0.1:\(self.port)/mercato" }

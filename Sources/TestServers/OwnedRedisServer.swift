@@ -21,20 +21,16 @@ public struct OwnedRedisServer: Sendable {
 
     /// Starts a new server on a free loopback port.
     public static func start() async throws -> OwnedRedisServer {
-        // The port is only known to be free when it is probed; another process can take it before
-        // redis-server binds it, so a failed start tries another port.
-        var lastError: (any Error)?
-        for _ in 0..<5 {
-            let server = OwnedRedisServer(port: try ScriptRunner.freeLoopbackPort(), directory: NSTemporaryDirectory() + "redisclient-\(UUID().uuidString)")
+        try await ScriptRunner.onFreePort(attempts: 5) { port in
+            let server = OwnedRedisServer(port: port, directory: NSTemporaryDirectory() + "redisclient-\(UUID().uuidString)")
             do {
                 try await server.start()
                 return server
             } catch {
-                lastError = error
                 try? FileManager.default.removeItem(atPath: server.directory)
+                throw error
             }
         }
-        throw lastError ?? TestServerError("could not start redis-server")
     }
 
     public var url: String { "redis://127.0.0.1:\(self.port)" }

@@ -76,6 +76,20 @@ enum ScriptRunner {
         return pid
     }
 
+    /// Starts a server with `start` on a free loopback port. A port is only known to be free when it is
+    /// probed, and another process can take it before the server binds it, so a failed start tries another.
+    static func onFreePort<Server>(attempts: Int, _ start: (Int) async throws -> Server) async throws -> Server {
+        var lastError: (any Error)?
+        for _ in 0..<attempts {
+            do {
+                return try await start(try freeLoopbackPort())
+            } catch {
+                lastError = error
+            }
+        }
+        throw lastError ?? TestServerError("no server started in \(attempts) attempts")
+    }
+
     /// A free port on 127.0.0.1, probed by binding it and released for the server.
     ///
     /// Below the kernel's ephemeral range (32768+): while a server is stopped, outgoing connections of the

@@ -18,6 +18,13 @@ enum RedisHarness {
     static let url = ProcessInfo.processInfo.environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
     static var enabled: Bool { url != nil }
 
+    /// Waits until every instance receives the others' invalidations. Before that a write elsewhere would be
+    /// missed, and a Redis outage would end in a first subscription rather than a reconnect.
+    static func waitUntilSubscribed(_ instances: AppDependencies...) async throws {
+        let subscribed = try await timeUntil(timeout: .seconds(30)) { instances.allSatisfy { $0.invalidationSubscribed == true } }
+        try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
+    }
+
     /// Two application instances over one database and one Redis, like two pods behind a load balancer.
     static func withTwoInstances(
         _ backend: Backend, redisURL: String, products: Int = 40,
@@ -39,10 +46,7 @@ enum RedisHarness {
             let appB = buildApplication(b, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
             try await appA.test(.router) { clientA in
                 try await appB.test(.router) { clientB in
-                    // Both instances must be subscribed before a write, or B would miss the message (and a Redis
-                    // outage before the first subscription would end in a first subscription, not a reconnect).
-                    let subscribed = try await timeUntil(timeout: .seconds(30)) { a.invalidationSubscribed == true && b.invalidationSubscribed == true }
-                    try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
+                    try await waitUntilSubscribed(a, b)
                     try await body(clientA, clientB, fixture, a, b)
                 }
             }

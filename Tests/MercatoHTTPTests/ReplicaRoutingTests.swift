@@ -52,7 +52,9 @@ struct ReplicaRoutingTests {
         try await Self.withSeededReplica(Self.replicaURL, connections: 4, merchants: 2) { primary, replica, fixture in
             let target = Replica(database: replica, name: "replica")
             // No lag limit here: other suites write heavily meanwhile, and this test is about the fence.
-            let replicated = ReplicatedDatabase(primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
+            // A long wait suspension, so "the next read does not wait" holds however slow the machine is.
+            let replicated = ReplicatedDatabase(
+                primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, waitSuspension: .seconds(3600), logger: Harness.logger)
             #expect(!target.isHealthy)
             await replicated.refresh()
             #expect(target.isHealthy)
@@ -105,7 +107,7 @@ struct ReplicaRoutingTests {
                     #expect(after.replica == midway.replica)
                     let expired = replicated.counters.fenceWaits.expired
                     #expect(expired > 0, "the read waited (briefly) for the paused replica, then used the primary")
-                    // A wait expired, so the next second's reads after the write go to the primary without waiting.
+                    // A wait expired, so reads after the write go to the primary without waiting (for the suspension).
                     let unwaited = try await client.json("\(store)/products?limit=7&sort=newest")
                     #expect(unwaited.status == .ok)
                     #expect(replicated.counters.fenceWaits.expired == expired && replicated.counters.snapshot.fallbacks > after.fallbacks)
@@ -200,9 +202,7 @@ struct ReplicaRoutingTests {
             let appB = buildApplication(depsB, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
             try await appA.test(.router) { a in
                 try await appB.test(.router) { b in
-                    // Both must be subscribed before the write.
-                    let subscribed = try await timeUntil(timeout: .seconds(30)) { depsA.invalidationSubscribed == true && depsB.invalidationSubscribed == true }
-                    try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
+                    try await RedisHarness.waitUntilSubscribed(depsA, depsB)
                     let store = "/v1/stores/\(fixture.slug)"
                     let listing = try await b.json("\(store)/products?limit=5")
                     let product = try #require(listing.items.first?["id"] as? String)

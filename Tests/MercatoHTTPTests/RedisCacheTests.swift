@@ -103,11 +103,23 @@ struct RedisCacheTests {
             #expect(metrics.contains("mercato_redis_command_duration_seconds_count{command=\"GET\",outcome=\"ok\"}"), "no Redis command latency on B")
             let fresh = try await b.json(detail)
             #expect((fresh.object["price"] as? [String: Any])?["amount"] as? Int == 4242)
-            // The other merchant's entries were not invalidated.
+            // The other merchant's entries are not invalidated by this merchant's writes: B caches a page of the
+            // other store, A writes this store again, and once B serves that write the other page must still hit
+            // (a bus that bumped every merchant would have dropped it by then).
             let other = "/v1/stores/\(fixture.merchants[1].slug)/products?limit=3"
             _ = try await b.json(other)
-            _ = try await a.admin("/v1/admin/products?limit=1", token: fixture.token)
             #expect(try await b.json(other).cache == "hit")
+            for variant in variants {
+                let variantID = try #require(variant["id"] as? String)
+                #expect(try await a.admin("/v1/admin/variants/\(variantID)/price", token: fixture.token, method: .put, body: #"{"currency": "EUR", "amount": 4343}"#).status == .ok)
+            }
+            let applied = try await timeUntil(timeout: .seconds(30)) {
+                let page = try await b.json(listing)
+                let item = page.items.first { $0["id"] as? String == id }
+                return (item?["price"] as? [String: Any])?["amount"] as? Int == 4343
+            }
+            try #require(applied != nil, "instance B did not receive the second write's invalidation within 30 s")
+            #expect(try await b.json(other).cache == "hit", "a write of one merchant invalidated another merchant's entries")
         }
     }
 

@@ -18,6 +18,10 @@ enum AdminValidation {
         let trimmed = value.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { throw .validation(field: field, message: "'\(field)' must not be empty") }
         guard value.count <= max else { throw .validation(field: field, message: "'\(field)' must be at most \(max) characters") }
+        // One-line fields: the body check already refused other control characters, not line breaks.
+        guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw .validation(field: field, message: "'\(field)' must be one line, without control characters")
+        }
         return trimmed
     }
 

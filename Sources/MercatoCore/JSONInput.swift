@@ -21,6 +21,7 @@ public enum JSONInput {
     }()
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, schema: KeySchema) throws(MercatoError) -> T {
+        try StrictJSON.validate(data)
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])

@@ -65,6 +65,14 @@ public struct Problem: Error, Sendable {
 
     /// The problem as an `application/problem+json` response.
     public func response() -> Response {
+        var headers = extraHeaders
+        headers[.contentType] = "application/problem+json"
+        headers[.cacheControl] = "no-store"
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json)))
+    }
+
+    /// The problem's JSON body.
+    public var json: [UInt8] {
         var json = JSONWriter(capacity: 256)
         json.raw("{"); json.key("type"); json.string("https://mercato.dev/problems/\(type)")
         json.raw(","); json.key("title"); json.string(title)
@@ -74,10 +82,7 @@ public struct Problem: Error, Sendable {
             json.raw(","); json.string(member.key); json.raw(":"); json.rawJSON(member.json)
         }
         json.raw("}")
-        var headers = extraHeaders
-        headers[.contentType] = "application/problem+json"
-        headers[.cacheControl] = "no-store"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: json.bytes)))
+        return json.bytes
     }
 }
 

@@ -7,6 +7,7 @@ public func serviceRouter(faults: FaultInjection) -> Router<BasicRequestContext>
     router.add(middleware: TraceContextMiddleware())
     router.add(middleware: RequestLogMiddleware())
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: RequestTargetMiddleware())
     router.add(middleware: FaultInjectionMiddleware(faults))
     router.get("/health") { _, _ in JSONBytes.response(Array(#"{"status":"ok"}"#.utf8), headers: [.cacheControl: "no-store"]) }
     return router

@@ -68,7 +68,8 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             InventoryRoutes(store: store, defaultTTL: .seconds(ttl), onStockChange: onStockChange).register(on: router)
             let expiry = ReservationExpiry(store: store, interval: .seconds(max(1, interval)), logger: logger, onStockChange: onStockChange)
             let app = Application(
-                router: router, configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-inventory", backlog: 1024),
+                router: router, server: .http1WithProblems,
+                configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-inventory", backlog: 1024),
                 services: [expiry] + (tracing.map { [$0] } ?? []),
                 onServerRunning: { channel in
                     FileHandle.standardOutput.write(Data("inventory service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
@@ -93,7 +94,8 @@ struct TaxServiceCommand: AsyncParsableCommand {
         TaxRoutes().register(on: router)
         let (hostname, port) = (hostname, port)
         let app = Application(
-            router: router, configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-tax", backlog: 1024),
+            router: router, server: .http1WithProblems,
+            configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-tax", backlog: 1024),
             services: tracing.map { [$0] } ?? [],
             onServerRunning: { channel in
                 FileHandle.standardOutput.write(Data("tax service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))

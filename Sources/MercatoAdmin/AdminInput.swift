@@ -97,6 +97,7 @@ public struct StockInput: Decodable, Sendable {
 /// Body of POST /v1/admin/storefront-tokens.
 public struct StorefrontTokenInput: Decodable, Sendable {
     public var customerGroup: String
+    public var ttlSeconds: Int64?
 
-    static let schema = KeySchema.object(["customer_group": .value])
+    static let schema = KeySchema.object(["customer_group": .value, "ttl_seconds": .integer])
 }

@@ -39,14 +39,34 @@ public struct AdminService: Sendable {
 
     /// The merchant a bearer token belongs to; anything else is 401.
     public func authenticate(authorization: String?) async throws -> Merchant {
-        guard let authorization, authorization.hasPrefix("Bearer ") else {
-            throw MercatoError.unauthorized("send the merchant's admin token as 'Authorization: Bearer mk_…'")
-        }
-        let token = String(authorization.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
-        guard token.hasPrefix("mk_"), let merchant = try await writer.merchant(forAdminToken: token) else {
-            throw MercatoError.unauthorized("the admin token is not valid")
+        let token = try Self.adminToken(authorization)
+        guard let merchant = try await writer.merchant(forAdminToken: token) else {
+            throw MercatoError.unauthorized("the admin token is not valid (unknown or revoked)")
         }
         return merchant
+    }
+
+    /// The admin token in an `Authorization` header; the scheme is case-insensitive (RFC 9110 §11.1).
+    public static func adminToken(_ authorization: String?) throws(MercatoError) -> String {
+        guard let token = BearerToken.parse(authorization), token.hasPrefix("mk_") else {
+            throw .unauthorized("send the merchant's admin token as 'Authorization: Bearer mk_…'")
+        }
+        return token
+    }
+
+    /// Issues another admin token for the merchant (to rotate: issue, switch over, revoke the old one).
+    public func issueAdminToken(_ merchant: Merchant) async throws -> [UInt8] {
+        let token = try await writer.createAdminToken(merchantID: merchant.id)
+        var json = JSONWriter()
+        json.raw("{"); json.key("token"); json.string(token); json.raw("}")
+        return json.bytes
+    }
+
+    /// Revokes the admin token that authenticated this request; it stops working at once on every instance.
+    public func revokeAdminToken(_ merchant: Merchant, authorization: String?) async throws {
+        guard try await writer.revokeAdminToken(try Self.adminToken(authorization), merchantID: merchant.id) else {
+            throw MercatoError.unauthorized("the admin token is not valid (unknown or revoked)")
+        }
     }
 
     // MARK: categories
@@ -185,12 +205,17 @@ public struct AdminService: Sendable {
         }
     }
 
-    /// Parses the group of a storefront token request.
-    public func storefrontTokenGroup(body: Data) throws(MercatoError) -> CustomerGroup {
+    /// Parses a storefront token request: the group, and a lifetime within `maximum` (`fallback` when omitted).
+    public func storefrontTokenRequest(body: Data, fallback: Duration, maximum: Duration) throws(MercatoError) -> (group: CustomerGroup, lifetime: Duration) {
         let input = try JSONInput.decode(StorefrontTokenInput.self, from: body, schema: StorefrontTokenInput.schema)
         guard let group = CustomerGroup(rawValue: input.customerGroup) else {
             throw .validation(field: "customer_group", message: "'customer_group' must be a known group, not '\(input.customerGroup)'; use one of \(CustomerGroup.allCases.map(\.rawValue).joined(separator: ", "))")
         }
-        return group
+        guard let seconds = input.ttlSeconds else { return (group, fallback) }
+        let longest = maximum.components.seconds
+        guard (60...longest).contains(seconds) else {
+            throw .validation(field: "ttl_seconds", message: "'ttl_seconds' must be between 60 and \(longest)")
+        }
+        return (group, .seconds(seconds))
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import MercatoCache
 import MercatoCore
 import Tracing
@@ -35,12 +36,14 @@ public struct StorefrontReads: Sendable {
     /// The caller's group: anonymous is `public`; a token must be valid for this store.
     public func group(token: String?, merchantSlug: String) throws(MercatoError) -> CustomerGroup {
         guard let token else { return .public }
-        return try tokens.group(from: token, merchantSlug: merchantSlug)
+        return try tokens.group(from: token, merchantSlug: merchantSlug, now: Int64(Date().timeIntervalSince1970))
     }
 
-    /// Issues a storefront token for one of the store's customer groups.
-    public func issueToken(merchantSlug: String, group: CustomerGroup) -> String {
-        tokens.issue(merchantSlug: merchantSlug, group: group)
+    /// Issues a storefront token for one of the store's customer groups, valid for `lifetime`;
+    /// returns it with its expiry (seconds since 1970).
+    public func issueToken(merchantSlug: String, group: CustomerGroup, lifetime: Duration) -> (token: String, expiresAt: Int64) {
+        let expiresAt = Int64(Date().timeIntervalSince1970) + lifetime.components.seconds
+        return (tokens.issue(merchantSlug: merchantSlug, group: group, expiresAt: expiresAt), expiresAt)
     }
 
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {

@@ -23,11 +23,21 @@ public struct CheckoutOptions: Sendable {
     public var reservationTTL: Duration
     /// How long a cached availability figure counts as fresh (it is also dropped on every stock change).
     public var availabilityTTL: Duration
+    /// Most lines one checkout may hold (`MERCATO_CHECKOUT_MAX_LINES`).
+    public var maxLines: Int
+    /// Most units of one variant one checkout may hold (`MERCATO_CHECKOUT_MAX_QUANTITY`): an anonymous
+    /// checkout takes stock off sale for the reservation TTL, so one client must not hold a shelf.
+    public var maxQuantity: Int64
 
-    public init(mode: CheckoutMode = .standard, reservationTTL: Duration = .seconds(600), availabilityTTL: Duration = .seconds(5)) {
+    public init(
+        mode: CheckoutMode = .standard, reservationTTL: Duration = .seconds(600), availabilityTTL: Duration = .seconds(5),
+        maxLines: Int = 25, maxQuantity: Int64 = 100
+    ) {
         self.mode = mode
         self.reservationTTL = reservationTTL
         self.availabilityTTL = availabilityTTL
+        self.maxLines = maxLines
+        self.maxQuantity = maxQuantity
     }
 }
 
@@ -107,20 +117,22 @@ public struct CheckoutService: Sendable {
     public func create(merchantSlug: String, group: CustomerGroup, marketHeader: String?, body: Data) async throws -> [UInt8] {
         let input = try JSONInput.decode(CheckoutInput.self, from: body, schema: CheckoutInput.schema)
         let email = try CheckoutValidation.email(input.email)
-        guard (1...50).contains(input.lines.count) else { throw MercatoError.validation(field: "lines", message: "'lines' must hold 1–50 lines") }
+        guard (1...options.maxLines).contains(input.lines.count) else {
+            throw MercatoError.validation(field: "lines", message: "'lines' must hold 1–\(options.maxLines) lines")
+        }
         var quantities: [VariantID: Int64] = [:]
         var order: [VariantID] = []
         for (index, line) in input.lines.enumerated() {
             guard let id = VariantID(line.variantId) else {
                 throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'lines[\(index)].variant_id' must be a UUID, got '\(line.variantId)'")
             }
-            guard (1...1000).contains(line.quantity) else {
-                throw MercatoError.validation(field: "lines[\(index)].quantity", message: "quantity must be 1–1000")
+            guard (1...options.maxQuantity).contains(line.quantity) else {
+                throw MercatoError.validation(field: "lines[\(index)].quantity", message: "quantity must be 1–\(options.maxQuantity)")
             }
             if quantities[id] == nil { order.append(id) }
             quantities[id, default: 0] += line.quantity
-            guard quantities[id]! <= 1000 else {
-                throw MercatoError.validation(field: "lines[\(index)].quantity", message: "at most 1000 units of one variant per checkout")
+            guard quantities[id]! <= options.maxQuantity else {
+                throw MercatoError.validation(field: "lines[\(index)].quantity", message: "at most \(options.maxQuantity) units of one variant per checkout")
             }
         }
         let marketCode = (input.market ?? marketHeader)?.uppercased()
@@ -310,7 +322,9 @@ public struct CheckoutService: Sendable {
             let body = try CheckoutRenderer.order(claimed, checkout: checkout)
             try await store.finishOrder(claimed.id, checkout: id, status: "placed", responseStatus: 201, body: String(decoding: body, as: UTF8.self), checkoutStatus: "completed")
         } catch InventoryError.notHeld(_, .released) {
-            // The reservation ran out before the buyer completed: the units went back to stock.
+            // The reservation ran out before the buyer completed. Inventory refuses to commit it even
+            // before the sweeper has run; give the units back now rather than at the next sweep.
+            await releaseExpired(checkout)
             let problem = CheckoutRenderer.expiredProblem(checkoutID: id)
             try await store.finishOrder(claimed.id, checkout: id, status: "failed", responseStatus: 409, body: problem, checkoutStatus: "expired")
         }
@@ -350,9 +364,7 @@ public struct CheckoutService: Sendable {
         return checkout
     }
 
-    static func sameHash(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-    }
+    static func sameHash(_ a: String, _ b: String) -> Bool { ConstantTime.equals(a, b) }
 
     // MARK: caches
 
@@ -432,14 +444,29 @@ public struct CheckoutService: Sendable {
     /// Stock moved: invalidate the details and availability of those products, and listings when an
     /// `in_stock` flag may have flipped (in-process, or across instances through Redis).
     func stockChanged(_ merchant: Merchant, _ change: StockChange) async {
+        await stockChanged(slug: merchant.slug, merchantID: merchant.id, change)
+    }
+
+    func stockChanged(slug: String, merchantID: MerchantID, _ change: StockChange) async {
         do {
             for event in CacheNamespace.events(
-                slug: merchant.slug, merchantID: merchant.id, products: change.products, listingsChanged: change.inStockMayHaveChanged)
+                slug: slug, merchantID: merchantID, products: change.products, listingsChanged: change.inStockMayHaveChanged)
             {
                 try await bus.publish(event)
             }
         } catch {
-            logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchant.slug)", "error": "\(error)"])
+            logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(slug)", "error": "\(error)"])
+        }
+    }
+
+    /// Releases the reservation of a checkout whose time ran out (a no-op when the sweeper was first).
+    func releaseExpired(_ checkout: CheckoutRecord) async {
+        do {
+            let (_, change) = try await call(.release) { try await inventory.release(merchantID: checkout.merchantID, key: checkout.reservationKey) }
+            guard !change.isEmpty, let slug = try await store.merchantSlug(checkout.merchantID) else { return }
+            await stockChanged(slug: slug, merchantID: checkout.merchantID, change)
+        } catch {
+            logger.warning("could not release an expired reservation; the sweeper will", metadata: ["key": "\(checkout.reservationKey)", "error": "\(error)"])
         }
     }
 

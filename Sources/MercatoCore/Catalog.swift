@@ -16,6 +16,10 @@ public struct Category: Sendable, Hashable {
     /// Own rule intersected with every ancestor's: who can see this category.
     public var effectiveMask: AudienceMask
 
+    /// Deepest level a category may sit at (a root is level 1). Storefront paths and admin UIs
+    /// stay usable well within it, and every walk up a chain is bounded by it.
+    public static let maxDepth = 32
+
     public init(
         id: CategoryID, merchantID: MerchantID, parentID: CategoryID?, slug: String, name: String,
         kind: CategoryKind, position: Int, visibility: VisibilityRule, effectiveMask: AudienceMask

@@ -103,11 +103,24 @@ struct AdminRoutes {
         }
         group.post("/storefront-tokens") { request, _ in
             let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
-            let customerGroup = try admin.storefrontTokenGroup(body: try await self.body(request))
+            let (customerGroup, lifetime) = try admin.storefrontTokenRequest(
+                body: try await self.body(request), fallback: StorefrontTokens.defaultLifetime, maximum: StorefrontTokens.maximumLifetime)
+            let (token, expiresAt) = reads.issueToken(merchantSlug: merchant.slug, group: customerGroup, lifetime: lifetime)
             var json = JSONWriter()
-            json.raw("{"); json.key("token"); json.string(reads.issueToken(merchantSlug: merchant.slug, group: customerGroup))
-            json.raw(","); json.key("customer_group"); json.string(customerGroup.rawValue); json.raw("}")
+            json.raw("{"); json.key("token"); json.string(token)
+            json.raw(","); json.key("customer_group"); json.string(customerGroup.rawValue)
+            json.raw(","); json.key("expires_at"); json.string(Date(timeIntervalSince1970: TimeInterval(expiresAt)).formatted(.iso8601))
+            json.raw("}")
             return Self.ok(json.bytes, status: .created)
+        }
+        group.post("/tokens") { request, _ in
+            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            return Self.ok(try await admin.issueAdminToken(merchant), status: .created)
+        }
+        group.delete("/tokens/current") { request, _ in
+            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            try await admin.revokeAdminToken(merchant, authorization: request.headers[.authorization])
+            return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
     }
 

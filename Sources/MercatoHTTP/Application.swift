@@ -159,11 +159,21 @@ public struct HTTPOptions: Sendable {
     public var exposeStatementCount: Bool
     /// Whether to send `Server-Timing` (cache tier and time in database, Redis, external calls; `MERCATO_SERVER_TIMING`).
     public var serverTiming: Bool
+    /// Whether `Server-Timing` names the cache tier (off in production: whether a response was
+    /// cached tells an outsider what other buyers looked at recently).
+    public var serverTimingCacheTier: Bool
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>` (`MERCATO_METRICS_TOKEN`).
+    public var metricsToken: String?
 
-    public init(maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true, serverTiming: Bool = true) {
+    public init(
+        maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true, serverTiming: Bool = true, serverTimingCacheTier: Bool = true,
+        metricsToken: String? = nil
+    ) {
         self.maxBodyBytes = maxBodyBytes
         self.exposeStatementCount = exposeStatementCount
         self.serverTiming = serverTiming
+        self.serverTimingCacheTier = serverTimingCacheTier
+        self.metricsToken = metricsToken
     }
 }
 
@@ -173,10 +183,12 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     router.addTracingIfActive()
     router.add(middleware: TraceContextMiddleware())
     router.add(middleware: RequestObservationMiddleware(
-        exposeStatements: deps.options.exposeStatementCount, serverTiming: deps.options.serverTiming, metrics: deps.metrics))
+        exposeStatements: deps.options.exposeStatementCount, serverTiming: deps.options.serverTiming,
+        serverTimingCacheTier: deps.options.serverTimingCacheTier, metrics: deps.metrics))
     router.add(middleware: ProblemMiddleware())
+    router.add(middleware: RequestTargetMiddleware())
     router.add(middleware: ReadAfterMiddleware())
-    OperationsRoutes(database: deps.database, metrics: deps.metrics).register(on: router)
+    OperationsRoutes(database: deps.database, metrics: deps.metrics, metricsToken: deps.options.metricsToken).register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
     CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)
@@ -191,6 +203,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(deps),
+        server: .http1WithProblems,
         configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato", backlog: 2048),
         services: deps.services + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

@@ -12,6 +12,7 @@ import MercatoStorage
 struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
     let exposeStatements: Bool
     let serverTiming: Bool
+    let serverTimingCacheTier: Bool
     let metrics: ServerMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -31,7 +32,7 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
         metrics.recordRequest(
             route: route, method: request.method.rawValue, status: response.status.code, duration: duration, statements: counter.value)
         if exposeStatements { response.headers[.mercatoStatements] = String(counter.value) }
-        if serverTiming { response.headers[.serverTiming] = Self.serverTiming(timings, total: duration) }
+        if serverTiming { response.headers[.serverTiming] = Self.serverTiming(timings, total: duration, cacheTier: serverTimingCacheTier) }
         var metadata: Logger.Metadata = [
             "http.route": "\(route)", "http.method": "\(request.method.rawValue)", "http.status": "\(response.status.code)",
             "duration_ms": "\(Self.milliseconds(duration))", "db.statements": "\(counter.value)",
@@ -43,9 +44,9 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
 
     /// `cache;desc="hit", db;dur=0.8, redis;dur=0.2, ext;dur=151.0, total;dur=153.1` (milliseconds; only
     /// durations and the cache tier, nothing about data).
-    static func serverTiming(_ timings: RequestTimings, total: Duration) -> String {
+    static func serverTiming(_ timings: RequestTimings, total: Duration, cacheTier: Bool = true) -> String {
         var parts: [String] = []
-        if let outcome = timings.cacheOutcome { parts.append("cache;desc=\"\(outcome)\"") }
+        if cacheTier, let outcome = timings.cacheOutcome { parts.append("cache;desc=\"\(outcome)\"") }
         for kind in RequestTimings.Kind.allCases {
             let nanos = timings.nanoseconds(kind)
             if nanos > 0 { parts.append("\(kind.metricName);dur=\(milliseconds(nanoseconds: nanos))") }

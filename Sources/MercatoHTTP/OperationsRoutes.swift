@@ -1,5 +1,6 @@
 import HTTPTypes
 import Hummingbird
+import MercatoCore
 import MercatoHTTPEdge
 import MercatoStorage
 import NIOCore
@@ -8,6 +9,8 @@ import NIOCore
 struct OperationsRoutes {
     let database: any SQLDatabase
     let metrics: ServerMetrics
+    /// Required as a bearer token by `/metrics` when set.
+    let metricsToken: String?
     static let ok = ByteBuffer(string: "{\"status\":\"ok\"}")
 
     func register(on router: Router<BasicRequestContext>) {
@@ -24,8 +27,11 @@ struct OperationsRoutes {
             }
             return JSONBytes.response(Self.ok)
         }
-        router.get("/metrics") { _, _ in
-            Response(
+        router.get("/metrics") { request, _ in
+            if let metricsToken {
+                guard let sent = BearerToken.parse(request.headers[.authorization]), ConstantTime.equals(sent, metricsToken) else { throw MercatoError.unauthorized("/metrics needs 'Authorization: Bearer <MERCATO_METRICS_TOKEN>'") }
+            }
+            return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: await metrics.exposition())))
         }

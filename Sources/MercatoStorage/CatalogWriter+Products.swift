@@ -74,6 +74,9 @@ extension CatalogWriter {
                 throw MercatoError.conflict("a product with slug '\(patch.slug ?? "")' already exists in this store")
             }
             if let categoryIDs = patch.categoryIDs {
+                if categoryIDs.isEmpty, !before.categoryIDs.isEmpty {
+                    try await Self.refuseImplicitPublication(before.categoryIDs, merchantID: merchantID, on: tx)
+                }
                 try await Self.requireCategories(categoryIDs, merchantID: merchantID, on: tx)
                 try await tx.execute("DELETE FROM product_categories WHERE product_id = $1", id.sql)
                 try await Self.setCategories(categoryIDs, of: id, on: tx)
@@ -165,6 +168,20 @@ extension CatalogWriter {
         let known = Set(try found.map { try $0.id(0, as: CategoryID.self) })
         if let missing = unique.first(where: { !known.contains($0) }) {
             throw MercatoError.validation(field: "category_ids", message: "no category \(missing) in this store")
+        }
+    }
+
+    /// Fail closed: a product in no category is visible to everyone, so emptying the categories of a
+    /// product they restrict would publish it as a side effect. Publishing takes a public category.
+    static func refuseImplicitPublication(_ current: [CategoryID], merchantID: MerchantID, on tx: any SQLExecutor) async throws {
+        let rows = try await tx.query(SQL(
+            "SELECT effective_mask FROM categories WHERE merchant_id = $1 AND id IN (\(BatchInsert.placeholders(count: current.count, startingAt: 2)))",
+            [merchantID.sql] + current.map(\.sql)))
+        let mask = try rows.reduce(AudienceMask.none) { $0.union(AudienceMask(rawValue: try $1.int(0))) }
+        guard mask == .all else {
+            throw MercatoError.conflict(
+                "the product's categories restrict who can see it; with no category it would be visible to everyone. "
+                    + "To publish it, assign it to a public category instead of removing them all")
         }
     }
 

@@ -156,6 +156,18 @@ public struct CatalogWriter: Sendable {
         return token
     }
 
+    /// Revokes one admin token of the merchant; false when it is unknown (or already revoked).
+    public func revokeAdminToken(_ token: String, merchantID: MerchantID) async throws -> Bool {
+        try await !database.query(
+            "DELETE FROM admin_tokens WHERE token_hash = $1 AND merchant_id = $2 RETURNING token_hash", .text(Secrets.sha256Hex(token)), merchantID.sql
+        ).isEmpty
+    }
+
+    /// Revokes every admin token of the merchant; returns how many there were.
+    public func revokeAdminTokens(merchantID: MerchantID) async throws -> Int {
+        try await database.query("DELETE FROM admin_tokens WHERE merchant_id = $1 RETURNING token_hash", merchantID.sql).count
+    }
+
     /// The merchant an admin token belongs to, if the token is known.
     public func merchant(forAdminToken token: String) async throws -> Merchant? {
         try await database.query(
@@ -193,10 +205,10 @@ public struct CatalogWriter: Sendable {
         try await database.transaction { tx in
             var parentMask = AudienceMask.all
             if let parentID = draft.parentID {
-                guard let row = try await tx.query(
-                    "SELECT effective_mask FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, parentID.sql
-                ).first else { throw MercatoError.validation(field: "parent_id", message: "no category \(parentID) in this store") }
-                parentMask = AudienceMask(rawValue: try row.int(0))
+                let (masks, parents) = try await ListingProjector.loadCategories(merchantID: merchantID, on: tx)
+                guard let mask = masks[parentID] else { throw MercatoError.validation(field: "parent_id", message: "no category \(parentID) in this store") }
+                try Self.requireDepth(Self.level(of: parentID, parents: parents) + 1)
+                parentMask = mask
             }
             let mask = parentMask.intersection(draft.visibility.mask)
             do {
@@ -229,6 +241,8 @@ public struct CatalogWriter: Sendable {
                     if current == id { throw MercatoError.validation(field: "parent_id", message: "a category cannot be moved under itself or its descendants") }
                     cursor = parents[current]
                 }
+                // The moved subtree's deepest member must stay within the limit too.
+                try Self.requireDepth(Self.level(of: parentID, parents: parents) + Self.height(of: id, parents: parents))
             }
             do {
                 try await tx.execute(SQL(
@@ -256,11 +270,29 @@ public struct CatalogWriter: Sendable {
     /// Deletes a leaf category; its products leave it (and its ancestors' listings where nothing else keeps them).
     public func deleteCategory(merchantID: MerchantID, id: CategoryID) async throws -> WriteEffect {
         try await database.transaction { tx in
-            guard try await !tx.query("SELECT id FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql).isEmpty else {
+            guard let row = try await tx.query(
+                "SELECT effective_mask FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql
+            ).first else {
                 throw MercatoError.notFound("category \(id) not found")
             }
             guard try await tx.query("SELECT id FROM categories WHERE merchant_id = $1 AND parent_id = $2", merchantID.sql, id.sql).isEmpty else {
                 throw MercatoError.conflict("category \(id) has subcategories: delete or move them first")
+            }
+            // Fail closed: a product in no category is visible to everyone, so deleting the only
+            // category of a product it restricts would publish that product.
+            if AudienceMask(rawValue: try row.int(0)) != .all {
+                let stranded: [ProductID] = try await tx.query(
+                    """
+                    SELECT pc.product_id FROM product_categories pc WHERE pc.category_id = $1
+                    AND NOT EXISTS (SELECT 1 FROM product_categories o WHERE o.product_id = pc.product_id AND o.category_id <> $1)
+                    ORDER BY pc.product_id
+                    """, id.sql
+                ).map { try $0.id(0) }
+                if !stranded.isEmpty {
+                    throw MercatoError.conflict(
+                        "category \(id) restricts who can see its products, and \(Self.list(stranded)) in no other category: deleting it "
+                            + "would make them visible to everyone. Move them into another category (or archive and recategorise them) first")
+                }
             }
             let products = try await Self.products(inCategories: [id], on: tx)
             try await tx.execute("DELETE FROM product_categories WHERE category_id = $1", id.sql)
@@ -269,6 +301,43 @@ public struct CatalogWriter: Sendable {
             try await tx.execute("DELETE FROM categories WHERE merchant_id = $1 AND id = $2", merchantID.sql, id.sql)
             try await ListingProjector.reproject(products, merchantID: merchantID, on: tx)
             return WriteEffect(merchantID: merchantID, productIDs: products, categoryIDs: [id])
+        }
+    }
+
+    /// "product a, b and 3 more are" / "product a is": names at most 10 ids.
+    static func list(_ ids: [ProductID]) -> String {
+        let named = ids.prefix(10).map(\.description).joined(separator: ", ")
+        let more = ids.count > 10 ? " and \(ids.count - 10) more" : ""
+        return ids.count == 1 ? "product \(named) is" : "products \(named)\(more) are"
+    }
+
+    /// The level of a category in its tree (a root is 1).
+    static func level(of id: CategoryID, parents: [CategoryID: CategoryID]) -> Int {
+        var level = 1
+        var cursor = parents[id]
+        while let parent = cursor, level <= parents.count {
+            level += 1
+            cursor = parents[parent]
+        }
+        return level
+    }
+
+    /// Levels in the subtree rooted at `id` (a leaf is 1).
+    static func height(of id: CategoryID, parents: [CategoryID: CategoryID]) -> Int {
+        var children: [CategoryID: [CategoryID]] = [:]
+        for (child, parent) in parents { children[parent, default: []].append(child) }
+        var height = 0
+        var level = [id]
+        while !level.isEmpty, height <= parents.count {
+            height += 1
+            level = level.flatMap { children[$0] ?? [] }
+        }
+        return height
+    }
+
+    static func requireDepth(_ depth: Int) throws(MercatoError) {
+        guard depth <= Category.maxDepth else {
+            throw .validation(field: "parent_id", message: "categories nest at most \(Category.maxDepth) levels deep; this would make \(depth)")
         }
     }
 

@@ -141,13 +141,16 @@ public struct InventoryStore: Sendable {
         }
     }
 
-    /// Marks a held reservation as sold. Committing twice is a no-op.
-    public func commit(merchantID: MerchantID, key: String) async throws -> Reservation {
+    /// Marks a held reservation as sold. Committing twice is a no-op. A reservation past its expiry
+    /// is refused as released even before the sweeper has given its units back: its deadline was
+    /// advertised to the buyer, and the units may already be promised to someone else.
+    public func commit(merchantID: MerchantID, key: String, now: Int64 = Clock.nowMicros()) async throws -> Reservation {
         try await database.transaction { tx in
             guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx) else { throw InventoryError.unknownReservation(key) }
             switch reservation.status {
             case .committed: return reservation
             case .released: throw InventoryError.notHeld(key, .released)
+            case .held where reservation.expiresAt <= now: throw InventoryError.notHeld(key, .released)
             case .held:
                 try await Self.setStatus(.committed, key: key, merchantID: merchantID, on: tx)
                 var committed = reservation

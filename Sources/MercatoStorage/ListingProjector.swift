@@ -60,8 +60,9 @@ public enum ListingProjector {
             guard let mask = categoryMasks[categoryID] else { continue }
             productMask = productMask.union(mask)
             var current: CategoryID? = categoryID
+            // Writes keep chains within `Category.maxDepth`; the bound only guards against a cycle.
             var depth = 0
-            while let scope = current, depth < 64 {
+            while let scope = current, depth <= parents.count {
                 scopes[scope.sql, default: .none] = scopes[scope.sql, default: .none].union(mask)
                 current = parents[scope]
                 depth += 1

@@ -42,7 +42,38 @@ struct Seed: AsyncParsableCommand {
 
 /// `mercato token create --merchant SLUG`.
 struct Token: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Manage admin tokens.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(abstract: "Manage admin tokens.", subcommands: [Create.self, Revoke.self])
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Revoke one admin token, or every admin token of a merchant; revoked tokens stop working at once.")
+        @OptionGroup var database: DatabaseOptions
+        @Option(help: "The merchant's slug.") var merchant: String
+        @Option(help: "The token to revoke (mk_…).") var token: String?
+        @Flag(help: "Revoke every admin token of the merchant.") var all = false
+
+        func validate() throws {
+            guard (token != nil) != all else { throw ValidationError("give either --token TOKEN or --all") }
+        }
+
+        func run() async throws {
+            let logger = makeLogger("mercato.token")
+            let (slug, token) = (merchant, token)
+            let message = try await database.withDatabase(logger: logger) { db -> String in
+                try await Schema.migrate(db, logger: logger)
+                let writer = CatalogWriter(database: db)
+                guard let merchant = try await writer.merchant(slug: slug) else { throw ValidationError("no merchant with slug '\(slug)'") }
+                guard let token else {
+                    return "revoked \(try await writer.revokeAdminTokens(merchantID: merchant.id)) admin token(s) of \(slug)"
+                }
+                guard try await writer.revokeAdminToken(token, merchantID: merchant.id) else {
+                    throw ValidationError("that token is not an admin token of '\(slug)' (or is already revoked)")
+                }
+                return "revoked"
+            }
+            print(message)
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create an admin token for a merchant and print it (it is stored hashed).")
@@ -82,7 +113,8 @@ struct Serve: AsyncParsableCommand {
         let production = environment["MERCATO_ENV"] == "production"
         let options = HTTPOptions(
             maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
-            exposeStatementCount: !production, serverTiming: environment["MERCATO_SERVER_TIMING"]?.lowercased() != "off")
+            exposeStatementCount: !production, serverTiming: environment["MERCATO_SERVER_TIMING"]?.lowercased() != "off",
+            serverTimingCacheTier: !production, metricsToken: environment["MERCATO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
         let cacheOptions = try Self.cacheOptions(environment)
         let checkoutWiring = try Self.checkoutWiring(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
@@ -102,8 +134,6 @@ struct Serve: AsyncParsableCommand {
                     demoToken = token
                     if database.isEmbedded { try? token.write(toFile: database.demoTokenPath, atomically: true, encoding: .utf8) }
                 }
-            } else if database.isEmbedded {
-                demoToken = try? String(contentsOfFile: database.demoTokenPath, encoding: .utf8)
             }
             let deps = try await AppDependencies.make(
                 database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, logger: logger)
@@ -111,7 +141,13 @@ struct Serve: AsyncParsableCommand {
             let app = buildApplication(deps, hostname: hostname, port: port, services: tracing.map { [$0] } ?? [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"
                 banner += "  try: curl 'http://\(hostname):\(boundPort)/v1/stores/demo/products?limit=3'\n"
-                if let printedToken { banner += "  demo admin token: \(printedToken)\n" }
+                // Printed once, when it is created: logs are often kept longer and wider than the data folder.
+                if let printedToken {
+                    banner += "  the demo admin token is shown only now\(database.isEmbedded ? " (it is kept in \(database.demoTokenPath))" : ""):\n"
+                    banner += "  demo admin token: \(printedToken)\n"
+                } else if database.isEmbedded, FileManager.default.fileExists(atPath: database.demoTokenPath) {
+                    banner += "  the demo admin token is in \(database.demoTokenPath)\n"
+                }
                 // Written unbuffered so it shows up at once even when stdout is a file or pipe.
                 FileHandle.standardOutput.write(Data(banner.utf8))
             }
@@ -130,6 +166,16 @@ struct Serve: AsyncParsableCommand {
         if let raw = environment["MERCATO_RESERVATION_TTL"], !raw.isEmpty {
             guard let seconds = Int(raw), seconds >= 1 else { throw ValidationError("MERCATO_RESERVATION_TTL must be a number of seconds ≥ 1, not '\(raw)'") }
             wiring.options.reservationTTL = .seconds(seconds)
+        }
+        if let raw = environment["MERCATO_CHECKOUT_MAX_LINES"], !raw.isEmpty {
+            guard let lines = Int(raw), (1...500).contains(lines) else { throw ValidationError("MERCATO_CHECKOUT_MAX_LINES must be a number from 1 to 500, not '\(raw)'") }
+            wiring.options.maxLines = lines
+        }
+        if let raw = environment["MERCATO_CHECKOUT_MAX_QUANTITY"], !raw.isEmpty {
+            guard let units = Int64(raw), (1...1_000_000).contains(units) else {
+                throw ValidationError("MERCATO_CHECKOUT_MAX_QUANTITY must be a number from 1 to 1000000, not '\(raw)'")
+            }
+            wiring.options.maxQuantity = units
         }
         if let raw = environment["MERCATO_SERVICE_TIMEOUT_MS"], !raw.isEmpty {
             guard let millis = Int(raw), millis >= 1 else { throw ValidationError("MERCATO_SERVICE_TIMEOUT_MS must be a number of milliseconds ≥ 1, not '\(raw)'") }

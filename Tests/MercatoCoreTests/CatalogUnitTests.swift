@@ -44,12 +44,35 @@ struct CursorAndTokenTests {
 
     @Test func storefrontTokensAreBoundToTheirStore() throws {
         let tokens = StorefrontTokens(signer: signer)
-        let token = tokens.issue(merchantSlug: "demo", group: .wholesale)
-        #expect(try tokens.group(from: token, merchantSlug: "demo") == .wholesale)
-        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchantSlug: "demo2") }
-        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchantSlug: "dem") }
-        #expect(throws: MercatoError.self) { try tokens.group(from: token + "x", merchantSlug: "demo") }
-        #expect(throws: MercatoError.self) { try StorefrontTokens(signer: Signer(secret: "x")).group(from: token, merchantSlug: "demo") }
+        let token = tokens.issue(merchantSlug: "demo", group: .wholesale, expiresAt: 2_000)
+        #expect(try tokens.group(from: token, merchantSlug: "demo", now: 1_000) == .wholesale)
+        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchantSlug: "demo2", now: 1_000) }
+        #expect(throws: MercatoError.self) { try tokens.group(from: token, merchantSlug: "dem", now: 1_000) }
+        #expect(throws: MercatoError.self) { try tokens.group(from: token + "x", merchantSlug: "demo", now: 1_000) }
+        #expect(throws: MercatoError.self) { try StorefrontTokens(signer: Signer(secret: "x")).group(from: token, merchantSlug: "demo", now: 1_000) }
+    }
+
+    @Test func storefrontTokensExpire() throws {
+        let tokens = StorefrontTokens(signer: signer)
+        let token = tokens.issue(merchantSlug: "demo", group: .member, expiresAt: 2_000)
+        #expect(try tokens.group(from: token, merchantSlug: "demo", now: 1_999) == .member)
+        #expect(throws: MercatoError.unauthorized("the storefront token has expired; issue a new one")) {
+            try tokens.group(from: token, merchantSlug: "demo", now: 2_000)
+        }
+        // The expiry is inside the signed payload: moving it forward breaks the tag.
+        let later = tokens.issue(merchantSlug: "demo", group: .member, expiresAt: 9_000)
+        let forged = String(later.prefix(while: { $0 != "." })) + String(token.drop(while: { $0 != "." }))
+        #expect(throws: MercatoError.unauthorized("the storefront token is not valid")) {
+            try tokens.group(from: forged, merchantSlug: "demo", now: 2_500)
+        }
+    }
+
+    @Test func storefrontTokensOfTheRetiredFormatWithoutExpiryAreRefused() {
+        // sf_ + base64url([group 2] + "demo") + "." + its tag under this signer: valid once, never expiring.
+        var payload = Data([2])
+        payload.append(contentsOf: "demo".utf8)
+        let old = "sf_" + Secrets.base64URL(payload) + "." + Secrets.base64URL(signer.tag(payload))
+        #expect(throws: MercatoError.self) { try StorefrontTokens(signer: signer).group(from: old, merchantSlug: "demo", now: 0) }
     }
 }
 

@@ -98,7 +98,28 @@ struct Token: AsyncParsableCommand {
 
 /// `mercato serve`: the API server.
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the API server (embedded SQLite unless DATABASE_URL is set).")
+    static let configuration = CommandConfiguration(
+        abstract: "Run the API server (embedded SQLite unless DATABASE_URL is set).",
+        discussion: """
+            Environment (README "Configuration" has the whole table):
+              MERCATO_ENV=production      hide debug headers and the cache tier in Server-Timing; JSON logs
+              MERCATO_METRICS_TOKEN       require 'Authorization: Bearer <token>' on /metrics
+              MERCATO_CACHE=on|off        storefront cache (off: for before/after benchmarks)
+              MERCATO_NEAR_CACHE_BYTES    near cache bound per instance (default 67108864)
+              MERCATO_CACHE_TTL           seconds a cached response is fresh (default 60)
+              MERCATO_CACHE_STALE         further seconds served stale while one refresh runs (default 30)
+              REDIS_URL                   shared cache tier and cross-instance invalidation
+              MERCATO_REDIS_TIMEOUT_MS    longest wait for Redis before falling back (default 100)
+              MERCATO_MAX_BODY_BYTES      largest request body (default 1048576)
+              MERCATO_CHECKOUT            standard | sequential (comparison flow)
+              MERCATO_CHECKOUT_MAX_LINES  lines per checkout (default 25)
+              MERCATO_CHECKOUT_MAX_QUANTITY  units of one variant per checkout (default 100)
+              MERCATO_RESERVATION_TTL     seconds a checkout holds its stock (default 600)
+              INVENTORY_URL, TAX_URL      the services over HTTP (default: in-process)
+              MERCATO_SERVICE_TIMEOUT_MS  timeout of one inventory/tax call (default 2000)
+              MERCATO_SERVER_TIMING=off   drop the Server-Timing header
+              LOG_LEVEL, LOG_FORMAT, OTEL_EXPORTER_OTLP_ENDPOINT
+            """)
     @OptionGroup var database: DatabaseOptions
     @Option(name: .long, help: "Address to listen on (env MERCATO_HOST).")
     var hostname: String = ProcessInfo.processInfo.environment["MERCATO_HOST"] ?? "127.0.0.1"

@@ -1,12 +1,17 @@
 import Synchronization
 
 /// Deterministic cache counters (what CI gates on, not timings).
+///
+/// Every lookup is counted exactly once, under the outcome that answered it: `nearHits`, `nearStale`,
+/// `sharedHits`, `misses` and `coalesced` add up to the number of lookups.
 public final class CacheCounters: Sendable {
     let nearHits = Atomic<Int>(0)
     let nearStale = Atomic<Int>(0)
     let sharedHits = Atomic<Int>(0)
+    /// Lookups neither tier answered: loaded from the source, or nil from `cachedValue(for:)`.
     let misses = Atomic<Int>(0)
     let loads = Atomic<Int>(0)
+    /// Lookups that waited for another request's load of the same key (counted when they join it).
     let coalesced = Atomic<Int>(0)
     let refreshes = Atomic<Int>(0)
 
@@ -21,6 +26,11 @@ public final class CacheCounters: Sendable {
         public var loads: Int
         public var coalesced: Int
         public var refreshes: Int
+
+        /// Lookups by the tier that answered and its outcome, as `/metrics` exports them.
+        public var lookups: [(tier: String, outcome: String, count: Int)] {
+            [("near", "hit", nearHits), ("near", "stale", nearStale), ("shared", "hit", sharedHits), ("any", "miss", misses), ("any", "coalesced", coalesced)]
+        }
     }
 
     public var snapshot: Snapshot {

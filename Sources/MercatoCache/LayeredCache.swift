@@ -71,7 +71,6 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             scheduleRefresh(key, load)
             return (value, .stale)
         case .miss:
-            counters.misses.add(1, ordering: .relaxed)
             return try await loadCoalesced(key, load)
         }
     }
@@ -82,7 +81,10 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             counters.nearHits.add(1, ordering: .relaxed)
             return value
         }
-        if let value = await sharedValue(key) { return value }
+        if let value = await sharedValue(key) {
+            counters.sharedHits.add(1, ordering: .relaxed)
+            return value
+        }
         counters.misses.add(1, ordering: .relaxed)
         return nil
     }
@@ -114,17 +116,17 @@ public final class LayeredCache<Value: Sendable>: Sendable {
                 state[key] = []
                 return true
             }
-            if leader { continuation.resume(returning: nil) }
+            // Counted on joining, so a waiter is counted once whatever the leader's load ends in.
+            if leader { continuation.resume(returning: nil) } else { counters.coalesced.add(1, ordering: .relaxed) }
         }
-        if let (value, _) = joined {
-            counters.coalesced.add(1, ordering: .relaxed)
-            return (value, .coalesced)
-        }
+        if let (value, _) = joined { return (value, .coalesced) }
         let result: Result<(Value, CacheOutcome), any Error>
         do {
             if let value = await sharedValue(key) {
+                counters.sharedHits.add(1, ordering: .relaxed)
                 result = .success((value, .shared))
             } else {
+                counters.misses.add(1, ordering: .relaxed)
                 result = .success((try await loadAndStore(key, load), .miss))
             }
         } catch {
@@ -140,10 +142,9 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         return try result.get()
     }
 
-    /// The shared tier's value, stored into the near cache on the way.
+    /// The shared tier's value, stored into the near cache on the way (callers count the lookup).
     private func sharedValue(_ key: String) async -> Value? {
         guard let shared, let bytes = await shared.tier.get(key), let value = shared.codec.decode(bytes) else { return nil }
-        counters.sharedHits.add(1, ordering: .relaxed)
         storeNear(key, value, loadNanos: 0)
         return value
     }

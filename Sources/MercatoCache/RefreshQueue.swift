@@ -15,8 +15,9 @@ public final class RefreshQueue: Service, Sendable {
     private let pending = Mutex<Set<String>>([])
     private let maxConcurrent: Int
 
-    public init(maxConcurrent: Int = 8) {
-        (stream, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(1024))
+    /// `maxQueued`: refreshes waiting to start; beyond it the oldest waiting one is dropped.
+    public init(maxConcurrent: Int = 8, maxQueued: Int = 1024) {
+        (stream, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(maxQueued))
         self.maxConcurrent = maxConcurrent
     }
 
@@ -24,8 +25,10 @@ public final class RefreshQueue: Service, Sendable {
     func schedule(key: String, _ work: @escaping @Sendable () async -> Void) {
         let isNew = pending.withLock { $0.insert(key).inserted }
         guard isNew else { return }
-        if case .dropped = continuation.yield(Job(key: key, work: work)) {
-            _ = pending.withLock { $0.remove(key) }
+        // A full buffer drops its oldest job, not this one: un-mark that job's key, or it could never be
+        // scheduled again.
+        if case .dropped(let oldest) = continuation.yield(Job(key: key, work: work)) {
+            _ = pending.withLock { $0.remove(oldest.key) }
         }
     }
 

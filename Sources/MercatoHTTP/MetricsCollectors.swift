@@ -23,13 +23,8 @@ enum MetricsCollectors {
         metrics.addCollector { metrics in
             for (name, counters) in named {
                 let counts = counters.snapshot
-                // `misses` counts every near-cache miss, including those then served by Redis or by another
-                // request's load: each lookup is reported once, under the tier that answered it.
-                let outcomes: [(String, String, Int)] = [
-                    ("near", "hit", counts.nearHits), ("near", "stale", counts.nearStale), ("shared", "hit", counts.sharedHits),
-                    ("any", "miss", max(0, counts.misses - counts.coalesced - counts.sharedHits)), ("any", "coalesced", counts.coalesced),
-                ]
-                for (tier, outcome, value) in outcomes {
+                // Each lookup is counted once, under the tier that answered it.
+                for (tier, outcome, value) in counts.lookups {
                     metrics.mirror(
                         "cache_lookups", labels: [("cache", name), ("tier", tier), ("outcome", outcome)],
                         help: "Cache lookups by cache (storefront, pricing, availability), tier and outcome.", value: value)

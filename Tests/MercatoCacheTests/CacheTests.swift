@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCache
+import NIOCore
 import Synchronization
 import Testing
 
@@ -105,11 +106,14 @@ final class Loader: Sendable {
     }
 }
 
-func makeCache(fresh: Duration = .seconds(60), stale: Duration = .seconds(60), beta: Double = 0) -> (LayeredCache<String>, RefreshQueue) {
-    let refresher = RefreshQueue()
+func makeCache(
+    fresh: Duration = .seconds(60), stale: Duration = .seconds(60), beta: Double = 0, refresher: RefreshQueue = RefreshQueue(),
+    shared: (any SharedCacheTier)? = nil
+) -> (LayeredCache<String>, RefreshQueue) {
+    let codec = ValueCodec<String>(encode: { ByteBuffer(string: $0) }, decode: { String(buffer: $0) })
     let cache = LayeredCache<String>(
-        near: NearCache(capacityBytes: 1 << 20), lifetimes: CacheLifetimes(fresh: fresh, stale: stale, earlyRefreshBeta: beta),
-        refresher: refresher, cost: { $0.utf8.count })
+        near: NearCache(capacityBytes: 1 << 20), shared: shared.map { ($0, codec) },
+        lifetimes: CacheLifetimes(fresh: fresh, stale: stale, earlyRefreshBeta: beta), refresher: refresher, cost: { $0.utf8.count })
     return (cache, refresher)
 }
 
@@ -124,7 +128,7 @@ struct LayeredCacheTests {
             }
             await loader.waitUntilHeld(1)
             // Let every other task reach the cache and queue behind the first load.
-            while cache.counters.snapshot.misses < 100 { await Task.yield() }
+            while cache.counters.snapshot.coalesced < 99 { await Task.yield() }
             loader.release()
             var outcomes: [CacheOutcome] = []
             for try await (value, outcome) in group {
@@ -137,6 +141,26 @@ struct LayeredCacheTests {
         #expect(loader.calls.load(ordering: .relaxed) == 1)
         let (value, outcome) = try await cache.value(for: "k") { "other" }
         #expect(value == "v" && outcome == .hit)
+        #expect(lookups(cache) == ["near hit": 1, "near stale": 0, "shared hit": 0, "any miss": 1, "any coalesced": 99])
+    }
+
+    /// What `/metrics` exports for a known sequence of lookups through both entry points, including shared-tier
+    /// (Redis) hits: each lookup once, under the tier that answered it.
+    @Test func everyLookupIsCountedOnceUnderTheTierThatAnsweredIt() async throws {
+        let tier = MemoryTier()
+        let (a, _) = makeCache(shared: tier)
+        let (b, _) = makeCache(shared: tier)
+        _ = try await a.value(for: "k1") { "v1" }  // a: miss, fills the shared tier
+        #expect(try await b.value(for: "k1") { "unused" } == ("v1", .shared))
+        #expect(try await b.value(for: "k1") { "unused" } == ("v1", .hit))
+        #expect(await b.cachedValue(for: "k2") == nil)  // miss in both tiers
+        _ = try await a.value(for: "k2") { "v2" }
+        #expect(await b.cachedValue(for: "k2") == "v2")  // shared
+        #expect(await b.cachedValue(for: "k2") == "v2")  // near
+        #expect(await b.cachedValue(for: "k3") == nil)
+        _ = try await b.value(for: "k3") { "v3" }  // miss, loaded
+        #expect(lookups(b) == ["near hit": 2, "near stale": 0, "shared hit": 2, "any miss": 3, "any coalesced": 0])
+        #expect(lookups(a) == ["near hit": 0, "near stale": 0, "shared hit": 0, "any miss": 2, "any coalesced": 0])
     }
 
     @Test func aLoadStartedBeforeAnInvalidationIsNeverServedAfterIt() async throws {
@@ -177,28 +201,76 @@ struct LayeredCacheTests {
         #expect(value == "ok" && outcome == .miss)
     }
 
+    /// Readers of a stale entry are answered from it at once while exactly one refresh of the key runs.
     @Test func staleValuesAreServedWhileOneRefreshRuns() async throws {
-        let (cache, refresher) = makeCache(fresh: .milliseconds(1), stale: .seconds(60))
-        let loads = Atomic<Int>(0)
+        // Fresh for no time: every read after the fill finds the entry stale. One refresh at a time, in the
+        // order scheduled, so once a later key's refresh has run every refresh scheduled before it has too.
+        let refresher = RefreshQueue(maxConcurrent: 1)
+        let (cache, _) = makeCache(fresh: .zero, refresher: refresher)
+        let loader = Loader()
+        let sentinel = Loader()
+        @Sendable func load() async -> String {
+            let call = loader.calls.load(ordering: .relaxed) + 1
+            // The first refresh (call 2) is held while the readers arrive.
+            return await loader.load("v\(min(call, 2))", hold: call == 2)
+        }
+        _ = try await cache.value(for: "k") { await load() }
+        _ = try await cache.value(for: "sentinel") { await sentinel.load("s1", hold: false) }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await refresher.run() }
-            _ = try await cache.value(for: "k") { loads.add(1, ordering: .relaxed); return "v1" }
-            try await Task.sleep(for: .milliseconds(5))
-            var outcomes: [CacheOutcome] = []
-            for _ in 0..<20 {
-                let (value, outcome) = try await cache.value(for: "k") { loads.add(1, ordering: .relaxed); return "v2" }
-                #expect(value == "v1" || value == "v2")
-                outcomes.append(outcome)
+            #expect(try await cache.value(for: "k") { await load() } == ("v1", .stale))
+            await loader.waitUntilHeld(1)
+            let outcomes = try await withThrowingTaskGroup(of: (String, CacheOutcome).self) { readers in
+                for _ in 0..<20 { readers.addTask { try await cache.value(for: "k") { await load() } } }
+                return try await readers.reduce(into: []) { $0.append($1) }
             }
-            #expect(outcomes.first == .stale)
-            // The refresh lands in the background and is then served fresh.
-            var refreshed = false
-            for _ in 0..<200 where !refreshed {
-                try await Task.sleep(for: .milliseconds(2))
-                refreshed = cache.counters.snapshot.refreshes >= 1 && loads.load(ordering: .relaxed) >= 2
-            }
-            #expect(refreshed)
+            #expect(outcomes.count == 20 && outcomes.allSatisfy { $0 == ("v1", .stale) })
+            loader.release()
+            _ = try await cache.value(for: "sentinel") { await sentinel.load("s2", hold: false) }
+            while sentinel.calls.load(ordering: .relaxed) < 2 { await Task.yield() }
+            // The fill and a single refresh, however many readers saw the entry stale.
+            #expect(loader.calls.load(ordering: .relaxed) == 2)
+            #expect(try await cache.value(for: "k") { await load() }.0 == "v2")
             group.cancelAll()
         }
     }
+
+    /// A full refresh queue drops its oldest job; that key must be refreshable again later.
+    @Test func aKeyDroppedFromAFullRefreshQueueIsRefreshedLater() async throws {
+        let refresher = RefreshQueue(maxConcurrent: 1, maxQueued: 4)
+        let (cache, _) = makeCache(fresh: .zero, refresher: refresher)
+        let loads = Mutex<[String: Int]>([:])
+        @Sendable func load(_ key: String) -> String {
+            loads.withLock { $0[key, default: 0] += 1 }
+            return key
+        }
+        let keys = (0..<5).map { "k\($0)" }
+        for key in keys + ["sentinel"] { _ = try await cache.value(for: key) { load(key) } }
+        // Queue not running yet: five stale reads schedule five refreshes into room for four; k0's is dropped.
+        for key in keys { _ = try await cache.value(for: key) { load(key) } }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await refresher.run() }
+            while loads.withLock({ $0["k4"] ?? 0 }) < 2 { await Task.yield() }
+            // k0 is stale again: its refresh is scheduled, ahead of the sentinel's.
+            _ = try await cache.value(for: "k0") { load("k0") }
+            _ = try await cache.value(for: "sentinel") { load("sentinel") }
+            while loads.withLock({ $0["sentinel"] ?? 0 }) < 2 { await Task.yield() }
+            #expect(loads.withLock { $0["k0"] } == 2, "k0 was never refreshed after its dropped job")
+            #expect(loads.withLock { $0["k1"] } == 2 && loads.withLock { $0["k4"] } == 2)
+            group.cancelAll()
+        }
+    }
+}
+
+/// An in-memory shared tier, standing in for Redis.
+final class MemoryTier: SharedCacheTier {
+    let entries = Mutex<[String: ByteBuffer]>([:])
+
+    func get(_ key: String) async -> ByteBuffer? { entries.withLock { $0[key] } }
+    func set(_ key: String, _ value: ByteBuffer, ttl: Duration) async { entries.withLock { $0[key] = value } }
+}
+
+/// The cache's lookups as exported, keyed "tier outcome".
+func lookups<Value>(_ cache: LayeredCache<Value>) -> [String: Int] {
+    Dictionary(uniqueKeysWithValues: cache.counters.snapshot.lookups.map { ("\($0.tier) \($0.outcome)", $0.count) })
 }

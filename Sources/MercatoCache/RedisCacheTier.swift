@@ -3,7 +3,7 @@ import NIOCore
 import Tracing
 import RedisClient
 
-/// The Redis tier: pre-serialized values under `mercato:c:<key>` with a TTL.
+/// The Redis tier: pre-serialized values under `mercato:c:<key>` (see `RedisKeyspace`) with a TTL.
 public struct RedisCacheTier: SharedCacheTier {
     let client: RedisClient
     let availability: RedisAvailability
@@ -11,7 +11,7 @@ public struct RedisCacheTier: SharedCacheTier {
     /// Told about every command (for metrics): name, duration, success.
     public var observer: (@Sendable (String, Duration, Bool) -> Void)?
 
-    public init(client: RedisClient, availability: RedisAvailability, prefix: String = "mercato:c:") {
+    public init(client: RedisClient, availability: RedisAvailability, prefix: String = RedisKeyspace.current.cacheKeyPrefix) {
         self.client = client
         self.availability = availability
         self.prefix = prefix

@@ -8,7 +8,8 @@ import Synchronization
 
 /// Generations shared by every instance through Redis.
 ///
-/// The authoritative counter of a namespace is `mercato:gen:<namespace>` (INCR on every write). Each
+/// The authoritative counter of a namespace is `mercato:gen:<namespace>` (INCR on every write; names as in
+/// `RedisKeyspace`). Each
 /// instance keeps the values it has seen; a write publishes the new value on the invalidation channel
 /// and every instance moves to it as the message arrives. A namespace not seen yet is read from Redis
 /// once. When the subscription drops, messages may have been lost, so everything known is forgotten
@@ -19,8 +20,8 @@ import Synchronization
 /// restart at 0) or from an older snapshot (counters go back in time, next to entries stored under
 /// them). Either way the run id changes, so no key built before the restart is built again.
 public final class SharedGenerations: GenerationSource, InvalidationBus, Sendable {
-    public static let channel = "mercato:invalidations"
-
+    /// Where the counters and the invalidation channel live.
+    public let keyspace: RedisKeyspace
     private let client: RedisClient
     let availability: RedisAvailability
     private let known = Mutex<[String: UInt64]>([:])
@@ -33,20 +34,20 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     private let logger: Logger
     let counters = InvalidationCounters()
 
-    public init(client: RedisClient, availability: RedisAvailability, logger: Logger) {
+    public init(client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = .current) {
+        self.keyspace = keyspace
         self.client = client
         self.availability = availability
         self.logger = logger
     }
 
-    static func key(_ namespace: String) -> String { "mercato:gen:" + namespace }
 
     public func generation(of namespace: String) async -> String {
         if let run = runID.withLock({ $0 }), let value = known.withLock({ $0[namespace] }) { return "\(value)@\(run)" }
         guard availability.shouldTry() else { return localEpoch(namespace) }
         do {
             let run = try await serverRunID()
-            let stored = try await client.get(Self.key(namespace)).flatMap { UInt64(String(buffer: $0)) } ?? 0
+            let stored = try await client.get(keyspace.generationKey(namespace)).flatMap { UInt64(String(buffer: $0)) } ?? 0
             availability.succeeded()
             return "\(apply(namespace, stored))@\(run)"
         } catch {
@@ -107,12 +108,12 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     }
 
     private func bumpAndAnnounce(_ event: InvalidationEvent) async throws {
-        let generation = try await client.incr(Self.key(event.namespace))
+        let generation = try await client.incr(keyspace.generationKey(event.namespace))
         apply(event.namespace, UInt64(generation))
         let message = InvalidationMessage(
             namespace: event.namespace, generation: UInt64(generation), surrogateKeys: event.surrogateKeys, sentAt: Date().timeIntervalSince1970,
             walPosition: event.walPosition)
-        try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: Self.channel)
+        try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: keyspace.invalidationChannel)
         availability.succeeded()
         counters.published.add(1, ordering: .relaxed)
     }
@@ -178,7 +179,7 @@ public final class InvalidationListener: Service, Sendable {
         fences: WriteFences? = nil, onFlush: @escaping @Sendable () -> Void
     ) {
         self.fences = fences
-        self.subscriber = RedisSubscriber(configuration: configuration, channels: [SharedGenerations.channel], logger: logger)
+        self.subscriber = RedisSubscriber(configuration: configuration, channels: [generations.keyspace.invalidationChannel], logger: logger)
         self.generations = generations
         self.onFlush = onFlush
         self.onLag = onLag

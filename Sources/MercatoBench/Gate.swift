@@ -42,6 +42,18 @@ public struct GateVerdict: Sendable {
 }
 
 public enum Gate {
+    /// The deterministic scenario's settings: one connection, `operations` operations, seed 42, writes
+    /// included. Writes need the target's admin token: without one they drop out of the seeded stream, every
+    /// later operation changes, and the figures can no longer match the baseline.
+    public static func scenario(target: String, adminToken: String?, operations: Int) throws -> RunSettings {
+        guard let adminToken, !adminToken.isEmpty else {
+            throw BenchError.usage("the gate scenario includes admin writes and needs the target's admin token (--token)")
+        }
+        return RunSettings(
+            target: target, load: .closedLoop(connections: 1), operations: operations, connections: 1, seed: 42,
+            adminToken: adminToken, healthSeconds: 0, progress: false)
+    }
+
     /// Absolute tolerance of the hit rate. The scenario is sequential with a fixed seed, so the rate is
     /// the same on every machine, unless the run is so slow that entries reach their 60 s TTL; half a
     /// point absorbs that without hiding a real change (one uncached endpoint moves it by several points).

@@ -71,7 +71,7 @@ public enum BenchRunner {
         let health = await client.send(.GET, "/health")
         guard health.status == 200 else { throw BenchError.target("\(settings.target)/health answered \(health.status == 0 ? "nothing" : String(health.status))") }
         let catalog = try await BenchCatalog.discover(client: client, store: settings.store, maxProducts: settings.maxProducts, hotProducts: 50)
-        let source = OperationSource(catalog: catalog, mix: settings.mix, exponent: settings.zipf, canWrite: settings.adminToken != nil)
+        let source = OperationSource(catalog: catalog, settings: settings)
         let recorder = Recorder()
         let executor = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder)
 
@@ -135,8 +135,7 @@ public enum BenchRunner {
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<max(1, connections) {
                 group.addTask {
-                    // Each worker has its own stream; with one worker and a fixed count the run is deterministic.
-                    var rng = SeededGenerator(seed: settings.seed &+ UInt64(worker) &* 0x9E37_79B9)
+                    var rng = closedLoopGenerator(seed: settings.seed, worker: worker)
                     var nextProgress = ContinuousClock.now + .seconds(1)
                     while true {
                         if let operations = settings.operations {
@@ -154,6 +153,11 @@ public enum BenchRunner {
                 }
             }
         }
+    }
+
+    /// Each closed-loop worker has its own stream; with one worker and a fixed count the run is deterministic.
+    static func closedLoopGenerator(seed: UInt64, worker: Int) -> SeededGenerator {
+        SeededGenerator(seed: seed &+ UInt64(worker) &* 0x9E37_79B9)
     }
 
     /// Closed-loop `/health` at the same concurrency: the most this server can answer on this machine.

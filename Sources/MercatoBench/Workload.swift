@@ -97,6 +97,11 @@ struct OperationSource: Sendable {
         variants = catalog.hotVariants.isEmpty ? nil : Zipf(count: catalog.hotVariants.count, exponent: exponent)
     }
 
+    /// What a run with `settings` draws from: writes only when it has an admin token.
+    init(catalog: BenchCatalog, settings: RunSettings) {
+        self.init(catalog: catalog, mix: settings.mix, exponent: settings.zipf, canWrite: settings.adminToken != nil)
+    }
+
     func next(using rng: inout SeededGenerator) -> Operation {
         let kind = mix.total > 0 ? mix.pick(using: &rng) : .listing
         let rank: Int = switch kind {

@@ -107,6 +107,14 @@ struct BenchGate: AsyncParsableCommand {
     @Flag(help: "Write the measured figures as the new baseline instead of comparing (commit the diff).") var updateBaseline = false
     @Option(help: "Operations in the deterministic scenario (one connection, fixed seed).") var operations = 1500
     @Option(help: "A running server to gate instead of starting one (it must be freshly started on the demo seed).") var target: String?
+    @Option(help: "Admin token of the demo store on --target (required with --target: the scenario's writes need it).") var token: String?
+
+    func validate() throws {
+        if target != nil, token == nil {
+            throw ValidationError("--target needs --token: without the store's admin token the scenario's writes drop out and no figure can match the baseline")
+        }
+        if target == nil, token != nil { throw ValidationError("--token is for --target; the server the gate starts prints its own") }
+    }
 
     func run() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-gate-\(UUID().uuidString)")
@@ -120,9 +128,7 @@ struct BenchGate: AsyncParsableCommand {
         defer { server?.stop() }
         let url = target ?? server!.url
         // Deterministic part: one connection, a fixed number of operations, a fixed seed.
-        let deterministic = try await BenchRunner.run(RunSettings(
-            target: url, load: .closedLoop(connections: 1), operations: operations, connections: 1, seed: 42,
-            adminToken: server?.adminToken, healthSeconds: 0, progress: false))
+        let deterministic = try await BenchRunner.run(try Gate.scenario(target: url, adminToken: token ?? server?.adminToken, operations: operations))
         // Timing part: cached listings against /health at the same concurrency, in this run.
         let timing = try await BenchRunner.run(RunSettings(
             target: url, load: .closedLoop(connections: 8), duration: 3, connections: 8,

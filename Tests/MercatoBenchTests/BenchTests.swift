@@ -34,6 +34,27 @@ struct BenchTests {
         #expect((0..<500).allSatisfy { _ in readOnly.next(using: &c).kind != .write })
     }
 
+    @Test("The gate against --target with --token draws the operations it draws against the server it starts")
+    func gateScenarioOnATarget() throws {
+        let catalog = BenchCatalog(
+            store: "demo", products: (0..<400).map { "p\($0)" }, categories: ["a", "b", "c"],
+            hotVariants: (0..<50).map { .init(id: "v\($0)", currency: "EUR") })
+        func stream(_ settings: RunSettings) -> [String] {
+            let source = OperationSource(catalog: catalog, settings: settings)
+            var rng = BenchRunner.closedLoopGenerator(seed: settings.seed, worker: 0)
+            return (0..<(settings.operations ?? 0)).map { _ in
+                let o = source.next(using: &rng)
+                return "\(o.kind) \(o.rank) \(o.sort) \(o.followCursor) \(o.restock) \(o.amount) \(o.key)"
+            }
+        }
+        let own = stream(try Gate.scenario(target: "http://127.0.0.1:41234", adminToken: "printed-by-the-started-server", operations: 1500))
+        let target = stream(try Gate.scenario(target: "http://127.0.0.1:8080", adminToken: "given-with-token", operations: 1500))
+        #expect(target == own)
+        #expect(own.contains { $0.hasPrefix("write") })
+        // Without a token the writes drop out and the stream is another one: refused rather than run.
+        #expect(throws: BenchError.self) { try Gate.scenario(target: "http://127.0.0.1:8080", adminToken: nil, operations: 1500) }
+    }
+
     @Test("Mix parsing names what is wrong")
     func mixParsing() throws {
         #expect(try WorkloadMix.parse("listing=70,detail=30") == WorkloadMix(listing: 70, detail: 30, categories: 0, checkout: 0, write: 0))

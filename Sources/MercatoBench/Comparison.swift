@@ -1,5 +1,28 @@
 import Foundation
 
+/// The environments `bench compare` starts its two servers with (on top of `ServerProcess`'s cleaned copy).
+public struct ComparisonEnvironments: Sendable, Equatable {
+    /// Cache off and the sequential checkout; never Redis.
+    public var before: [String: String]
+    /// The full architecture, with Redis when `REDIS_URL` is set.
+    public var after: [String: String]
+
+    /// From the invoking `environment`. With Redis, the run gets its own key prefix (`MERCATO_REDIS_PREFIX`,
+    /// `run` by default a new UUID): entries, generations and invalidations another run left in the same Redis
+    /// (they outlive it by the cache TTL) would otherwise be served as hits.
+    public init(environment: [String: String], run: String = UUID().uuidString.lowercased()) {
+        var shared: [String: String] = ["MERCATO_DB_POOL_SIZE": environment["MERCATO_DB_POOL_SIZE"] ?? "12"]
+        if let url = environment["DATABASE_URL"], !url.isEmpty { shared["DATABASE_URL"] = url }
+        var full = shared
+        if let url = environment["REDIS_URL"], !url.isEmpty {
+            full["REDIS_URL"] = url
+            full["MERCATO_REDIS_PREFIX"] = "mercato-bench:\(run):"
+        }
+        before = shared.merging(["MERCATO_CACHE": "off", "MERCATO_CHECKOUT": "sequential"]) { $1 }
+        after = full
+    }
+}
+
 /// Before/after figures side by side, with ratios (after ÷ before).
 public struct BenchComparison: Sendable {
     public var before: BenchReport

@@ -24,8 +24,8 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     static let architectureKeys = [
-        "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "INVENTORY_URL", "TAX_URL", "MERCATO_CACHE", "MERCATO_CHECKOUT", "MERCATO_ENV", "MERCATO_PORT",
-        "MERCATO_HOST", "MERCATO_DATA_DIR", "MERCATO_SEED_DEMO",
+        "DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "MERCATO_REDIS_PREFIX", "INVENTORY_URL", "TAX_URL", "MERCATO_CACHE", "MERCATO_CHECKOUT",
+        "MERCATO_ENV", "MERCATO_PORT", "MERCATO_HOST", "MERCATO_DATA_DIR", "MERCATO_SEED_DEMO",
     ]
 
     /// The first output line containing `marker`, waiting up to `timeout`.
@@ -93,8 +93,10 @@ public struct StartedServer: Sendable {
                 env["TAX_URL"] = try await tax.url(readyLine: "tax service on")
                 var inventoryArguments = ["inventory-service", "--port", "0", "--latency", latency]
                 if environment["DATABASE_URL"] == nil { inventoryArguments += ["--data-dir", dataDirectory.path] }
+                // Same database and Redis keyspace as the server: its stock changes must reach the server's cache.
                 let inventory = try ServerProcess(
-                    executable: executable, arguments: inventoryArguments, environment: environment.filter { $0.key == "DATABASE_URL" || $0.key == "REDIS_URL" },
+                    executable: executable, arguments: inventoryArguments,
+                    environment: environment.filter { ["DATABASE_URL", "REDIS_URL", "MERCATO_REDIS_PREFIX"].contains($0.key) },
                     logDirectory: dataDirectory, name: "\(name)-inventory")
                 processes.append(inventory)
                 env["INVENTORY_URL"] = try await inventory.url(readyLine: "inventory service on")

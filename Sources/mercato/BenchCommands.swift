@@ -51,7 +51,8 @@ struct BenchCompare: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Start the server twice (baseline: cache off, sequential checkout; full: as configured) and compare them under the same workload.",
-        discussion: "Uses DATABASE_URL (both runs) and REDIS_URL (full run only) from the environment when set; embedded SQLite otherwise.")
+        discussion: "Uses DATABASE_URL (both runs) and REDIS_URL (full run only) from the environment when set; embedded SQLite otherwise. "
+            + "In Redis the run uses its own key prefix, so nothing an earlier run cached is served.")
     @OptionGroup var workload: WorkloadOptions
     @Option(help: "Run inventory and tax as separate processes with this injected latency (e.g. 120ms..200ms).") var serviceLatency: String?
     @Option(help: "Folder for the embedded database and server logs (default: a new temporary folder).") var dataDir: String?
@@ -61,15 +62,11 @@ struct BenchCompare: AsyncParsableCommand {
         let directory = dataDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("mercato-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        var shared: [String: String] = ["MERCATO_DB_POOL_SIZE": environment["MERCATO_DB_POOL_SIZE"] ?? "12"]
-        if let url = environment["DATABASE_URL"], !url.isEmpty { shared["DATABASE_URL"] = url }
-        var full = shared
-        if let url = environment["REDIS_URL"], !url.isEmpty { full["REDIS_URL"] = url }
-        let baseline = shared.merging(["MERCATO_CACHE": "off", "MERCATO_CHECKOUT": "sequential"]) { $1 }
+        let environments = ComparisonEnvironments(environment: environment)
 
         var reports: [(String, BenchReport)] = []
         var token = workload.token
-        for (name, env) in [("before", baseline), ("after", full)] {
+        for (name, env) in [("before", environments.before), ("after", environments.after)] {
             FileHandle.standardError.write(Data("[bench] starting the \(name) server (\(env.keys.sorted().joined(separator: ", ")))\n".utf8))
             let server = try await StartedServer.start(dataDirectory: directory, environment: env, serviceLatency: serviceLatency, name: name)
             token = token ?? server.adminToken

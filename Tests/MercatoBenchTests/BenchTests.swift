@@ -55,6 +55,17 @@ struct BenchTests {
         #expect(throws: BenchError.self) { try Gate.scenario(target: "http://127.0.0.1:8080", adminToken: nil, operations: 1500) }
     }
 
+    @Test("bench compare gives each run its own Redis keyspace, and the baseline no Redis")
+    func comparisonEnvironments() {
+        let invoking = ["DATABASE_URL": "postgres://db", "REDIS_URL": "redis://127.0.0.1:6379", "MERCATO_REDIS_PREFIX": "prod:"]
+        let first = ComparisonEnvironments(environment: invoking), second = ComparisonEnvironments(environment: invoking)
+        #expect(first.after["REDIS_URL"] == "redis://127.0.0.1:6379" && first.before["REDIS_URL"] == nil)
+        let prefixes = [first, second].compactMap { $0.after["MERCATO_REDIS_PREFIX"] }
+        #expect(prefixes.count == 2 && prefixes[0] != prefixes[1] && !prefixes.contains("prod:"), "\(prefixes)")
+        #expect(first.before["MERCATO_REDIS_PREFIX"] == nil && first.before["MERCATO_CACHE"] == "off")
+        #expect(ComparisonEnvironments(environment: ["DATABASE_URL": "postgres://db"]).after["MERCATO_REDIS_PREFIX"] == nil)
+    }
+
     @Test("Mix parsing names what is wrong")
     func mixParsing() throws {
         #expect(try WorkloadMix.parse("listing=70,detail=30") == WorkloadMix(listing: 70, detail: 30, categories: 0, checkout: 0, write: 0))

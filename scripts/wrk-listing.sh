@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Throughput and latency of uncached storefront reads relative to /health, in one run, with wrk on loopback.
+# Throughput and latency of storefront reads relative to /health, in one run, with wrk on loopback.
+# Each run repeats one URL, so with the server's cache on (the default) every request after the first is a
+# near-cache hit: these are cached reads. To measure reads from the database, start the server with
+# MERCATO_CACHE=off. The footer names the cache outcome the server reported for a listing.
 # Usage: scripts/wrk-listing.sh [BASE_URL] [MERCHANT]   (env: CONNECTIONS=64 THREADS=2 DURATION=10s)
 # Start the server first (release build), e.g.:
 #   DATABASE_URL=postgres://… .build/release/mercato seed --merchants 10 --products-per-merchant 10000
-#   DATABASE_URL=postgres://… MERCATO_ENV=production .build/release/mercato serve
+#   DATABASE_URL=postgres://… .build/release/mercato serve                      # cached reads
+#   DATABASE_URL=postgres://… MERCATO_CACHE=off .build/release/mercato serve    # reads from the database
 set -euo pipefail
 BASE=${1:-http://127.0.0.1:8080}
 MERCHANT=${2:-demo}
@@ -35,6 +39,8 @@ done
 results+=("$(run "listing:category" "$BASE/v1/stores/$MERCHANT/products?category=women&sort=newest&limit=24")")
 results+=("$(run detail "$BASE/v1/stores/$MERCHANT/products/$product")")
 
+# After the runs: the outcome a repeated listing gets (debug headers; absent under MERCATO_ENV=production).
+cache=$(curl -s -o /dev/null -D - "$BASE/v1/stores/$MERCHANT/products?sort=position&limit=24" | awk -F': ' 'tolower($1) == "x-mercato-cache" {print $2}' | tr -d '\r')
 health_rps=$(awk '{print $2}' <<<"${results[0]}")
 printf '\n| endpoint | req/s | × /health | p50 | p99 | non-2xx |\n|---|---|---|---|---|---|\n'
 for row in "${results[@]}"; do
@@ -44,3 +50,4 @@ for row in "${results[@]}"; do
 done
 echo
 echo "wrk -t$THREADS -c$CONNECTIONS -d$DURATION on $(nproc) cores, target $BASE, merchant $MERCHANT"
+echo "server cache outcome of a repeated listing: ${cache:-not reported (debug headers off)} (bypass: MERCATO_CACHE=off, reads from the database)"

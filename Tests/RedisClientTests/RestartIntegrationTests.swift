@@ -5,7 +5,7 @@ import Testing
 @testable import RedisClient
 
 /// Kills and restarts a redis-server owned by the test, with a client and a subscriber attached.
-@Suite("Server restart", .enabled(if: TestServer.isEnabled, "set REDIS_URL or CI=true (starts its own redis-server)"))
+@Suite("Server restart", .enabled(if: TestServer.isEnabled, "set REDIS_URL or CI (starts its own redis-server)"))
 struct RestartIntegrationTests {
     @Test func clientAndSubscriberRecoverAfterTheServerRestarts() async throws {
         try await OwnedRedisServer.with { server in

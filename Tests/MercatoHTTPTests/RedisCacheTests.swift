@@ -77,9 +77,11 @@ struct RedisCacheTests {
             #expect(try await b.json(listing).cache == "hit")
             #expect(try await b.json(detail).cache == "hit")
 
-            // Instance A serves B's entries from Redis without SQL.
+            // Instance A serves B's page from Redis without rendering it; only the live facts of its products
+            // (stock, price), which no instance caches in Redis, are read once: one statement.
             let shared = try await a.json(listing)
-            #expect(shared.cache == "shared" && shared.statements == 0, "\(shared.cache ?? "-") \(shared.statements ?? -1)")
+            #expect(shared.cache == "shared" && shared.statements == 1, "\(shared.cache ?? "-") \(shared.statements ?? -1)")
+            #expect(try await a.json(listing).statements == 0)
 
             let product = try await a.admin("/v1/admin/products/\(id)", token: fixture.token)
             let variants = try #require(product.object["variants"] as? [[String: Any]])
@@ -120,6 +122,32 @@ struct RedisCacheTests {
             try #require(applied != nil, "instance B did not receive the second write's invalidation within 30 s")
             #expect(try await b.json(other).cache == "hit", "a write of one merchant invalidated another merchant's entries")
         }
+    }
+
+    /// `/metrics` counts each storefront lookup once, under the tier that answered it: a Redis hit is neither
+    /// a near-cache hit nor a miss.
+    @Test func exportedLookupsCountEachLookupOnce() async throws {
+        try await RedisHarness.withTwoInstances(.sqlite, redisURL: try #require(RedisHarness.url)) { a, b, fixture, depsA, depsB in
+            let page = "/v1/stores/\(fixture.slug)/products?limit=7", otherPage = "/v1/stores/\(fixture.slug)/products?limit=8"
+            let outcomes = [
+                try await a.json(page).cache, try await b.json(page).cache, try await b.json(page).cache, try await b.json(otherPage).cache,
+            ]
+            #expect(outcomes == ["miss", "shared", "hit", "miss"])
+            #expect(await RedisCacheTests.storefrontLookups(depsB) == ["near hit": 1, "near stale": 0, "shared hit": 1, "any miss": 1, "any coalesced": 0])
+            #expect(await RedisCacheTests.storefrontLookups(depsA) == ["near hit": 0, "near stale": 0, "shared hit": 0, "any miss": 1, "any coalesced": 0])
+        }
+    }
+
+    /// The storefront's `mercato_cache_lookups_total` series as exported, keyed "tier outcome".
+    static func storefrontLookups(_ deps: AppDependencies) async -> [String: Int] {
+        let lines = String(decoding: await deps.metrics.exposition(), as: UTF8.self).split(separator: "\n")
+        var found: [String: Int] = [:]
+        for (tier, outcome) in [("near", "hit"), ("near", "stale"), ("shared", "hit"), ("any", "miss"), ("any", "coalesced")] {
+            let labels = ["cache=\"storefront\"", "tier=\"\(tier)\"", "outcome=\"\(outcome)\""]
+            let line = lines.first { line in line.hasPrefix("mercato_cache_lookups_total{") && labels.allSatisfy { line.contains($0) } }
+            found["\(tier) \(outcome)"] = line.flatMap { Double($0.split(separator: " ").last ?? "") }.map { Int($0) }
+        }
+        return found
     }
 
     @Test(arguments: Backend.available)

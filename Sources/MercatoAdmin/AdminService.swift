@@ -21,10 +21,20 @@ public struct AdminService: Sendable {
         try await bus.publish(InvalidationEvent(namespace: merchant.slug, surrogateKeys: keys))
     }
 
-    /// A write to one product's variants (price, stock): its detail and the listings change, nothing else.
-    func variantWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
+    /// A price write: the product's own bytes and the price order of the scopes it is listed in change.
+    func priceWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
         let (bytes, effect) = try await body()
-        for event in CacheNamespace.events(slug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, listingsChanged: true) {
+        for event in CacheNamespace.variantWriteEvents(slug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, scopes: effect.scopes) {
+            try await bus.publish(event)
+        }
+        return (bytes, effect)
+    }
+
+    /// A stock write: the new level is pushed to every instance; listings change only if it crossed zero.
+    func stockWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
+        let (bytes, effect) = try await body()
+        await bus.push(CacheNamespace.pushedFacts(effect.stock))
+        for event in CacheNamespace.stockEvents(slug: merchant.slug, merchantID: merchant.id, change: effect.stock) {
             try await bus.publish(event)
         }
         return (bytes, effect)
@@ -188,7 +198,7 @@ public struct AdminService: Sendable {
     public func setPrice(_ merchant: Merchant, variantID: VariantID, body: Data) async throws -> ([UInt8], WriteEffect) {
         let input = try JSONInput.decode(MoneyInput.self, from: body, schema: MoneyInput.schema)
         let price = try AdminValidation.money(input, field: "")
-        return try await variantWrite(merchant) {
+        return try await priceWrite(merchant) {
             let (product, effect) = try await writer.setPrice(merchantID: merchant.id, variantID: variantID, price: price)
             return (AdminRenderer.product(product), effect)
         }
@@ -199,7 +209,7 @@ public struct AdminService: Sendable {
         guard (0...1_000_000_000).contains(input.quantity) else {
             throw MercatoError.validation(field: "quantity", message: "'quantity' must be between 0 and 1000000000")
         }
-        return try await variantWrite(merchant) {
+        return try await stockWrite(merchant) {
             let (product, effect) = try await writer.setStock(merchantID: merchant.id, variantID: variantID, quantity: input.quantity)
             return (AdminRenderer.product(product), effect)
         }

@@ -55,6 +55,8 @@ public struct ServerFigures: Codable, Sendable {
     /// Storefront cache lookups by outcome (`near:hit`, `any:miss`, …) and the share served by a tier.
     public var cacheLookups: [String: Double]
     public var cacheHitRate: Double?
+    /// Storefront misses by cause (`cold`, `invalidated`, `evicted`) as shares of all storefront lookups.
+    public var missesByCause: [String: Double]?
     /// External calls by service and operation.
     public var externalCalls: [String: Double]
     /// With read replicas: database reads by target (`primary`, `replica`), replica-eligible reads the primary
@@ -77,6 +79,8 @@ public struct ServerFigures: Codable, Sendable {
         let total = lookups.values.reduce(0, +)
         let hits = lookups.filter { !$0.key.hasSuffix(":miss") }.values.reduce(0, +)
         cacheHitRate = total > 0 ? KindReport.round(hits / total) : nil
+        let causes = delta.sum("mercato_cache_misses_total", by: "cause", where: ["cache": "storefront"])
+        missesByCause = total > 0 && !causes.isEmpty ? causes.mapValues { KindReport.round($0 / total) } : nil
         var calls: [String: Double] = [:]
         for (series, value) in delta.samples where series.hasPrefix("mercato_external_calls_total{") {
             let labels = MetricsSnapshot.labels(series)

@@ -117,6 +117,10 @@ public struct BenchReport: Encodable, Sendable {
         if let server {
             let routes = server.statementsPerRequest.sorted { $0.key < $1.key }.map { "`\($0.key)` \(Self.number($0.value))" }.joined(separator: ", ")
             lines.append("From `/metrics`: cache hit rate \(server.cacheHitRate.map { Self.percent($0) } ?? "–"); SQL statements per request: \(routes).")
+            if let causes = server.missesByCause {
+                let figures = ["cold", "invalidated", "evicted"].map { "\($0) \(Self.percent(causes[$0] ?? 0))" }.joined(separator: ", ")
+                lines.append("Storefront misses by cause, as shares of storefront lookups: \(figures).")
+            }
             if let reads = server.databaseReads {
                 let replicaShare = (reads["replica"] ?? 0) / max(1, (reads["replica"] ?? 0) + (reads["fallback"] ?? 0))
                 let figures = reads.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", ")

@@ -29,12 +29,16 @@ public struct RunSettings: Sendable, Encodable {
     /// Also measure `/health` (closed loop, same connections, `healthSeconds`) as this machine's ceiling.
     public var healthSeconds: Double
     public var progress: Bool
+    /// Seconds of the same workload (another sample of it) run first and left out of every figure, so
+    /// the figures describe a steady state rather than a cold start.
+    public var warmup: Double = 0
 
     public init(
         target: String, store: String = "demo", load: LoadModel = .openLoop(rate: 200), duration: Double = 20, operations: Int? = nil,
         connections: Int = 32, mix: WorkloadMix = WorkloadMix(), zipf: Double = 0.99, seed: UInt64 = 42, adminToken: String? = nil,
-        maxProducts: Int = 5000, healthSeconds: Double = 3, progress: Bool = true
+        maxProducts: Int = 5000, healthSeconds: Double = 3, progress: Bool = true, warmup: Double = 0
     ) {
+        self.warmup = warmup
         self.target = target
         self.store = store
         self.load = load
@@ -50,7 +54,7 @@ public struct RunSettings: Sendable, Encodable {
         self.progress = progress
     }
 
-    enum CodingKeys: String, CodingKey { case target, store, load, duration, operations, connections, mix, zipf, seed, maxProducts, healthSeconds }
+    enum CodingKeys: String, CodingKey { case target, store, load, duration, operations, connections, mix, zipf, seed, maxProducts, healthSeconds, warmup }
 }
 
 /// Runs a workload against a target and reports what it measured.
@@ -72,6 +76,21 @@ public enum BenchRunner {
         guard health.status == 200 else { throw BenchError.target("\(settings.target)/health answered \(health.status == 0 ? "nothing" : String(health.status))") }
         let catalog = try await BenchCatalog.discover(client: client, store: settings.store, maxProducts: settings.maxProducts, hotProducts: 50)
         let source = OperationSource(catalog: catalog, settings: settings)
+        if settings.warmup > 0 {
+            var warm = settings
+            warm.duration = settings.warmup
+            warm.operations = nil
+            warm.seed = settings.seed &+ 0x5EED
+            let discarded = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: Recorder())
+            if settings.progress { FileHandle.standardError.write(Data("[bench] warm-up: \(settings.warmup) s, not measured\n".utf8)) }
+            switch settings.load {
+            case .openLoop(let rate):
+                try await openLoop(rate: rate, settings: warm, source: source, executor: discarded, recorder: Recorder())
+            case .closedLoop(let connections):
+                await closedLoop(connections: connections, settings: warm, source: source, executor: discarded, recorder: Recorder())
+            }
+            if settings.progress { FileHandle.standardError.write(Data("\n".utf8)) }
+        }
         let recorder = Recorder()
         let executor = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder)
 

@@ -15,20 +15,52 @@ public struct InvalidationEvent: Sendable, Hashable, Codable {
     }
 }
 
+/// A small fact pushed to every instance instead of invalidated (e.g. a variant's stock level), with
+/// the version its write gave it: a receiver keeps the highest version, so order of arrival does not matter.
+public struct PushedFact: Sendable, Hashable, Codable {
+    public var key: String
+    public var value: Int64
+    public var version: Int64
+
+    public init(key: String, value: Int64, version: Int64) {
+        self.key = key
+        self.value = value
+        self.version = version
+    }
+}
+
+/// Where pushed facts land on an instance.
+public protocol FactSink: Sendable {
+    /// Applies facts; each replaces what is held only if its version is newer.
+    func apply(_ facts: [PushedFact])
+    /// Pushes may have been lost (a dropped subscription): forget every fact, reload on demand.
+    func reset()
+}
+
 /// Delivers invalidation events to every instance's caches. `publish` returns once local caches
 /// are invalidated and the event is handed to the transport, so a write's response never races its purge.
 public protocol InvalidationBus: Sendable {
     func publish(_ event: InvalidationEvent) async throws
+    /// Applies facts here, then hands them to the transport for every other instance.
+    func push(_ facts: [PushedFact]) async
 }
 
 /// The embedded bus: one process, so publishing applies the event to the local generations directly.
 public struct InProcessInvalidationBus: InvalidationBus {
     let generations: GenerationMap
+    let facts: (any FactSink)?
 
-    public init(generations: GenerationMap) { self.generations = generations }
+    public init(generations: GenerationMap, facts: (any FactSink)? = nil) {
+        self.generations = generations
+        self.facts = facts
+    }
 
     public func publish(_ event: InvalidationEvent) async throws {
         generations.bump(event.namespace)
+    }
+
+    public func push(_ facts: [PushedFact]) async {
+        self.facts?.apply(facts)
     }
 }
 
@@ -57,5 +89,10 @@ public struct FencingInvalidationBus: InvalidationBus {
             fences.record(merchant: WriteFences.merchant(ofNamespace: event.namespace), at: WALPosition(value: .max))
         }
         try await inner.publish(event)
+    }
+
+    /// Facts carry their values: nothing is refilled from a database, so no fence is needed.
+    public func push(_ facts: [PushedFact]) async {
+        await inner.push(facts)
     }
 }

@@ -31,6 +31,9 @@ public enum CacheOutcome: String, Sendable {
     case coalesced
     /// Caching is off.
     case bypass
+
+    /// The value was loaded from the source for this request (or for one it waited on) just now.
+    public var isFreshLoad: Bool { self == .miss || self == .coalesced || self == .bypass }
 }
 
 /// Read-through cache: near cache, else one load per key per instance (concurrent misses wait for it).
@@ -43,6 +46,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     private let refresher: RefreshQueue
     private let inflight = Mutex<[String: [CheckedContinuation<(Value, CacheOutcome)?, any Error>]]>([:])
     public let counters = CacheCounters()
+    private let ledger = MissLedger()
 
     /// `shared`: the Redis tier and how values are stored there (nil: near cache only).
     public init(
@@ -57,8 +61,9 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     }
 
     /// The value for `key`, loading it with `load` on a miss. `key` must contain every input of the
-    /// value, including the generation read before calling (see `GenerationMap`).
-    public func value(for key: String, load: @escaping @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
+    /// value, including the generation read before calling (see `GenerationMap`). `family`, the key
+    /// without its generations, lets misses be counted by cause (`MissCause`).
+    public func value(for key: String, family: String? = nil, load: @escaping @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
         let now = Self.now()
         let (found, entry) = near.lookup(key, now: now)
         switch found {
@@ -71,7 +76,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             scheduleRefresh(key, load)
             return (value, .stale)
         case .miss:
-            return try await loadCoalesced(key, load)
+            return try await loadCoalesced(key, family: family, load)
         }
     }
 
@@ -104,7 +109,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
 
     public var nearCache: NearCache<Value> { near }
 
-    private func loadCoalesced(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
+    private func loadCoalesced(_ key: String, family: String?, _ load: @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
         // The continuation decides the role atomically: the first caller gets nil (go and load),
         // later callers get the leader's value when it arrives.
         let joined: (Value, CacheOutcome)? = try await withCheckedThrowingContinuation { continuation in
@@ -127,6 +132,10 @@ public final class LayeredCache<Value: Sendable>: Sendable {
                 result = .success((value, .shared))
             } else {
                 counters.misses.add(1, ordering: .relaxed)
+                if let family {
+                    counters.missed(ledger.cause(family: family, key: key))
+                    ledger.record(family: family, key: key)
+                }
                 result = .success((try await loadAndStore(key, load), .miss))
             }
         } catch {

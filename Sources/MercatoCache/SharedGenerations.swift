@@ -33,8 +33,13 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     private let pending = Mutex<Set<String>>([])
     private let logger: Logger
     let counters = InvalidationCounters()
+    /// Where pushed facts land on this instance (and on every other, through the channel).
+    let facts: (any FactSink)?
 
-    public init(client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = .current) {
+    public init(
+        client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = .current, facts: (any FactSink)? = nil
+    ) {
+        self.facts = facts
         self.keyspace = keyspace
         self.client = client
         self.availability = availability
@@ -118,11 +123,38 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
         counters.published.add(1, ordering: .relaxed)
     }
 
+    /// Applies facts here, then publishes them. When that fails, other instances may now hold older
+    /// levels: once Redis answers again they are told to forget their facts (and reload them).
+    public func push(_ pushed: [PushedFact]) async {
+        guard !pushed.isEmpty else { return }
+        facts?.apply(pushed)
+        do {
+            let message = InvalidationMessage(namespace: "", generation: 0, surrogateKeys: [], sentAt: Date().timeIntervalSince1970, facts: pushed)
+            try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: keyspace.invalidationChannel)
+            availability.succeeded()
+        } catch {
+            availability.failed(error)
+            _ = pending.withLock { $0.insert(Self.factsLost) }
+            counters.publishFailures.add(1, ordering: .relaxed)
+            logger.warning("could not push stock levels; instances will reload them", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// A pending entry that is not a namespace: pushed facts were lost.
+    static let factsLost = "\u{0}facts-lost"
+
     /// Retries the shared bumps of writes made while Redis was unreachable.
     func retryPending() async {
         let namespaces = pending.withLock { $0 }
         for namespace in namespaces {
             do {
+                if namespace == Self.factsLost {
+                    let message = InvalidationMessage(
+                        namespace: "", generation: 0, surrogateKeys: [], sentAt: Date().timeIntervalSince1970, resetFacts: true)
+                    try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: keyspace.invalidationChannel)
+                    _ = pending.withLock { $0.remove(namespace) }
+                    continue
+                }
                 try await bumpAndAnnounce(InvalidationEvent(namespace: namespace, surrogateKeys: []))
                 _ = pending.withLock { $0.remove(namespace) }
             } catch {
@@ -143,6 +175,10 @@ struct InvalidationMessage: Codable, Sendable {
     var sentAt: Double
     /// The primary's WAL position after the write (read replicas only).
     var walPosition: String?
+    /// Pushed facts (then `namespace` is empty and nothing is invalidated).
+    var facts: [PushedFact]?
+    /// Facts pushed earlier were lost: forget every fact.
+    var resetFacts: Bool?
 }
 
 /// Counts of invalidation traffic.
@@ -209,10 +245,12 @@ public final class InvalidationListener: Service, Sendable {
         case .subscribed:
             // Generations read before the first subscription was confirmed may already be behind.
             generations.forgetAll()
+            generations.facts?.reset()
             generations.counters.subscribed.store(true, ordering: .relaxed)
         case .reconnected:
             generations.counters.reconnects.add(1, ordering: .relaxed)
             generations.forgetAll()
+            generations.facts?.reset()  // pushes sent meanwhile were lost too
             generations.availability.succeeded()  // Redis answers again: stop skipping it
             // Fences sent meanwhile were lost too: trust no replica for anything older than "now".
             await fences?.raiseToCurrent()
@@ -224,6 +262,15 @@ public final class InvalidationListener: Service, Sendable {
                 return
             }
             generations.counters.received.add(1, ordering: .relaxed)
+            if let facts = decoded.facts {
+                generations.facts?.apply(facts)
+                onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))
+                return
+            }
+            if decoded.resetFacts == true {
+                generations.facts?.reset()
+                return
+            }
             // The fence first: a refill under the new generation must already see it.
             if let text = decoded.walPosition, let position = WALPosition(text) {
                 fences?.record(merchant: WriteFences.merchant(ofNamespace: decoded.namespace), at: position)

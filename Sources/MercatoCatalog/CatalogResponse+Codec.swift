@@ -1,5 +1,6 @@
 import MercatoCache
 import MercatoCore
+import Foundation
 import NIOCore
 
 extension CatalogResponse {
@@ -8,7 +9,7 @@ extension CatalogResponse {
         encode: { response in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(response.body.readableBytes + 128)
-            buffer.writeInteger(UInt8(1))  // format version
+            buffer.writeInteger(UInt8(2))  // format version (2: live templates)
             buffer.writeInteger(UInt16(response.etag.utf8.count))
             buffer.writeString(response.etag)
             let kind = response.categoryKind.map { CategoryKind.allCases.firstIndex(of: $0)! + 1 } ?? 0
@@ -19,13 +20,35 @@ extension CatalogResponse {
                 buffer.writeInteger(UInt16(key.utf8.count))
                 buffer.writeString(key)
             }
+            if let template = response.template {
+                buffer.writeInteger(UInt8(1))
+                buffer.writeInteger(UInt16(template.currency.utf8.count))
+                buffer.writeString(template.currency)
+                buffer.writeInteger(UInt32(template.holes.count))
+                for (hole, value) in zip(template.holes, template.rendered) {
+                    switch hole {
+                    case .inStock(let id): buffer.writeInteger(UInt8(1)); buffer.writeIdentifierBytes(id.uuid)
+                    case .price(let id): buffer.writeInteger(UInt8(2)); buffer.writeIdentifierBytes(id.uuid)
+                    case .detailInStock: buffer.writeInteger(UInt8(3))
+                    case .stock(let id): buffer.writeInteger(UInt8(4)); buffer.writeIdentifierBytes(id.uuid)
+                    }
+                    buffer.writeInteger(value)
+                }
+                for segment in template.segments {
+                    var segment = segment
+                    buffer.writeInteger(UInt32(segment.readableBytes))
+                    buffer.writeBuffer(&segment)
+                }
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
             var body = response.body
             buffer.writeBuffer(&body)
             return buffer
         },
         decode: { bytes in
             var buffer = bytes
-            guard buffer.readInteger(as: UInt8.self) == 1,
+            guard buffer.readInteger(as: UInt8.self) == 2,
                   let etagLength = buffer.readInteger(as: UInt16.self), let etag = buffer.readString(length: Int(etagLength)),
                   let kind = buffer.readInteger(as: UInt8.self), let personalised = buffer.readInteger(as: UInt8.self),
                   let keyCount = buffer.readInteger(as: UInt16.self)
@@ -35,7 +58,51 @@ extension CatalogResponse {
                 guard let length = buffer.readInteger(as: UInt16.self), let key = buffer.readString(length: Int(length)) else { return nil }
                 keys.append(key)
             }
+            var template: LiveTemplate?
+            guard let hasTemplate = buffer.readInteger(as: UInt8.self) else { return nil }
+            if hasTemplate == 1 {
+                guard let currencyLength = buffer.readInteger(as: UInt16.self), let currency = buffer.readString(length: Int(currencyLength)),
+                      let holeCount = buffer.readInteger(as: UInt32.self), holeCount < 100_000
+                else { return nil }
+                var holes: [LiveHole] = []
+                var rendered: [Int64] = []
+                for _ in 0..<holeCount {
+                    guard let tag = buffer.readInteger(as: UInt8.self) else { return nil }
+                    let hole: LiveHole
+                    switch tag {
+                    case 1: guard let uuid = buffer.readIdentifierBytes() else { return nil }; hole = .inStock(ProductID(uuid))
+                    case 2: guard let uuid = buffer.readIdentifierBytes() else { return nil }; hole = .price(ProductID(uuid))
+                    case 3: hole = .detailInStock
+                    case 4: guard let uuid = buffer.readIdentifierBytes() else { return nil }; hole = .stock(VariantID(uuid))
+                    default: return nil
+                    }
+                    guard let value = buffer.readInteger(as: Int64.self) else { return nil }
+                    holes.append(hole)
+                    rendered.append(value)
+                }
+                var segments: [ByteBuffer] = []
+                for _ in 0...holeCount {
+                    guard let length = buffer.readInteger(as: UInt32.self), let segment = buffer.readSlice(length: Int(length)) else { return nil }
+                    segments.append(segment)
+                }
+                template = LiveTemplate(segments: segments, holes: holes, rendered: rendered, currency: currency)
+            }
             let categoryKind = kind == 0 ? nil : CategoryKind.allCases.indices.contains(Int(kind) - 1) ? CategoryKind.allCases[Int(kind) - 1] : nil
-            return CatalogResponse(body: buffer, etag: etag, categoryKind: categoryKind, personalised: personalised == 1, surrogateKeys: keys)
+            return CatalogResponse(
+                body: buffer, etag: etag, categoryKind: categoryKind, personalised: personalised == 1, surrogateKeys: keys, template: template)
         })
+}
+
+extension ByteBuffer {
+    /// A UUID as its 16 bytes.
+    fileprivate mutating func writeIdentifierBytes(_ uuid: UUID) {
+        withUnsafeBytes(of: uuid.uuid) { _ = writeBytes($0) }
+    }
+
+    fileprivate mutating func readIdentifierBytes() -> UUID? {
+        guard let bytes = readBytes(length: 16) else { return nil }
+        return UUID(uuid: (
+            bytes[0], bytes[1], bytes[2], bytes[3], bytes[4], bytes[5], bytes[6], bytes[7],
+            bytes[8], bytes[9], bytes[10], bytes[11], bytes[12], bytes[13], bytes[14], bytes[15]))
+    }
 }

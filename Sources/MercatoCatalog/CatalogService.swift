@@ -40,21 +40,41 @@ public struct CatalogResponse: Sendable {
     public var personalised: Bool
     /// Surrogate keys for edge purges: merchant, category, products.
     public var surrogateKeys: [String]
+    /// When set, `body` is only the render-time form: the response is this template filled with the
+    /// live facts (`StorefrontReads` does that), and `etag` is the template's part of the validator.
+    public var template: LiveTemplate?
 
     init(body: [UInt8], categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
         self.body = ByteBuffer(bytes: body)
-        self.etag = "\"" + SHA256.hash(data: body).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
+        self.etag = Self.etag(body)
         self.categoryKind = categoryKind
         self.personalised = personalised
         self.surrogateKeys = surrogateKeys
     }
 
-    init(body: ByteBuffer, etag: String, categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
+    init(template: LiveTemplate, categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
+        var all: [UInt8] = []
+        for segment in template.segments { all.append(contentsOf: segment.readableBytesView) }
+        self.body = template.fill { _, _ in nil }
+        self.etag = Self.etag(all)
+        self.categoryKind = categoryKind
+        self.personalised = personalised
+        self.surrogateKeys = surrogateKeys
+        self.template = template
+    }
+
+    init(body: ByteBuffer, etag: String, categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String], template: LiveTemplate? = nil) {
         self.body = body
         self.etag = etag
         self.categoryKind = categoryKind
         self.personalised = personalised
         self.surrogateKeys = surrogateKeys
+        self.template = template
+    }
+
+    /// Strong validator of fixed bytes: a hash, computed once per fill.
+    static func etag(_ bytes: [UInt8]) -> String {
+        "\"" + SHA256.hash(data: bytes).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
     }
 
     /// Approximate memory held, for the byte-bounded near cache.
@@ -63,7 +83,9 @@ public struct CatalogResponse: Sendable {
         surrogateKeys.lazy.filter { $0.hasPrefix("p:") }.compactMap { ProductID($0.dropFirst(2)) }.first
     }
 
-    public var cost: Int { body.readableBytes + etag.utf8.count + surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64 }
+    public var cost: Int {
+        body.readableBytes + (template?.byteCount ?? 0) + etag.utf8.count + surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64
+    }
 }
 
 /// Storefront reads: resolves the audience, enforces visibility, and renders bytes.
@@ -111,36 +133,41 @@ public struct CatalogService: Sendable {
         }
         let rows = try await store.listing(query)
         let page = rows.prefix(request.limit)
-        var writer = JSONWriter(capacity: 256 + page.count * 256)
-        writer.raw("{\"items\":[")
+        // Price and in_stock are holes: they are filled from the live facts when served, so a sale or a
+        // price change of one product does not invalidate every page that shows it.
+        var writer = TemplateWriter(capacity: 256 + page.count * 256)
+        writer.json.raw("{\"items\":[")
         var keys = ["m:\(merchant.id)"]
         if let category { keys.append("c:\(category.id)") }
         for (index, row) in page.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.raw("{")
-            writer.key("id"); writer.string(row.productID.description)
-            writer.raw(","); writer.key("slug"); writer.string(row.slug)
-            writer.raw(","); writer.key("name"); writer.string(row.name)
-            writer.raw(","); writer.key("price"); Self.money(row.price, audience.market.currency, into: &writer)
-            writer.raw(","); writer.key("image_url"); writer.optionalString(row.imageURL)
-            writer.raw(","); writer.key("in_stock"); writer.bool(row.inStock)
-            writer.raw("}")
+            if index > 0 { writer.json.raw(",") }
+            writer.json.raw("{")
+            writer.json.key("id"); writer.json.string(row.productID.description)
+            writer.json.raw(","); writer.json.key("slug"); writer.json.string(row.slug)
+            writer.json.raw(","); writer.json.key("name"); writer.json.string(row.name)
+            writer.json.raw(","); writer.json.key("price"); writer.hole(.price(row.productID), value: row.price)
+            writer.json.raw(","); writer.json.key("image_url"); writer.json.optionalString(row.imageURL)
+            writer.json.raw(","); writer.json.key("in_stock"); writer.hole(.inStock(row.productID), value: row.inStock ? 1 : 0)
+            writer.json.raw("}")
             keys.append("p:\(row.productID)")
         }
-        writer.raw("],\"next_cursor\":")
+        writer.json.raw("],\"next_cursor\":")
         if rows.count > request.limit, let last = page.last {
-            writer.string(cursors.encode(ListingKey(value: last.sortValue, productID: last.productID), for: query))
+            writer.json.string(cursors.encode(ListingKey(value: last.sortValue, productID: last.productID), for: query))
         } else {
-            writer.raw("null")
+            writer.json.raw("null")
         }
-        writer.raw("}")
+        writer.json.raw("}")
         return CatalogResponse(
-            body: writer.bytes, categoryKind: category?.kind ?? .dynamic,
+            template: writer.template(currency: audience.market.currency.code), categoryKind: category?.kind ?? .dynamic,
             personalised: audience.group != .public, surrogateKeys: keys)
     }
 
-    /// One product with its variants priced for the audience's market.
-    public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> CatalogResponse {
+    /// One product with its variants priced for the audience's market. Stock and `in_stock` are holes
+    /// filled when served; the levels read here go to `live` (loaded in `epoch`).
+    public func product(
+        merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup, live: LiveAvailability? = nil, epoch: UInt64 = 0
+    ) async throws -> CatalogResponse {
         guard let record = try await store.product(merchantSlug: merchantSlug, reference: Reference(reference)) else {
             throw MercatoError.notFound("product '\(reference)' not found")
         }
@@ -153,29 +180,30 @@ public struct CatalogService: Sendable {
         guard let minPrice = variants.map(\.price).min() else {
             throw MercatoError.notFound("product '\(reference)' is not sold in \(audience.market.code)")
         }
-        var writer = JSONWriter(capacity: 1024)
-        writer.raw("{")
-        writer.key("id"); writer.string(record.id.description)
-        writer.raw(","); writer.key("slug"); writer.string(record.slug)
-        writer.raw(","); writer.key("name"); writer.string(record.name)
-        writer.raw(","); writer.key("description"); writer.string(record.description)
-        writer.raw(","); writer.key("images"); writer.rawJSON(record.imagesJSON)
-        writer.raw(","); writer.key("price"); Self.money(minPrice, currency, into: &writer)
-        writer.raw(","); writer.key("in_stock"); writer.bool(variants.contains { $0.stock > 0 })
-        writer.raw(","); writer.key("variants"); writer.raw("[")
+        live?.store(levels: Dictionary(variants.map { ($0.id, LiveAvailability.Level(stock: $0.stock, version: $0.stockVersion)) }) { a, _ in a }, epoch: epoch)
+        var writer = TemplateWriter(capacity: 1024)
+        writer.json.raw("{")
+        writer.json.key("id"); writer.json.string(record.id.description)
+        writer.json.raw(","); writer.json.key("slug"); writer.json.string(record.slug)
+        writer.json.raw(","); writer.json.key("name"); writer.json.string(record.name)
+        writer.json.raw(","); writer.json.key("description"); writer.json.string(record.description)
+        writer.json.raw(","); writer.json.key("images"); writer.json.rawJSON(record.imagesJSON)
+        writer.json.raw(","); writer.json.key("price"); Self.money(minPrice, currency, into: &writer.json)
+        writer.json.raw(","); writer.json.key("in_stock"); writer.hole(.detailInStock, value: variants.contains { $0.stock > 0 } ? 1 : 0)
+        writer.json.raw(","); writer.json.key("variants"); writer.json.raw("[")
         for (index, variant) in variants.enumerated() {
-            if index > 0 { writer.raw(",") }
-            writer.raw("{")
-            writer.key("id"); writer.string(variant.id.description)
-            writer.raw(","); writer.key("sku"); writer.string(variant.sku)
-            writer.raw(","); writer.key("options"); writer.rawJSON(variant.optionsJSON)
-            writer.raw(","); writer.key("price"); Self.money(variant.price, currency, into: &writer)
-            writer.raw(","); writer.key("stock"); writer.int(variant.stock)
-            writer.raw("}")
+            if index > 0 { writer.json.raw(",") }
+            writer.json.raw("{")
+            writer.json.key("id"); writer.json.string(variant.id.description)
+            writer.json.raw(","); writer.json.key("sku"); writer.json.string(variant.sku)
+            writer.json.raw(","); writer.json.key("options"); writer.json.rawJSON(variant.optionsJSON)
+            writer.json.raw(","); writer.json.key("price"); Self.money(variant.price, currency, into: &writer.json)
+            writer.json.raw(","); writer.json.key("stock"); writer.hole(.stock(variant.id), value: variant.stock)
+            writer.json.raw("}")
         }
-        writer.raw("]}")
+        writer.json.raw("]}")
         return CatalogResponse(
-            body: writer.bytes, categoryKind: nil, personalised: audience.group != .public,
+            template: writer.template(currency: currency.code), categoryKind: nil, personalised: audience.group != .public,
             surrogateKeys: ["m:\(record.merchant.id)", "p:\(record.id)"])
     }
 
@@ -209,6 +237,16 @@ public struct CatalogService: Sendable {
         return CatalogResponse(
             body: writer.bytes, categoryKind: .dynamic, personalised: audience.group != .public,
             surrogateKeys: ["m:\(merchant.id)", "m:\(merchant.id):categories"])
+    }
+
+    /// Current stock levels of variants (one statement).
+    public func stockLevels(_ variants: [VariantID]) async throws -> [VariantID: (stock: Int64, version: Int64)] {
+        try await store.stockLevels(variants)
+    }
+
+    /// Variants, levels and price in `currency` of products (one statement).
+    public func productFacts(_ products: [ProductID], currency: CurrencyCode) async throws -> [ProductID: ProductFactsRecord] {
+        try await store.productFacts(products, currency: currency)
     }
 
     static func money(_ amount: Int64, _ currency: CurrencyCode, into writer: inout JSONWriter) {

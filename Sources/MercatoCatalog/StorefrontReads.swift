@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import MercatoCache
 import MercatoCore
 import Tracing
@@ -7,25 +8,31 @@ import Synchronization
 /// The storefront read path as the HTTP layer sees it: resolve the caller's group from its token,
 /// build a cache key from every input of the response, and answer from the cache or the catalog.
 ///
-/// Keys embed the merchant's cache generation (see `GenerationMap`): an admin write to a merchant
-/// bumps it, so every cached listing, detail and category tree of that merchant is invalidated at
-/// once (listings that contain a changed product included) while other merchants keep theirs.
-/// Stock movements (checkouts, releases) are finer (see `CacheNamespace`): a detail key also holds its
-/// product's stock generation, and a listing key the merchant's in-stock generation.
+/// Keys embed generations read before anything is loaded (see `GenerationMap` and `CacheNamespace`):
+/// the merchant's (admin writes to products and categories), a detail's product generation (price and
+/// variant writes), a price-sorted listing's scope order, an `in_stock=true` listing's membership.
+/// Stock and `in_stock`, and listing prices, are not in the cached bytes: they are holes filled from
+/// `LiveAvailability` on the way out, so sales invalidate nothing but zero crossings of filtered lists.
 public struct StorefrontReads: Sendable {
     let catalog: CatalogService
     let cache: LayeredCache<CatalogResponse>?
     let generations: any GenerationSource
     let tokens: StorefrontTokens
-    let productSlugs = ProductSlugDirectory()
+    let productSlugs = SlugDirectory<ProductID>()
+    let categorySlugs = SlugDirectory<String>()
+    /// Live stock and prices filled into cached responses (nil when caching is off: responses are then
+    /// served as rendered, straight from the database).
+    public let live: LiveAvailability?
 
     /// `cache` nil: caching switched off (`MERCATO_CACHE=off`), every read goes to the store.
     /// Read-your-writes fences when catalog reads may use replicas (nil: the primary only).
     let fences: WriteFences?
 
     public init(
-        catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer, fences: WriteFences? = nil
+        catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer, fences: WriteFences? = nil,
+        live: LiveAvailability? = nil
     ) {
+        self.live = cache == nil ? nil : live
         self.fences = fences
         self.catalog = catalog
         self.cache = cache
@@ -48,13 +55,38 @@ public struct StorefrontReads: Sendable {
 
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
         guard cache != nil, !clientIsAhead(request.merchantSlug) else { return (try await routed(request.merchantSlug) { try await catalog.listing(request) }, .bypass) }
-        let key = [
-            "L", request.merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(request.merchantSlug)))",
-            "i\(await generations.generation(of: CacheNamespace.listings(request.merchantSlug)))", request.category ?? "", request.sort.rawValue,
-            String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "", request.group.rawValue,
-            request.inStockOnly ? "1" : "0",
-        ].joined(separator: "\u{1F}")
-        return try await cached(key) { try await routed(request.merchantSlug) { try await catalog.listing(request) } }
+        let slug = request.merchantSlug
+        let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(slug))
+        let load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
+        var parts = ["L", slug, "g\(merchantGeneration)"]
+        if request.sort == .priceAsc || request.sort == .priceDesc {
+            // The order depends on the prices of the scope's products: the key needs the scope's id.
+            let scope: String
+            if let category = request.category {
+                guard let id = categorySlugs.id(slug, category, generation: merchantGeneration) else {
+                    // First price-sorted request for this category since the catalog last changed: answer
+                    // uncached and learn the category's id from the answer.
+                    let response = try await load()
+                    if let id = response.surrogateKeys.first(where: { $0.hasPrefix("c:") })?.dropFirst(2) {
+                        categorySlugs.remember(slug, category, generation: merchantGeneration, id: String(id))
+                    }
+                    return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
+                }
+                scope = id
+            } else {
+                scope = CacheNamespace.rootScope
+            }
+            parts.append("o\(await generations.generation(of: CacheNamespace.priceOrder(slug, scope: scope)))")
+        }
+        if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
+        parts += [
+            request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "",
+            request.group.rawValue, request.inStockOnly ? "1" : "0",
+        ]
+        let family = ["L", slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "",
+                      request.marketCode?.uppercased() ?? "", request.group.rawValue, request.inStockOnly ? "1" : "0"].joined(separator: "\u{1F}")
+        let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, load)
+        return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
 
     public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
@@ -64,22 +96,27 @@ public struct StorefrontReads: Sendable {
             }, .bypass)
         }
         let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
+        let live = live
         let load: @Sendable () async throws -> CatalogResponse = {
-            try await routed(merchantSlug) {
-                try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
+            // The epoch before the load: levels it reads are not stored if facts were reset meanwhile.
+            let epoch = live?.epoch ?? 0
+            return try await routed(merchantSlug) {
+                try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group, live: live, epoch: epoch)
             }
         }
-        // The key needs the product's id (for its stock generation); a slug is resolved from earlier answers.
+        // The key needs the product's id (for its generation); a slug is resolved from earlier answers.
         guard let productID = ProductID(reference) ?? productSlugs.id(merchantSlug, reference, generation: merchantGeneration) else {
             // First request by this slug since the catalog last changed: answer uncached and learn the id.
             let response = try await load()
             if let id = response.productID { productSlugs.remember(merchantSlug, reference, generation: merchantGeneration, id: id) }
-            return (response, .bypass)
+            return (try await finish(response, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
         }
-        let stockGeneration = await generations.generation(of: CacheNamespace.product(merchantSlug, productID))
-        let key = ["P", merchantSlug, "g\(merchantGeneration)", "s\(stockGeneration)", reference, marketCode?.uppercased() ?? "", group.rawValue]
+        let productGeneration = await generations.generation(of: CacheNamespace.product(merchantSlug, productID))
+        let key = ["P", merchantSlug, "g\(merchantGeneration)", "p\(productGeneration)", reference, marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
-        return try await cached(key, load)
+        let family = ["P", merchantSlug, reference, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}")
+        let (response, outcome) = try await cached(key, family: family, load)
+        return (try await finish(response, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
 
     public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
@@ -88,9 +125,96 @@ public struct StorefrontReads: Sendable {
         }
         let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
-        return try await cached(key) {
+        return try await cached(key, family: ["C", merchantSlug, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}")) {
             try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
         }
+    }
+
+    // MARK: live facts
+
+    /// Fills a template's holes with the live facts (loading the missing ones in one batch); the ETag
+    /// is the template's plus a stamp of the versions used. Responses without a template pass through.
+    /// `fresh`: the template was rendered by this request's own load. A detail's load also stored its
+    /// levels, so nothing more is read; a listing's products whose facts are not held are loaded in one
+    /// statement (once: later pages and sorts with those products find them held).
+    func finish(_ response: CatalogResponse, merchantSlug: String, merchantGeneration: String, fresh: Bool) async throws -> CatalogResponse {
+        guard let template = response.template, let live else { return response }
+        var stamp: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: Int64) { stamp = (stamp ^ UInt64(bitPattern: value)) &* 0x0000_0100_0000_01b3 }
+        let body: ByteBuffer
+        let variants = template.stockedVariants
+        if !variants.isEmpty || template.holes.contains(.detailInStock) {
+            let levels = fresh
+                ? live.levels(variants).map { Dictionary(uniqueKeysWithValues: zip(variants, $0)) } ?? [:]
+                : try await stockLevels(variants, live: live, merchantSlug: merchantSlug)
+            for variant in variants { mix(levels[variant]?.version ?? -1) }
+            let anyInStock = variants.contains { (levels[$0]?.stock ?? 0) > 0 }
+            body = template.fill { _, hole in
+                switch hole {
+                case .stock(let id): levels[id]?.stock
+                case .detailInStock: levels.count == variants.count ? (anyInStock ? 1 : 0) : nil
+                case .inStock, .price: nil
+                }
+            }
+        } else {
+            let facts = try await listingFacts(
+                template.listedProducts, currency: template.currency, live: live, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration)
+            for id in template.listedProducts {
+                mix(facts[id]?.stamp ?? -1)
+                mix(facts[id]?.price ?? -1)
+            }
+            body = template.fill { _, hole in
+                switch hole {
+                case .inStock(let id): facts[id].map { $0.inStock ? 1 : 0 }
+                case .price(let id): facts[id]?.price
+                case .stock, .detailInStock: nil
+                }
+            }
+        }
+        var finished = response
+        finished.body = body
+        finished.etag = String(response.etag.dropLast()) + "-" + String(stamp, radix: 16) + "\""
+        finished.template = nil
+        return finished
+    }
+
+    private func stockLevels(_ variants: [VariantID], live: LiveAvailability, merchantSlug: String) async throws -> [VariantID: LiveAvailability.Level] {
+        if let held = live.levels(variants) { return Dictionary(uniqueKeysWithValues: zip(variants, held)) }
+        let epoch = live.epoch
+        let loaded = try await routed(merchantSlug) { try await catalog.stockLevels(variants) }
+        live.store(levels: loaded.mapValues { LiveAvailability.Level(stock: $0.stock, version: $0.version) }, epoch: epoch)
+        // What is held now is at least as new as what was loaded.
+        if let held = live.levels(variants) { return Dictionary(uniqueKeysWithValues: zip(variants, held)) }
+        return loaded.mapValues { LiveAvailability.Level(stock: $0.stock, version: $0.version) }
+    }
+
+    private func listingFacts(
+        _ products: [ProductID], currency: String, live: LiveAvailability, merchantSlug: String, merchantGeneration: String
+    ) async throws -> [ProductID: LiveAvailability.ListingFacts] {
+        // A product's variant list and prices change with price writes (its generation) and with
+        // variant additions and deletions (the merchant's): facts are held under both.
+        var keyed: [(ProductID, generation: String)] = []
+        keyed.reserveCapacity(products.count)
+        for id in products {
+            keyed.append((id, merchantGeneration + "/" + (await generations.generation(of: CacheNamespace.product(merchantSlug, id)))))
+        }
+        var facts = live.listingFacts(keyed, currency: currency)
+        guard facts.count < products.count else { return facts }
+        let missing = keyed.filter { facts[$0.0] == nil }
+        let epoch = live.epoch
+        guard let code = CurrencyCode(currency) else { return facts }
+        let loaded = try await routed(merchantSlug) { try await catalog.productFacts(missing.map(\.0), currency: code) }
+        for (id, generation) in missing {
+            guard let record = loaded[id], let price = record.price else { continue }
+            live.store(
+                levels: Dictionary(record.variants.map { ($0.id, LiveAvailability.Level(stock: $0.stock, version: $0.version)) }) { a, _ in a },
+                epoch: epoch)
+            live.store(
+                product: id, generation: generation,
+                facts: LiveAvailability.ProductFacts(variants: record.variants.map(\.id), prices: [currency: price]), epoch: epoch)
+        }
+        facts.merge(live.listingFacts(missing, currency: currency)) { a, _ in a }
+        return facts
     }
 
     /// True when the caller's `X-Mercato-Read-After` token is newer than any write this instance knows of
@@ -109,33 +233,35 @@ public struct StorefrontReads: Sendable {
         return try await ReadRouting.$replicaFence.withValue(fences.fence(for: merchantSlug)) { try await load() }
     }
 
-    private func cached(_ key: String, _ load: @escaping @Sendable () async throws -> CatalogResponse) async throws -> (CatalogResponse, CacheOutcome) {
+    private func cached(
+        _ key: String, family: String, _ load: @escaping @Sendable () async throws -> CatalogResponse
+    ) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
         return try await TracingState.span("cache.lookup") { span in
-            let (value, outcome) = try await cache.value(for: key, load: load)
+            let (value, outcome) = try await cache.value(for: key, family: family, load: load)
             span.attributes["mercato.cache.outcome"] = outcome.rawValue
             return (value, outcome)
         }
     }
 }
 
-/// Product ids by slug, learned from detail answers and valid for one merchant generation (an admin
-/// write may give a slug to another product, and bumps that generation).
-final class ProductSlugDirectory: Sendable {
-    private let entries = Mutex<[String: (generation: String, id: ProductID)]>([:])
-    static let limit = 200_000
+/// Ids by slug (products from detail answers, categories from listing answers), each valid for one
+/// merchant generation (an admin write may give a slug to another product or category, and bumps it).
+final class SlugDirectory<ID: Sendable>: Sendable {
+    private let entries = Mutex<[String: (generation: String, id: ID)]>([:])
+    static var limit: Int { 200_000 }
 
-    func id(_ merchantSlug: String, _ productSlug: String, generation: String) -> ProductID? {
+    func id(_ merchantSlug: String, _ slug: String, generation: String) -> ID? {
         entries.withLock { entries in
-            guard let entry = entries[merchantSlug + "\u{1F}" + productSlug], entry.generation == generation else { return nil }
+            guard let entry = entries[merchantSlug + "\u{1F}" + slug], entry.generation == generation else { return nil }
             return entry.id
         }
     }
 
-    func remember(_ merchantSlug: String, _ productSlug: String, generation: String, id: ProductID) {
+    func remember(_ merchantSlug: String, _ slug: String, generation: String, id: ID) {
         entries.withLock { entries in
             if entries.count >= Self.limit { entries.removeAll(keepingCapacity: true) }
-            entries[merchantSlug + "\u{1F}" + productSlug] = (generation, id)
+            entries[merchantSlug + "\u{1F}" + slug] = (generation, id)
         }
     }
 }

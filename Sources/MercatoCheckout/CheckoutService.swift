@@ -216,7 +216,7 @@ public struct CheckoutService: Sendable {
             let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchant.slug))
             for line in lines {
                 guard let product = products[line.variantID] else { continue }
-                let stockGeneration = await generations.generation(of: CacheNamespace.product(merchant.slug, product))
+                let stockGeneration = await generations.generation(of: CacheNamespace.stock(merchant.slug, product))
                 keys[line.variantID] = "A\u{1F}\(merchant.slug)\u{1F}g\(merchantGeneration)\u{1F}s\(stockGeneration)\u{1F}\(line.variantID)"
             }
         }
@@ -380,10 +380,10 @@ public struct CheckoutService: Sendable {
         }
         let catalog: CheckoutCatalog?
         if let pricingCache, options.mode == .standard {
-            // Prices change with admin writes to the merchant or to variants (which bump the listings generation).
+            // Prices change with admin writes to the merchant or to variant prices (the merchant's `prices` generation).
             let generation = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
-            let listings = await generations.generation(of: CacheNamespace.listings(merchantSlug))
-            let key = ["K", merchantSlug, "g\(generation)", "l\(listings)", currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")]
+            let prices = await generations.generation(of: CacheNamespace.prices(merchantSlug))
+            let key = ["K", merchantSlug, "g\(generation)", "l\(prices)", currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")]
                 .joined(separator: "\u{1F}")
             catalog = try await pricingCache.value(for: key, load: load).0
         } else {
@@ -448,10 +448,10 @@ public struct CheckoutService: Sendable {
     }
 
     func stockChanged(slug: String, merchantID: MerchantID, _ change: StockChange) async {
+        // The levels first: a read that follows this request's response sees them on this instance.
+        await bus.push(CacheNamespace.pushedFacts(change))
         do {
-            for event in CacheNamespace.events(
-                slug: slug, merchantID: merchantID, products: change.products, listingsChanged: change.inStockMayHaveChanged)
-            {
+            for event in CacheNamespace.stockEvents(slug: slug, merchantID: merchantID, change: change) {
                 try await bus.publish(event)
             }
         } catch {

@@ -58,6 +58,7 @@ public struct AppDependencies: Sendable {
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
         let refresher = RefreshQueue()
         let near = NearCache<CatalogResponse>(capacityBytes: cacheOptions.nearCapacityBytes)
+        let live = LiveAvailability()
         let lifetimes = CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale)
         var services: [any Service] = []
         let generations: any GenerationSource
@@ -75,7 +76,7 @@ public struct AppDependencies: Sendable {
             let client = RedisClient(configuration: configuration, logger: logger)
             let availability = RedisAvailability(logger: logger)
             redisAvailability = availability
-            let sharedGenerations = SharedGenerations(client: client, availability: availability, logger: logger)
+            let sharedGenerations = SharedGenerations(client: client, availability: availability, logger: logger, facts: live)
             generations = sharedGenerations
             bus = sharedGenerations
             var tier = RedisCacheTier(client: client, availability: availability)
@@ -92,7 +93,7 @@ public struct AppDependencies: Sendable {
         } else {
             let local = GenerationMap()
             generations = local
-            bus = InProcessInvalidationBus(generations: local)
+            bus = InProcessInvalidationBus(generations: local, facts: live)
         }
         if let replicated, let fences {
             bus = FencingInvalidationBus(inner: bus, fences: fences, position: { try await replicated.currentPosition() })
@@ -113,7 +114,7 @@ public struct AppDependencies: Sendable {
             on: metrics, cache: cache, checkout: checkout, listener: listener, redis: redisAvailability, database: database)
         return AppDependencies(
             database: database,
-            reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences),
+            reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences, live: live),
             admin: AdminService(writer: writer, bus: bus),
             checkout: checkout,
             metrics: metrics,

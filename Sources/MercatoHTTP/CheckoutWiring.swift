@@ -73,10 +73,9 @@ public struct CheckoutWiring: Sendable {
     public static func publisher(store: CheckoutStore, bus: any InvalidationBus, logger: Logger) -> StockChangeHandler {
         { merchantID, change in
             do {
+                await bus.push(CacheNamespace.pushedFacts(change))
                 guard let slug = try await store.merchantSlug(merchantID) else { return }
-                for event in CacheNamespace.events(
-                    slug: slug, merchantID: merchantID, products: change.products, listingsChanged: change.inStockMayHaveChanged)
-                {
+                for event in CacheNamespace.stockEvents(slug: slug, merchantID: merchantID, change: change) {
                     try await bus.publish(event)
                 }
             } catch {

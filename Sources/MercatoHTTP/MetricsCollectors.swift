@@ -30,6 +30,12 @@ enum MetricsCollectors {
                         help: "Cache lookups by cache (storefront, pricing, availability), tier and outcome.", value: value)
                 }
                 metrics.mirror("cache_loads", labels: [("cache", name)], help: "Loads after a miss.", value: counts.loads)
+                for (cause, value) in counts.missesByCause.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where name == "storefront" {
+                    metrics.mirror(
+                        "cache_misses", labels: [("cache", name), ("cause", cause.rawValue)],
+                        help: "Storefront misses by cause: cold (first fill), invalidated (filled before under older versions), evicted (or expired).",
+                        value: value)
+                }
                 metrics.mirror("cache_refreshes", labels: [("cache", name)], help: "Background refreshes (early or stale).", value: counts.refreshes)
             }
         }

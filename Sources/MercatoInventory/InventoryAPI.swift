@@ -65,6 +65,8 @@ public enum InventoryAPI {
         /// (so the caller can invalidate exactly what shows that stock).
         public var changedProducts: [String]?
         public var inStockMayHaveChanged: Bool?
+        /// The new stock levels, with their versions (pushed to the API instances' caches).
+        public var levels: [Level]?
 
         public init(_ reservation: Reservation, change: StockChange? = nil) {
             key = reservation.key
@@ -73,11 +75,25 @@ public enum InventoryAPI {
             expiresAt = reservation.expiresAt
             changedProducts = change?.products.map(\.description)
             inStockMayHaveChanged = change?.inStockMayHaveChanged
+            levels = change?.levels.map { Level(productId: $0.productID.description, variantId: $0.variantID.description, stock: $0.stock, version: $0.version) }
         }
 
         /// The stock change the service reported (none when absent).
         public var change: StockChange {
-            StockChange(products: (changedProducts ?? []).compactMap(ProductID.init), inStockMayHaveChanged: inStockMayHaveChanged ?? false)
+            StockChange(
+                products: (changedProducts ?? []).compactMap(ProductID.init), inStockMayHaveChanged: inStockMayHaveChanged ?? false,
+                levels: (levels ?? []).compactMap { level in
+                    guard let product = ProductID(level.productId), let variant = VariantID(level.variantId) else { return nil }
+                    return StockLevel(productID: product, variantID: variant, stock: level.stock, version: level.version)
+                })
+        }
+
+        /// One variant's stock level after the call.
+        public struct Level: Codable, Sendable {
+            public var productId: String
+            public var variantId: String
+            public var stock: Int64
+            public var version: Int64
         }
 
         /// Back to the domain value; nil when a field is not what the service sends.

@@ -76,6 +76,15 @@ public struct VariantRecord: Sendable {
     public var optionsJSON: String
     public var price: Int64
     public var stock: Int64
+    /// Version of the stock level (`variants.stock_version`).
+    public var stockVersion: Int64 = 0
+}
+
+/// The live facts of one product as stored: every variant's level and the cheapest price in one currency.
+public struct ProductFactsRecord: Sendable {
+    public var variants: [(id: VariantID, stock: Int64, version: Int64)]
+    /// Nil when the product has no price in that currency.
+    public var price: Int64?
 }
 
 /// Storefront reads. Every method is one SQL statement, so request budgets are easy to reason about.
@@ -90,6 +99,10 @@ public protocol CatalogStore: Sendable {
     func product(merchantSlug: String, reference: Reference) async throws -> ProductRecord?
     /// A product's variants priced in `currency` (variants without such a price are left out).
     func variants(of product: ProductID, currency: CurrencyCode) async throws -> [VariantRecord]
+    /// Stock levels and their versions (one statement).
+    func stockLevels(_ variants: [VariantID]) async throws -> [VariantID: (stock: Int64, version: Int64)]
+    /// Every variant's level and the cheapest price in `currency` of these products (one statement).
+    func productFacts(_ products: [ProductID], currency: CurrencyCode) async throws -> [ProductID: ProductFactsRecord]
     /// Whether the database answers.
     func ping() async throws
 }

@@ -134,22 +134,41 @@ extension CatalogWriter {
         }
     }
 
-    /// Sets a variant's stock level.
+    /// Sets a variant's stock level. Listing projections are rewritten only when the level crosses zero
+    /// (`in_stock` is the only stock-derived column in them).
     public func setStock(merchantID: MerchantID, variantID: VariantID, quantity: Int64) async throws -> (AdminProduct, WriteEffect) {
         try await database.transaction { tx in
-            let productID = try await Self.productOfVariant(merchantID: merchantID, id: variantID, on: tx)
-            try await tx.execute("UPDATE variants SET stock = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, variantID.sql, .int(quantity))
-            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+            // Locked on PostgreSQL, so the level before the write is the one the write replaces.
+            let lock = tx.dialect == .postgres ? " FOR UPDATE" : ""
+            guard let row = try await tx.query(
+                "SELECT product_id, stock FROM variants WHERE merchant_id = $1 AND id = $2\(lock)", merchantID.sql, variantID.sql
+            ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
+            let productID: ProductID = try row.id(0)
+            let before = try row.int(1)
+            guard let updated = try await tx.query(
+                "UPDATE variants SET stock = $3, stock_version = stock_version + 1 WHERE merchant_id = $1 AND id = $2 RETURNING stock_version",
+                merchantID.sql, variantID.sql, .int(quantity)
+            ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
+            let crossedZero = (before == 0) != (quantity == 0)
+            let level = StockLevel(productID: productID, variantID: variantID, stock: quantity, version: try updated.int(0))
+            var (product, effect) = try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, reproject: crossedZero, on: tx)
+            effect.stock = StockChange(products: [productID], inStockMayHaveChanged: crossedZero, levels: [level])
+            return (product, effect)
         }
     }
 
     // MARK: helpers
 
-    static func finishVariantWrite(merchantID: MerchantID, productID: ProductID, on tx: any SQLExecutor) async throws -> (AdminProduct, WriteEffect) {
+    /// Ends a write to a product's variants; `reproject` false when no projected column can have changed.
+    static func finishVariantWrite(
+        merchantID: MerchantID, productID: ProductID, reproject: Bool = true, on tx: any SQLExecutor
+    ) async throws -> (AdminProduct, WriteEffect) {
         try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
-        try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx)
+        let scopes = reproject ? try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx) : []
         let product = try await loadProduct(merchantID: merchantID, id: productID, on: tx)
-        return (product, WriteEffect(merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs))
+        return (product, WriteEffect(
+            merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs,
+            scopes: scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted()))
     }
 
     static func productOfVariant(merchantID: MerchantID, id: VariantID, on tx: any SQLExecutor) async throws -> ProductID {

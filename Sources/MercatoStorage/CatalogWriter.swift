@@ -116,6 +116,18 @@ public struct WriteEffect: Sendable, Equatable {
     public var merchantID: MerchantID
     public var productIDs: [ProductID]
     public var categoryIDs: [CategoryID]
+    /// Listing scopes the products appear in (category ids and the merchant id), for variant writes.
+    public var scopes: [String] = []
+    /// New stock levels (stock writes), and whether one crossed zero.
+    public var stock: StockChange = .none
+
+    public init(merchantID: MerchantID, productIDs: [ProductID], categoryIDs: [CategoryID], scopes: [String] = [], stock: StockChange = .none) {
+        self.merchantID = merchantID
+        self.productIDs = productIDs
+        self.categoryIDs = categoryIDs
+        self.scopes = scopes
+        self.stock = stock
+    }
 }
 
 /// Merchant writes. Every method is one transaction that also refreshes the listing projections,

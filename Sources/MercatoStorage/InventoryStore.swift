@@ -39,21 +39,6 @@ public struct Reservation: Sendable, Equatable {
     }
 }
 
-/// What a stock movement touched, for cache invalidation: the products whose variant stock changed,
-/// and whether some variant crossed zero (so a product's `in_stock` flag, shown in listings, may have flipped).
-public struct StockChange: Sendable, Equatable {
-    public var products: [ProductID]
-    public var inStockMayHaveChanged: Bool
-
-    public init(products: [ProductID], inStockMayHaveChanged: Bool) {
-        self.products = products
-        self.inStockMayHaveChanged = inStockMayHaveChanged
-    }
-
-    public static let none = StockChange(products: [], inStockMayHaveChanged: false)
-    public var isEmpty: Bool { products.isEmpty }
-}
-
 /// Why a reservation could not be made.
 public enum InventoryError: Error, Sendable, Equatable {
     /// Not enough units: every short line with what is still available.
@@ -109,14 +94,20 @@ public struct InventoryStore: Sendable {
             }
             var shortages: [(variantID: VariantID, requested: Int64, available: Int64)] = []
             var products: Set<ProductID> = []
+            var levels: [StockLevel] = []
             var crossedZero = false
             for line in merged {
                 let updated = try await tx.query(
-                    "UPDATE variants SET stock = stock - $3 WHERE merchant_id = $1 AND id = $2 AND stock >= $3 RETURNING product_id, stock",
+                    """
+                    UPDATE variants SET stock = stock - $3, stock_version = stock_version + 1
+                    WHERE merchant_id = $1 AND id = $2 AND stock >= $3 RETURNING product_id, stock, stock_version
+                    """,
                     merchantID.sql, line.variantID.sql, .int(line.quantity))
                 if let row = updated.first {
-                    products.insert(try row.id(0))
-                    if try row.int(1) == 0 { crossedZero = true }
+                    let level = StockLevel(productID: try row.id(0), variantID: line.variantID, stock: try row.int(1), version: try row.int(2))
+                    products.insert(level.productID)
+                    levels.append(level)
+                    if level.stock == 0 { crossedZero = true }
                     continue
                 }
                 let available = try await tx.query(
@@ -136,8 +127,11 @@ public struct InventoryStore: Sendable {
                 into: "reservation_lines", columns: ["merchant_id", "reservation_id", "variant_id", "quantity"],
                 rows: merged.map { [merchantID.sql, .text(key), $0.variantID.sql, .int($0.quantity)] }, on: tx)
             let ids = products.sorted()
-            try await ListingProjector.reproject(ids, merchantID: merchantID, on: tx)
-            return (Reservation(key: key, merchantID: merchantID, status: .held, lines: merged, expiresAt: expiresAt), StockChange(products: ids, inStockMayHaveChanged: crossedZero))
+            // Only `in_stock` in the projections depends on stock: nothing to rewrite unless a level crossed zero.
+            if crossedZero { try await ListingProjector.reproject(ids, merchantID: merchantID, on: tx) }
+            return (
+                Reservation(key: key, merchantID: merchantID, status: .held, lines: merged, expiresAt: expiresAt),
+                StockChange(products: ids, inStockMayHaveChanged: crossedZero, levels: levels))
         }
     }
 
@@ -229,21 +223,27 @@ public struct InventoryStore: Sendable {
 
     static func restock(_ reservation: Reservation, on tx: any SQLExecutor) async throws -> StockChange {
         var products: Set<ProductID> = []
+        var levels: [StockLevel] = []
         var crossedZero = false
         for line in reservation.lines {
             for row in try await tx.query(
-                "UPDATE variants SET stock = stock + $3 WHERE merchant_id = $1 AND id = $2 RETURNING product_id, stock",
+                """
+                UPDATE variants SET stock = stock + $3, stock_version = stock_version + 1
+                WHERE merchant_id = $1 AND id = $2 RETURNING product_id, stock, stock_version
+                """,
                 reservation.merchantID.sql, line.variantID.sql, .int(line.quantity))
             {
-                products.insert(try row.id(0))
+                let level = StockLevel(productID: try row.id(0), variantID: line.variantID, stock: try row.int(1), version: try row.int(2))
+                products.insert(level.productID)
+                levels.append(level)
                 // It was 0 before these units came back.
-                if try row.int(1) == line.quantity { crossedZero = true }
+                if level.stock == line.quantity { crossedZero = true }
             }
         }
         try await setStatus(.released, key: reservation.key, merchantID: reservation.merchantID, on: tx)
         let ids = products.sorted()
-        try await ListingProjector.reproject(ids, merchantID: reservation.merchantID, on: tx)
-        return StockChange(products: ids, inStockMayHaveChanged: crossedZero)
+        if crossedZero { try await ListingProjector.reproject(ids, merchantID: reservation.merchantID, on: tx) }
+        return StockChange(products: ids, inStockMayHaveChanged: crossedZero, levels: levels)
     }
 
     static func setStatus(_ status: ReservationStatus, key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws {

@@ -72,9 +72,12 @@ public enum ListingProjector {
         return Projection(inStock: inStock, audienceMask: productMask, minPrices: minPrices, scopes: scopes)
     }
 
-    /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches.
-    public static func reproject(_ productIDs: [ProductID], merchantID: MerchantID, on tx: any SQLExecutor) async throws {
-        guard !productIDs.isEmpty else { return }
+    /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches;
+    /// returns the listing scopes (category ids, and the merchant id for the whole catalog) they now appear in.
+    @discardableResult
+    public static func reproject(_ productIDs: [ProductID], merchantID: MerchantID, on tx: any SQLExecutor) async throws -> Set<SQLValue> {
+        guard !productIDs.isEmpty else { return [] }
+        var scopes = Set<SQLValue>()
         let (masks, parents) = try await loadCategories(merchantID: merchantID, on: tx)
         for start in stride(from: 0, to: productIDs.count, by: 500) {
             let batch = Array(productIDs[start..<min(start + 500, productIDs.count)])
@@ -97,6 +100,7 @@ public enum ListingProjector {
                     productPrices.append([fact.id.sql, .text(currency.code), .int(amount)])
                 }
                 guard fact.status == .active else { continue }
+                scopes.formUnion(projection.scopes.keys)
                 for (scope, mask) in projection.scopes {
                     entries.append([
                         merchantID.sql, scope, fact.id.sql, .int(fact.position), .int(fact.createdAt),
@@ -121,6 +125,7 @@ public enum ListingProjector {
                 columns: ["merchant_id", "scope_id", "currency", "min_amount", "product_id", "in_stock", "audience_mask"],
                 rows: prices, on: tx)
         }
+        return scopes
     }
 
     /// Every category's effective mask and parent, for one merchant.

@@ -111,14 +111,47 @@ public struct SQLCatalogStore: CatalogStore {
     public func variants(of product: ProductID, currency: CurrencyCode) async throws -> [VariantRecord] {
         try await database.query(SQL(
             """
-            SELECT v.id, v.sku, v.options, vp.amount, v.stock FROM variants v
+            SELECT v.id, v.sku, v.options, vp.amount, v.stock, v.stock_version FROM variants v
             JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = $2
             WHERE v.product_id = $1 ORDER BY v.position, v.id
             """,
             [product.sql, .text(currency.code)], prepared: true)
         ).map { row in
-            VariantRecord(id: try row.id(0), sku: try row.text(1), optionsJSON: try row.text(2), price: try row.int(3), stock: try row.int(4))
+            VariantRecord(
+                id: try row.id(0), sku: try row.text(1), optionsJSON: try row.text(2), price: try row.int(3), stock: try row.int(4),
+                stockVersion: try row.int(5))
         }
+    }
+
+    public func stockLevels(_ variants: [VariantID]) async throws -> [VariantID: (stock: Int64, version: Int64)] {
+        guard !variants.isEmpty else { return [:] }
+        var levels: [VariantID: (stock: Int64, version: Int64)] = [:]
+        for row in try await database.query(SQL(
+            "SELECT id, stock, stock_version FROM variants WHERE id IN (\(BatchInsert.placeholders(count: variants.count, startingAt: 1)))",
+            variants.map(\.sql)))
+        {
+            levels[try row.id(0)] = (try row.int(1), try row.int(2))
+        }
+        return levels
+    }
+
+    public func productFacts(_ products: [ProductID], currency: CurrencyCode) async throws -> [ProductID: ProductFactsRecord] {
+        guard !products.isEmpty else { return [:] }
+        var facts: [ProductID: ProductFactsRecord] = [:]
+        for row in try await database.query(SQL(
+            """
+            SELECT v.product_id, v.id, v.stock, v.stock_version, pp.min_amount FROM variants v
+            LEFT JOIN product_prices pp ON pp.product_id = v.product_id AND pp.currency = $1
+            WHERE v.product_id IN (\(BatchInsert.placeholders(count: products.count, startingAt: 2))) ORDER BY v.product_id, v.position, v.id
+            """,
+            [.text(currency.code)] + products.map(\.sql)))
+        {
+            let id: ProductID = try row.id(0)
+            var record = try facts[id] ?? ProductFactsRecord(variants: [], price: row.optionalInt(4))
+            record.variants.append((try row.id(1), try row.int(2), try row.int(3)))
+            facts[id] = record
+        }
+        return facts
     }
 
     public func ping() async throws {

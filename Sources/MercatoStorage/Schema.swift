@@ -125,6 +125,11 @@ public enum Schema {
             """,
             "CREATE INDEX orders_merchant ON orders (merchant_id, created_at)",
         ]),
+        // A version per variant's stock level, bumped by every change of it, so stock levels pushed to
+        // the instances' caches can be applied in any order (an older level never overwrites a newer one).
+        Migration(version: 4, statements: [
+            "ALTER TABLE variants ADD COLUMN stock_version BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     /// Rewrites dialect placeholders: UUID and boolean column types, and covering-index columns

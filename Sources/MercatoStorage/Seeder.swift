@@ -186,7 +186,7 @@ public struct Seeder: Sendable {
         for start in stride(from: 0, to: productIDs.count, by: 5_000) {
             let batch = Array(productIDs[start..<min(start + 5_000, productIDs.count)])
             try await database.transaction { tx in
-                try await ListingProjector.reproject(batch, merchantID: merchant.id, on: tx)
+                _ = try await ListingProjector.reproject(batch, merchantID: merchant.id, on: tx)
             }
         }
         logger.info("seeded merchant", metadata: ["slug": "\(slug)", "products": "\(products)"])

@@ -13,6 +13,7 @@ struct Bench: AsyncParsableCommand {
 struct WorkloadOptions: ParsableArguments {
     @Option(help: "Store (merchant slug) to load.") var store = "demo"
     @Option(help: "Seconds of load.") var duration: Double = 20
+    @Option(help: "Seconds of the same workload run first and left out of every figure (steady state).") var warmup: Double = 0
     @Option(help: "Open loop: operations started per second (latency counts from each scheduled start).") var rate: Double = 200
     @Flag(help: "Closed loop instead: each connection starts its next operation when the last ended (maximum throughput).") var closed = false
     @Option(help: "HTTP connections.") var connections = 32
@@ -28,7 +29,7 @@ struct WorkloadOptions: ParsableArguments {
         RunSettings(
             target: target, store: store, load: closed ? .closedLoop(connections: connections) : .openLoop(rate: rate), duration: duration,
             connections: connections, mix: try WorkloadMix.parse(mix), zipf: zipf, seed: seed, adminToken: self.token ?? token,
-            healthSeconds: healthSeconds, progress: true)
+            healthSeconds: healthSeconds, progress: true, warmup: warmup)
     }
 }
 

@@ -109,6 +109,7 @@ struct Serve: AsyncParsableCommand {
               MERCATO_CACHE_TTL           seconds a cached response is fresh (default 60)
               MERCATO_CACHE_STALE         further seconds served stale while one refresh runs (default 30)
               REDIS_URL                   shared cache tier and cross-instance invalidation
+              MERCATO_REDIS_PREFIX        prefix of every Redis name (default mercato:)
               MERCATO_REDIS_TIMEOUT_MS    longest wait for Redis before falling back (default 100)
               MERCATO_MAX_BODY_BYTES      largest request body (default 1048576)
               MERCATO_CHECKOUT            standard | sequential (comparison flow)

@@ -35,14 +35,19 @@ public enum CacheNamespace {
     }
 
     /// What a price or variant write invalidates: the product's own bytes, and the price order of every
-    /// scope it appears in (`scopes`: category ids, and the merchant id for the whole catalog).
-    public static func variantWriteEvents(slug: String, merchantID: MerchantID, products: [ProductID], scopes: [String]) -> [InvalidationEvent] {
+    /// scope it appears in (`scopes`: category ids, and the merchant id for the whole catalog). `moves`
+    /// (the cheapest price per currency before and after) let price-sorted pages whose range no price
+    /// moved into or out of stay valid; nil invalidates them all.
+    public static func variantWriteEvents(
+        slug: String, merchantID: MerchantID, products: [ProductID], scopes: [String], moves: [SortMove]? = nil
+    ) -> [InvalidationEvent] {
         var events = products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: ["p:\($0)"]) }
         events.append(InvalidationEvent(namespace: prices(slug), surrogateKeys: []))
         let merchantScope = merchantID.description
         for scope in scopes {
             let name = scope == merchantScope ? rootScope : scope
-            events.append(InvalidationEvent(namespace: priceOrder(slug, scope: name), surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"]))
+            events.append(InvalidationEvent(
+                namespace: priceOrder(slug, scope: name), surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"], moves: moves))
         }
         return events
     }

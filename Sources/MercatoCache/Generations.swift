@@ -8,6 +8,8 @@ import Synchronization
 /// tier needs to enumerate the keys it holds for a merchant.
 public final class GenerationMap: Sendable {
     private let counters = Mutex<[String: UInt64]>([:])
+    /// What the bumps that described their moves moved (see `ChangeLog`).
+    public let changes = ChangeLog()
 
     public init() {}
 

@@ -7,11 +7,15 @@ public struct InvalidationEvent: Sendable, Hashable, Codable {
     public var surrogateKeys: [String]
     /// The primary's WAL position after the write (with read replicas), so refills elsewhere wait for it.
     public var walPosition: String?
+    /// What the write moved in the namespace's sort dimensions, so values it did not touch stay valid
+    /// (nil: not described, every value of the namespace is invalid).
+    public var moves: [SortMove]?
 
-    public init(namespace: String, surrogateKeys: [String], walPosition: String? = nil) {
+    public init(namespace: String, surrogateKeys: [String], walPosition: String? = nil, moves: [SortMove]? = nil) {
         self.namespace = namespace
         self.surrogateKeys = surrogateKeys
         self.walPosition = walPosition
+        self.moves = moves
     }
 }
 
@@ -56,7 +60,8 @@ public struct InProcessInvalidationBus: InvalidationBus {
     }
 
     public func publish(_ event: InvalidationEvent) async throws {
-        generations.bump(event.namespace)
+        let generation = generations.bump(event.namespace)
+        if let moves = event.moves { generations.changes.record(event.namespace, generation: generation, moves: moves) }
     }
 
     public func push(_ facts: [PushedFact]) async {

@@ -63,9 +63,20 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     /// The value for `key`, loading it with `load` on a miss. `key` must contain every input of the
     /// value, including the generation read before calling (see `GenerationMap`). `family`, the key
     /// without its generations, lets misses be counted by cause (`MissCause`).
-    public func value(for key: String, family: String? = nil, load: @escaping @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
+    /// `isValid` rejects a held value that a write made wrong without changing the key (counted as an
+    /// invalidated miss and loaded again).
+    public func value(
+        for key: String, family: String? = nil, isValid: (@Sendable (Value) -> Bool)? = nil, load: @escaping @Sendable () async throws -> Value
+    ) async throws -> (Value, CacheOutcome) {
         let now = Self.now()
-        let (found, entry) = near.lookup(key, now: now)
+        var (found, entry) = near.lookup(key, now: now)
+        if let isValid {
+            switch found {
+            case .fresh(let value), .stale(let value):
+                if !isValid(value) { found = .miss }
+            case .miss: break
+            }
+        }
         switch found {
         case .fresh(let value):
             counters.nearHits.add(1, ordering: .relaxed)
@@ -76,7 +87,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             scheduleRefresh(key, load)
             return (value, .stale)
         case .miss:
-            return try await loadCoalesced(key, family: family, load)
+            return try await loadCoalesced(key, family: family, isValid: isValid, load)
         }
     }
 
@@ -109,7 +120,9 @@ public final class LayeredCache<Value: Sendable>: Sendable {
 
     public var nearCache: NearCache<Value> { near }
 
-    private func loadCoalesced(_ key: String, family: String?, _ load: @Sendable () async throws -> Value) async throws -> (Value, CacheOutcome) {
+    private func loadCoalesced(
+        _ key: String, family: String?, isValid: (@Sendable (Value) -> Bool)? = nil, _ load: @Sendable () async throws -> Value
+    ) async throws -> (Value, CacheOutcome) {
         // The continuation decides the role atomically: the first caller gets nil (go and load),
         // later callers get the leader's value when it arrives.
         let joined: (Value, CacheOutcome)? = try await withCheckedThrowingContinuation { continuation in
@@ -127,13 +140,15 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         if let (value, _) = joined { return (value, .coalesced) }
         let result: Result<(Value, CacheOutcome), any Error>
         do {
-            if let value = await sharedValue(key) {
+            if let value = await sharedValue(key, isValid: isValid) {
                 counters.sharedHits.add(1, ordering: .relaxed)
                 result = .success((value, .shared))
             } else {
                 counters.misses.add(1, ordering: .relaxed)
                 if let family {
-                    counters.missed(ledger.cause(family: family, key: key))
+                    // A held value that failed validation was invalidated, whatever the ledger says.
+                    let held = isValid != nil && near.lookup(key, now: Self.now()).1 != nil
+                    counters.missed(held ? .invalidated : ledger.cause(family: family, key: key))
                     ledger.record(family: family, key: key)
                 }
                 result = .success((try await loadAndStore(key, load), .miss))
@@ -152,8 +167,9 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     }
 
     /// The shared tier's value, stored into the near cache on the way (callers count the lookup).
-    private func sharedValue(_ key: String) async -> Value? {
+    private func sharedValue(_ key: String, isValid: (@Sendable (Value) -> Bool)? = nil) async -> Value? {
         guard let shared, let bytes = await shared.tier.get(key), let value = shared.codec.decode(bytes) else { return nil }
+        if let isValid, !isValid(value) { return nil }
         storeNear(key, value, loadNanos: 0)
         return value
     }

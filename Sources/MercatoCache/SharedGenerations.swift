@@ -35,6 +35,8 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     let counters = InvalidationCounters()
     /// Where pushed facts land on this instance (and on every other, through the channel).
     let facts: (any FactSink)?
+    /// Moves described by writes, by the shared generation they produced.
+    let changes = ChangeLog()
 
     public init(
         client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = .current, facts: (any FactSink)? = nil
@@ -95,6 +97,14 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     func forgetAll() {
         known.withLock { $0.removeAll() }
         runID.withLock { $0 = nil }
+        changes.removeAll()
+    }
+
+    /// Tokens are `<generation>@<run id>`; moves are known only within one run of Redis.
+    public func moves(of namespace: String, from: String, to: String) -> [SortMove]? {
+        let a = from.split(separator: "@"), b = to.split(separator: "@")
+        guard a.count == 2, b.count == 2, a[1] == b[1], let after = UInt64(a[0]), let upTo = UInt64(b[0]) else { return nil }
+        return changes.moves(of: namespace, after: after, upTo: upTo)
     }
 
     /// INCR the namespace, adopt the new value here, and tell the other instances.
@@ -114,10 +124,11 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
 
     private func bumpAndAnnounce(_ event: InvalidationEvent) async throws {
         let generation = try await client.incr(keyspace.generationKey(event.namespace))
+        if let moves = event.moves { changes.record(event.namespace, generation: UInt64(generation), moves: moves) }
         apply(event.namespace, UInt64(generation))
         let message = InvalidationMessage(
             namespace: event.namespace, generation: UInt64(generation), surrogateKeys: event.surrogateKeys, sentAt: Date().timeIntervalSince1970,
-            walPosition: event.walPosition)
+            walPosition: event.walPosition, moves: event.moves)
         try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: keyspace.invalidationChannel)
         availability.succeeded()
         counters.published.add(1, ordering: .relaxed)
@@ -179,6 +190,8 @@ struct InvalidationMessage: Codable, Sendable {
     var facts: [PushedFact]?
     /// Facts pushed earlier were lost: forget every fact.
     var resetFacts: Bool?
+    /// What the write moved (see `InvalidationEvent.moves`).
+    var moves: [SortMove]?
 }
 
 /// Counts of invalidation traffic.
@@ -275,6 +288,8 @@ public final class InvalidationListener: Service, Sendable {
             if let text = decoded.walPosition, let position = WALPosition(text) {
                 fences?.record(merchant: WriteFences.merchant(ofNamespace: decoded.namespace), at: position)
             }
+            // The moves before the generation: a reader that sees the new generation finds them.
+            if let moves = decoded.moves { generations.changes.record(decoded.namespace, generation: decoded.generation, moves: moves) }
             generations.apply(decoded.namespace, decoded.generation)
             // Wall clocks of two instances: on one host exact, across hosts as good as their clock sync.
             onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))

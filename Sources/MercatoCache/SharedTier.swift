@@ -23,10 +23,18 @@ public struct ValueCodec<Value: Sendable>: Sendable {
 public protocol GenerationSource: Sendable {
     /// The generation of `namespace` as a token to embed in cache keys.
     func generation(of namespace: String) async -> String
+    /// What the writes between two tokens of `namespace` moved, when every one of them is known
+    /// (see `ChangeLog`); nil otherwise.
+    func moves(of namespace: String, from: String, to: String) -> [SortMove]?
 }
 
 extension GenerationMap: GenerationSource {
     public func generation(of namespace: String) async -> String {
         String(current(namespace))
+    }
+
+    public func moves(of namespace: String, from: String, to: String) -> [SortMove]? {
+        guard let after = UInt64(from), let upTo = UInt64(to) else { return nil }
+        return changes.moves(of: namespace, after: after, upTo: upTo)
     }
 }

@@ -42,6 +42,15 @@ extension CatalogResponse {
             } else {
                 buffer.writeInteger(UInt8(0))
             }
+            if let order = response.order {
+                buffer.writeInteger(UInt8((order.low == nil ? 0 : 1) | (order.high == nil ? 0 : 2) | 4))
+                buffer.writeInteger(order.low ?? 0)
+                buffer.writeInteger(order.high ?? 0)
+                buffer.writeInteger(UInt16(order.generation.utf8.count))
+                buffer.writeString(order.generation)
+            } else {
+                buffer.writeInteger(UInt8(0))
+            }
             var body = response.body
             buffer.writeBuffer(&body)
             return buffer
@@ -87,9 +96,19 @@ extension CatalogResponse {
                 }
                 template = LiveTemplate(segments: segments, holes: holes, rendered: rendered, currency: currency)
             }
+            var order: CatalogResponse.OrderStamp?
+            guard let orderFlags = buffer.readInteger(as: UInt8.self) else { return nil }
+            if orderFlags & 4 != 0 {
+                guard let low = buffer.readInteger(as: Int64.self), let high = buffer.readInteger(as: Int64.self),
+                      let length = buffer.readInteger(as: UInt16.self), let generation = buffer.readString(length: Int(length))
+                else { return nil }
+                order = CatalogResponse.OrderStamp(low: orderFlags & 1 != 0 ? low : nil, high: orderFlags & 2 != 0 ? high : nil, generation: generation)
+            }
             let categoryKind = kind == 0 ? nil : CategoryKind.allCases.indices.contains(Int(kind) - 1) ? CategoryKind.allCases[Int(kind) - 1] : nil
-            return CatalogResponse(
+            var response = CatalogResponse(
                 body: buffer, etag: etag, categoryKind: categoryKind, personalised: personalised == 1, surrogateKeys: keys, template: template)
+            response.order = order
+            return response
         })
 }
 

@@ -43,6 +43,9 @@ public struct CatalogResponse: Sendable {
     /// When set, `body` is only the render-time form: the response is this template filled with the
     /// live facts (`StorefrontReads` does that), and `etag` is the template's part of the validator.
     public var template: LiveTemplate?
+    /// A price-sorted page: the price range it shows (nil bounds: open ends) and the generation of its
+    /// scope's price order when it was loaded. It stays valid while no price moves into or out of the range.
+    public var order: OrderStamp?
 
     init(body: [UInt8], categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
         self.body = ByteBuffer(bytes: body)
@@ -70,6 +73,13 @@ public struct CatalogResponse: Sendable {
         self.personalised = personalised
         self.surrogateKeys = surrogateKeys
         self.template = template
+    }
+
+    /// Where a price-sorted page sits in its order (see `order`).
+    public struct OrderStamp: Sendable, Equatable {
+        public var low: Int64?
+        public var high: Int64?
+        public var generation: String
     }
 
     /// Strong validator of fixed bytes: a hash, computed once per fill.
@@ -158,9 +168,19 @@ public struct CatalogService: Sendable {
             writer.json.raw("null")
         }
         writer.json.raw("}")
-        return CatalogResponse(
+        var response = CatalogResponse(
             template: writer.template(currency: audience.market.currency.code), categoryKind: category?.kind ?? .dynamic,
             personalised: audience.group != .public, surrogateKeys: keys)
+        if request.sort == .priceAsc || request.sort == .priceDesc {
+            // The prices this page's content depends on: from its cursor (inclusive, for ties) to its last
+            // item, or to the end when it is the last page.
+            let hasNext = rows.count > request.limit
+            let start = query.after?.value, end = hasNext ? page.last?.sortValue : nil
+            response.order = request.sort == .priceAsc
+                ? CatalogResponse.OrderStamp(low: start, high: end, generation: "")
+                : CatalogResponse.OrderStamp(low: end, high: start, generation: "")
+        }
+        return response
     }
 
     /// One product with its variants priced for the audience's market. Stock and `in_stock` are holes

@@ -57,7 +57,8 @@ public struct StorefrontReads: Sendable {
         guard cache != nil, !clientIsAhead(request.merchantSlug) else { return (try await routed(request.merchantSlug) { try await catalog.listing(request) }, .bypass) }
         let slug = request.merchantSlug
         let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(slug))
-        let load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
+        var load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
+        var isValid: (@Sendable (CatalogResponse) -> Bool)?
         var parts = ["L", slug, "g\(merchantGeneration)"]
         if request.sort == .priceAsc || request.sort == .priceDesc {
             // The order depends on the prices of the scope's products: the key needs the scope's id.
@@ -76,7 +77,23 @@ public struct StorefrontReads: Sendable {
             } else {
                 scope = CacheNamespace.rootScope
             }
-            parts.append("o\(await generations.generation(of: CacheNamespace.priceOrder(slug, scope: scope)))")
+            // The order's generation is not in the key: a page records the one it was loaded under and
+            // stays valid while no price moved into or out of the range it shows (`ChangeLog`).
+            let namespace = CacheNamespace.priceOrder(slug, scope: scope)
+            let order = await generations.generation(of: namespace)
+            let plain = load
+            load = {
+                var response = try await plain()
+                response.order?.generation = order
+                return response
+            }
+            let generations = generations
+            isValid = { response in
+                guard let stamp = response.order, let currency = response.template?.currency else { return false }
+                guard stamp.generation != order else { return true }
+                guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
+                return !moves.contains { $0.dimension == currency && $0.touches(low: stamp.low, high: stamp.high) }
+            }
         }
         if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
         parts += [
@@ -85,7 +102,7 @@ public struct StorefrontReads: Sendable {
         ]
         let family = ["L", slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "",
                       request.marketCode?.uppercased() ?? "", request.group.rawValue, request.inStockOnly ? "1" : "0"].joined(separator: "\u{1F}")
-        let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, load)
+        let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, isValid: isValid, load)
         return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
 
@@ -234,11 +251,11 @@ public struct StorefrontReads: Sendable {
     }
 
     private func cached(
-        _ key: String, family: String, _ load: @escaping @Sendable () async throws -> CatalogResponse
+        _ key: String, family: String, isValid: (@Sendable (CatalogResponse) -> Bool)? = nil, _ load: @escaping @Sendable () async throws -> CatalogResponse
     ) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
         return try await TracingState.span("cache.lookup") { span in
-            let (value, outcome) = try await cache.value(for: key, family: family, load: load)
+            let (value, outcome) = try await cache.value(for: key, family: family, isValid: isValid, load: load)
             span.attributes["mercato.cache.outcome"] = outcome.rawValue
             return (value, outcome)
         }

@@ -164,11 +164,13 @@ extension CatalogWriter {
         merchantID: MerchantID, productID: ProductID, reproject: Bool = true, on tx: any SQLExecutor
     ) async throws -> (AdminProduct, WriteEffect) {
         try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
-        let scopes = reproject ? try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx) : []
+        let outcome = reproject ? try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx) : ListingProjector.Outcome()
         let product = try await loadProduct(merchantID: merchantID, id: productID, on: tx)
-        return (product, WriteEffect(
+        var effect = WriteEffect(
             merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs,
-            scopes: scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted()))
+            scopes: outcome.scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted())
+        for (currency, move) in outcome.minPrices[productID] ?? [:] { effect.minPriceMoves[currency.code] = move }
+        return (product, effect)
     }
 
     static func productOfVariant(merchantID: MerchantID, id: VariantID, on tx: any SQLExecutor) async throws -> ProductID {

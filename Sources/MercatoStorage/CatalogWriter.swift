@@ -112,12 +112,14 @@ public struct AdminProduct: Sendable {
 }
 
 /// What a write changed, so callers (cache invalidation) know what to purge.
-public struct WriteEffect: Sendable, Equatable {
+public struct WriteEffect: Sendable {
     public var merchantID: MerchantID
     public var productIDs: [ProductID]
     public var categoryIDs: [CategoryID]
     /// Listing scopes the products appear in (category ids and the merchant id), for variant writes.
     public var scopes: [String] = []
+    /// Per currency code, the product's cheapest price before and after (variant writes of one product).
+    public var minPriceMoves: [String: (before: Int64?, after: Int64?)] = [:]
     /// New stock levels (stock writes), and whether one crossed zero.
     public var stock: StockChange = .none
 

@@ -72,12 +72,19 @@ public enum ListingProjector {
         return Projection(inStock: inStock, audienceMask: productMask, minPrices: minPrices, scopes: scopes)
     }
 
-    /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches;
-    /// returns the listing scopes (category ids, and the merchant id for the whole catalog) they now appear in.
+    /// What a reprojection changed, for the caches.
+    public struct Outcome: Sendable {
+        /// Listing scopes (category ids, and the merchant id for the whole catalog) the products now appear in.
+        public var scopes: Set<SQLValue> = []
+        /// Per product and currency: the cheapest price before and after.
+        public var minPrices: [ProductID: [CurrencyCode: (before: Int64?, after: Int64?)]] = [:]
+    }
+
+    /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches.
     @discardableResult
-    public static func reproject(_ productIDs: [ProductID], merchantID: MerchantID, on tx: any SQLExecutor) async throws -> Set<SQLValue> {
-        guard !productIDs.isEmpty else { return [] }
-        var scopes = Set<SQLValue>()
+    public static func reproject(_ productIDs: [ProductID], merchantID: MerchantID, on tx: any SQLExecutor) async throws -> Outcome {
+        var outcome = Outcome()
+        guard !productIDs.isEmpty else { return outcome }
         let (masks, parents) = try await loadCategories(merchantID: merchantID, on: tx)
         for start in stride(from: 0, to: productIDs.count, by: 500) {
             let batch = Array(productIDs[start..<min(start + 500, productIDs.count)])
@@ -90,7 +97,9 @@ public enum ListingProjector {
                     batch.map(\.sql)))
             }
             let facts = try await loadFacts(batch, on: tx)
-            try await deleteProjections(batch, on: tx)
+            for (product, currency, amount) in try await deleteProjections(batch, on: tx) {
+                outcome.minPrices[product, default: [:]][currency, default: (nil, nil)].before = amount
+            }
             var entries: [[SQLValue]] = []
             var prices: [[SQLValue]] = []
             var productPrices: [[SQLValue]] = []
@@ -98,9 +107,10 @@ public enum ListingProjector {
                 let projection = project(fact, categoryMasks: masks, parents: parents)
                 for (currency, amount) in projection.minPrices {
                     productPrices.append([fact.id.sql, .text(currency.code), .int(amount)])
+                    outcome.minPrices[fact.id, default: [:]][currency, default: (nil, nil)].after = amount
                 }
                 guard fact.status == .active else { continue }
-                scopes.formUnion(projection.scopes.keys)
+                outcome.scopes.formUnion(projection.scopes.keys)
                 for (scope, mask) in projection.scopes {
                     entries.append([
                         merchantID.sql, scope, fact.id.sql, .int(fact.position), .int(fact.createdAt),
@@ -125,7 +135,7 @@ public enum ListingProjector {
                 columns: ["merchant_id", "scope_id", "currency", "min_amount", "product_id", "in_stock", "audience_mask"],
                 rows: prices, on: tx)
         }
-        return scopes
+        return outcome
     }
 
     /// Every category's effective mask and parent, for one merchant.
@@ -175,12 +185,18 @@ public enum ListingProjector {
         return ids.compactMap { facts[$0] }
     }
 
-    static func deleteProjections(_ ids: [ProductID], on tx: any SQLExecutor) async throws {
+    /// Deletes the products' projection rows; returns the cheapest prices they had.
+    static func deleteProjections(_ ids: [ProductID], on tx: any SQLExecutor) async throws -> [(ProductID, CurrencyCode, Int64)] {
         let list = BatchInsert.placeholders(count: ids.count, startingAt: 1)
         let binds = ids.map(\.sql)
-        for table in ["listing_entries", "listing_prices", "product_prices"] {
+        for table in ["listing_entries", "listing_prices"] {
             try await tx.execute(SQL("DELETE FROM \(table) WHERE product_id IN (\(list))", binds))
         }
+        return try await tx.query(SQL("DELETE FROM product_prices WHERE product_id IN (\(list)) RETURNING product_id, currency, min_amount", binds))
+            .compactMap { row in
+                guard let currency = CurrencyCode(try row.text(1)) else { return nil }
+                return (try row.id(0), currency, try row.int(2))
+            }
     }
 }
 

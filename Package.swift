@@ -201,7 +201,9 @@ let package = Package(
         ),
         .testTarget(name: "MercatoBenchTests", dependencies: ["MercatoBench", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTax", "MercatoCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MercatoCacheTests", dependencies: ["MercatoCache"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MercatoCacheTests", dependencies: ["MercatoCache", "RedisClient", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
             dependencies: ["MercatoStorage", "MercatoCore"],

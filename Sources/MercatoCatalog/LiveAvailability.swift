@@ -21,6 +21,11 @@ public final class LiveAvailability: FactSink, Sendable {
     public struct Level: Sendable, Equatable {
         public var stock: Int64
         public var version: Int64
+
+        public init(stock: Int64, version: Int64) {
+            self.stock = stock
+            self.version = version
+        }
     }
 
     /// What a listing shows of a product besides its text: which variants it has and its price per currency.

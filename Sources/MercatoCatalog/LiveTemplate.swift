@@ -27,6 +27,13 @@ public struct LiveTemplate: Sendable {
     /// Currency code of price holes.
     public var currency: String
 
+    public init(segments: [ByteBuffer], holes: [LiveHole], rendered: [Int64], currency: String) {
+        self.segments = segments
+        self.holes = holes
+        self.rendered = rendered
+        self.currency = currency
+    }
+
     public var byteCount: Int { segments.reduce(0) { $0 + $1.readableBytes } + holes.count * 24 }
 
     /// Products whose listing facts the holes need, in order of first appearance.

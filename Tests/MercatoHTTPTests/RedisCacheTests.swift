@@ -204,3 +204,40 @@ struct RedisCacheTests {
     }
 }
 
+
+@Suite("Live stock across instances", .enabled(if: RedisHarness.enabled))
+struct LiveStockAcrossInstancesTests {
+    /// 50 sales of one hot product on instance A: instance B keeps serving the product's detail from its
+    /// cache, with no SQL, and shows each new level once A's push arrives, never an older one after a newer.
+    @Test(arguments: Backend.available)
+    func aDetailStaysCachedOnTheOtherInstanceThroughFiftySales(backend: Backend) async throws {
+        try await RedisHarness.withTwoInstances(backend, redisURL: try #require(RedisHarness.url)) { a, b, fixture, _, _ in
+            let store = "/v1/stores/\(fixture.slug)"
+            let product = try #require(try await b.json("\(store)/products?limit=1").items.first?["id"] as? String)
+            let detail = "\(store)/products/\(product)"
+            let variant = try #require((try await b.json(detail).object["variants"] as? [[String: Any]])?.first?["id"] as? String)
+            #expect(try await a.admin("/v1/admin/variants/\(variant)/stock", token: fixture.token, method: .put, body: #"{"quantity": 60}"#).status == .ok)
+            func stock(_ response: JSONResponse) -> Int? {
+                ((response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant })?["stock"] as? Int
+            }
+            let warmed = try await timeUntil(timeout: .seconds(10)) { stock(try await b.json(detail)) == 60 }
+            try #require(warmed != nil, "B never showed the level set on A")
+            var lowest = 60
+            for sale in 1...50 {
+                let created = try await a.json("\(store)/checkouts", method: .post, body: """
+                    {"email": "buyer@example.com", "lines": [{"variant_id": "\(variant)", "quantity": 1}]}
+                    """)
+                #expect(created.status == .created, "sale \(sale): \(created.detail)")
+                let shown = try await timeUntil(timeout: .seconds(10)) {
+                    let response = try await b.json(detail)
+                    #expect(response.cache == "hit" && response.statements == 0, "sale \(sale): \(response.cache ?? "-"), \(response.statements ?? -1) statements")
+                    let level = try #require(stock(response))
+                    #expect(level <= lowest, "sale \(sale): B went back from \(lowest) to \(level)")
+                    lowest = min(lowest, level)
+                    return level == 60 - sale
+                }
+                try #require(shown != nil, "sale \(sale): B did not show \(60 - sale) within 10 s")
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import MercatoCore
+import MercatoHTTP
+import MercatoInventory
+import MercatoStorage
+import Testing
+
+/// One test per row of the dependency table in docs/caching.md: after each kind of write, the parts
+/// it changes are reloaded (a miss) and show the write, and the parts it does not change stay cached
+/// (a hit) and still show the truth (live facts are filled in).
+@Suite("Cache dependency table")
+struct DependencyTableTests {
+    /// The pages a row looks at, warmed before the write.
+    struct Pages {
+        let store: String
+        let product: String
+        let other: String
+        var detail: String { "\(store)/products/\(product)" }
+        var otherDetail: String { "\(store)/products/\(other)" }
+        var byPosition: String { "\(store)/products?limit=10" }
+        var cheapest: String { "\(store)/products?sort=price_asc&limit=5" }
+        var dearest: String { "\(store)/products?sort=price_desc&limit=5" }
+        var inStock: String { "\(store)/products?limit=10&in_stock=true" }
+        var tree: String { "\(store)/categories" }
+        var all: [String] { [detail, otherDetail, byPosition, cheapest, dearest, inStock, tree] }
+    }
+
+    /// Seeds, picks a product on the first position page that is on neither first price page, warms every
+    /// page, runs `write`, and hands over the pages for the checks.
+    static func row(
+        _ backend: Backend, write: @escaping @Sendable (any TestClientProtocol, Fixture, Pages) async throws -> Void,
+        check: @escaping @Sendable (any TestClientProtocol, Fixture, Pages) async throws -> Void
+    ) async throws {
+        try await Harness.withApp(backend, merchants: 1, products: 40) { client, fixture in
+            let store = "/v1/stores/\(fixture.slug)"
+            let byPosition = try await client.json("\(store)/products?limit=10&in_stock=true").items.compactMap { $0["id"] as? String }
+            let cheapest = try await client.json("\(store)/products?sort=price_asc&limit=5").items.compactMap { $0["id"] as? String }
+            let dearest = try await client.json("\(store)/products?sort=price_desc&limit=5").items.compactMap { $0["id"] as? String }
+            let candidates = byPosition.filter { !cheapest.contains($0) && !dearest.contains($0) }
+            try #require(candidates.count >= 2)
+            let pages = Pages(store: store, product: candidates[0], other: candidates[1])
+            for page in pages.all {
+                _ = try await client.json(page)
+                #expect(try await client.json(page).cache == "hit", "\(page) is warm")
+            }
+            try await write(client, fixture, pages)
+            try await check(client, fixture, pages)
+        }
+    }
+
+    static func outcome(_ client: any TestClientProtocol, _ path: String) async throws -> (cache: String, response: JSONResponse) {
+        let response = try await client.json(path)
+        #expect(response.status == .ok, "\(path): \(response.detail)")
+        return (response.cache ?? "-", response)
+    }
+
+    static func variants(_ client: any TestClientProtocol, _ fixture: Fixture, _ product: String) async throws -> [String] {
+        let detail = try await client.admin("/v1/admin/products/\(product)", token: fixture.token)
+        return (detail.object["variants"] as? [[String: Any]] ?? []).compactMap { $0["id"] as? String }
+    }
+
+    /// A variant of the product with stock (so a new positive level crosses no zero).
+    static func stockedVariant(_ client: any TestClientProtocol, _ pages: Pages) async throws -> String {
+        let variants = try await client.json(pages.detail).object["variants"] as? [[String: Any]] ?? []
+        return try #require(variants.first { ($0["stock"] as? Int ?? 0) > 0 }?["id"] as? String)
+    }
+
+    static func setStock(_ client: any TestClientProtocol, _ fixture: Fixture, _ variant: String, _ quantity: Int) async throws {
+        let set = try await client.admin("/v1/admin/variants/\(variant)/stock", token: fixture.token, method: .put, body: #"{"quantity": \#(quantity)}"#)
+        #expect(set.status == .ok, "\(set.detail)")
+    }
+
+    static func item(_ response: JSONResponse, _ id: String) -> [String: Any]? {
+        response.items.first { $0["id"] as? String == id }
+    }
+
+    static func amount(_ object: [String: Any]?) -> Int? {
+        (object?["price"] as? [String: Any])?["amount"] as? Int
+    }
+
+    // MARK: rows
+
+    /// Price change: the product's detail is reloaded; pages sorted by something else stay cached with the new
+    /// price filled in; a price-sorted page is reloaded only if the price moved into or out of its range.
+    @Test(arguments: Backend.available)
+    func priceChange(backend: Backend) async throws {
+        try await Self.row(backend) { client, fixture, pages in
+            for variant in try await Self.variants(client, fixture, pages.product) {
+                let set = try await client.admin("/v1/admin/variants/\(variant)/price", token: fixture.token, method: .put, body: #"{"currency": "EUR", "amount": 9999999}"#)
+                #expect(set.status == .ok)
+            }
+        } check: { client, _, pages in
+            let detail = try await Self.outcome(client, pages.detail)
+            #expect(detail.cache == "miss" && Self.amount(detail.response.object) == 9_999_999)
+            let byPosition = try await Self.outcome(client, pages.byPosition)
+            #expect(byPosition.cache == "hit" && Self.amount(Self.item(byPosition.response, pages.product)) == 9_999_999)
+            let dearest = try await Self.outcome(client, pages.dearest)
+            #expect(dearest.cache == "miss", "the new price moved into the dearest page")
+            #expect(dearest.response.items.first?["id"] as? String == pages.product)
+            let cheapest = try await Self.outcome(client, pages.cheapest)
+            #expect(cheapest.cache == "hit", "neither the old nor the new price is in the cheapest page's range")
+            #expect(!cheapest.response.items.contains { $0["id"] as? String == pages.product })
+            #expect(try await Self.outcome(client, pages.otherDetail).cache == "hit")
+            #expect(try await Self.outcome(client, pages.inStock).cache == "hit")
+            #expect(try await Self.outcome(client, pages.tree).cache == "hit")
+        }
+    }
+
+    /// Stock change that crosses no zero: nothing is reloaded; the detail shows the new level.
+    @Test(arguments: Backend.available)
+    func stockChangeWithoutZeroCrossing(backend: Backend) async throws {
+        try await Self.row(backend) { client, fixture, pages in
+            try await Self.setStock(client, fixture, try await Self.stockedVariant(client, pages), 777)
+        } check: { client, fixture, pages in
+            let variant = try await Self.stockedVariant(client, pages)
+            let detail = try await Self.outcome(client, pages.detail)
+            #expect(detail.cache == "hit")
+            #expect(((detail.response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant })?["stock"] as? Int == 777)
+            for page in [pages.byPosition, pages.cheapest, pages.dearest, pages.inStock, pages.tree, pages.otherDetail] {
+                #expect(try await Self.outcome(client, page).cache == "hit", "\(page)")
+            }
+        }
+    }
+
+    /// Zero crossing: only the membership of `in_stock=true` listings changes; every other page stays cached
+    /// and shows `in_stock: false`.
+    @Test(arguments: Backend.available)
+    func zeroCrossing(backend: Backend) async throws {
+        try await Self.row(backend) { client, fixture, pages in
+            for variant in try await Self.variants(client, fixture, pages.product) { try await Self.setStock(client, fixture, variant, 0) }
+        } check: { client, _, pages in
+            let inStock = try await Self.outcome(client, pages.inStock)
+            #expect(inStock.cache == "miss" && Self.item(inStock.response, pages.product) == nil)
+            let byPosition = try await Self.outcome(client, pages.byPosition)
+            #expect(byPosition.cache == "hit" && Self.item(byPosition.response, pages.product)?["in_stock"] as? Bool == false)
+            let detail = try await Self.outcome(client, pages.detail)
+            #expect(detail.cache == "hit" && detail.response.object["in_stock"] as? Bool == false)
+            for page in [pages.cheapest, pages.dearest, pages.tree, pages.otherDetail] {
+                #expect(try await Self.outcome(client, page).cache == "hit", "\(page)")
+            }
+        }
+    }
+
+    /// Product create, edit and archive, and a category assignment change, change text, membership or order
+    /// of the merchant's pages: every page of the merchant is reloaded.
+    @Test(arguments: Backend.available)
+    func productWritesReloadTheMerchantsPages(backend: Backend) async throws {
+        for change in ["create", "edit", "archive", "categories"] {
+            try await Self.row(backend) { client, fixture, pages in
+                let response: JSONResponse
+                switch change {
+                case "create":
+                    response = try await client.admin("/v1/admin/products", token: fixture.token, method: .post, body: """
+                        {"slug": "new-thing", "name": "New thing", "position": 0,
+                         "variants": [{"sku": "NEW-1", "prices": [{"currency": "EUR", "amount": 100}], "stock": 1}]}
+                        """)
+                case "edit":
+                    response = try await client.admin("/v1/admin/products/\(pages.product)", token: fixture.token, method: .patch, body: #"{"name": "Renamed thing"}"#)
+                case "archive":
+                    response = try await client.admin("/v1/admin/products/\(pages.product)", token: fixture.token, method: .delete)
+                default:
+                    let categories = try await client.admin("/v1/admin/categories", token: fixture.token).items
+                    let id = try #require(categories.first { $0["slug"] as? String == "men" }?["id"] as? String)
+                    response = try await client.admin("/v1/admin/products/\(pages.product)", token: fixture.token, method: .patch, body: #"{"category_ids": ["\#(id)"]}"#)
+                }
+                #expect((200..<300).contains(Int(response.status.code)), "\(change): \(response.detail)")
+            } check: { client, _, pages in
+                for page in [pages.byPosition, pages.cheapest, pages.dearest, pages.inStock, pages.tree, pages.otherDetail] {
+                    #expect(try await Self.outcome(client, page).cache == "miss", "\(change): \(page)")
+                }
+                let byPosition = try await client.json(pages.byPosition)
+                switch change {
+                case "create": #expect(try await client.walk("\(pages.store)/products?limit=100").contains { $0["slug"] as? String == "new-thing" })
+                case "edit": #expect(Self.item(byPosition, pages.product)?["name"] as? String == "Renamed thing")
+                case "archive":
+                    #expect(Self.item(byPosition, pages.product) == nil)
+                    #expect(try await client.json(pages.detail).status == .notFound)
+                default: break
+                }
+            }
+        }
+    }
+
+    /// Category edit: the tree and every page of the merchant are reloaded.
+    @Test(arguments: Backend.available)
+    func categoryEdit(backend: Backend) async throws {
+        try await Self.row(backend) { client, fixture, _ in
+            let categories = try await client.admin("/v1/admin/categories", token: fixture.token).items
+            let men = try #require(categories.first { $0["slug"] as? String == "men" })
+            let id = try #require(men["id"] as? String)
+            let renamed = try await client.admin("/v1/admin/categories/\(id)", token: fixture.token, method: .put, body: #"{"slug": "men", "name": "Gentlemen"}"#)
+            #expect(renamed.status == .ok, "\(renamed.detail)")
+        } check: { client, _, pages in
+            let tree = try await Self.outcome(client, pages.tree)
+            #expect(tree.cache == "miss")
+            #expect(String(buffer: tree.response.body).contains("Gentlemen"))
+            for page in [pages.byPosition, pages.detail] { #expect(try await Self.outcome(client, page).cache == "miss", "\(page)") }
+        }
+    }
+
+    /// Checkout (reservation), release and expiry move stock like a stock write: levels are pushed, nothing
+    /// is reloaded unless a level crossed zero (then only `in_stock=true` listings).
+    @Test(arguments: Backend.available)
+    func checkoutReleaseAndExpiry(backend: Backend) async throws {
+        try await Harness.withDatabase(backend) { database in
+            let fixture = try await Harness.seed(database, products: 30)
+            try await Harness.serve(database, checkout: CheckoutWiring(expiryInterval: .seconds(3600))) { base, deps in
+                try await Buyers.with(base) { buyers in
+                    let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 3)
+                    let variantID = try #require(VariantID(variant))
+                    let row = try #require(try await database.query("SELECT product_id FROM variants WHERE id = $1", variantID.sql).first)
+                    let product = try row.id(0, as: ProductID.self)
+                    let detail = "/v1/stores/\(fixture.slug)/products/\(product)"
+                    let listing = "/v1/stores/\(fixture.slug)/products?limit=10"
+                    func read(_ path: String) async throws -> Reply {
+                        let reply = try await buyers.send(.GET, path)
+                        #expect(reply.status == 200)
+                        return reply
+                    }
+                    func stock(_ reply: Reply) -> Int? {
+                        ((reply.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant })?["stock"] as? Int
+                    }
+                    for path in [detail, listing, detail, listing] { _ = try await read(path) }
+
+                    let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 2)])
+                    #expect(checkout.status == 201)
+                    var after = try await read(detail)
+                    #expect(after.header("X-Mercato-Cache") == "hit" && stock(after) == 1, "checkout: \(stock(after) ?? -1)")
+                    #expect(try await read(listing).header("X-Mercato-Cache") == "hit")
+
+                    // Expiry: the sweep gives the units back; the cached detail shows them at once.
+                    let merchant = fixture.merchants[0].id.sql
+                    try await database.execute("UPDATE reservations SET expires_at = 0 WHERE merchant_id = $1", merchant)
+                    let sweeper = try #require(deps.services.lazy.compactMap { $0 as? ReservationExpiry }.first)
+                    let released = try await sweeper.sweep()
+                    if backend == .sqlite { #expect(released == 1) }
+                    if released > 0 {
+                        after = try await read(detail)
+                        #expect(after.header("X-Mercato-Cache") == "hit" && stock(after) == 3, "expiry: \(stock(after) ?? -1)")
+                    }
+
+                    // A checkout of the last units crosses zero: still a hit, in_stock false.
+                    let all = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 3)])
+                    #expect(all.status == 201)
+                    after = try await read(detail)
+                    #expect(after.header("X-Mercato-Cache") == "hit" && stock(after) == 0)
+                }
+            }
+        }
+    }
+}

@@ -304,10 +304,13 @@ public struct CheckoutService: Sendable {
         if !body.isEmpty { _ = try JSONInput.decode(CompleteInput.self, from: body, schema: CompleteInput.schema) }
         let requestHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         let checkout = try await authorized(id, token: token)
-        if let existing = try await store.order(checkout: id), existing.status != "pending" {
-            return try replay(existing, key: key, requestHash: requestHash)
+        guard checkout.status == "open" else {
+            // Completed (or expired at completion): the order's stored answer, for the key that made it.
+            if let existing = try await store.order(checkout: id), existing.status != "pending" {
+                return try replay(existing, key: key, requestHash: requestHash)
+            }
+            throw CheckoutError.notOpen(checkout.status)
         }
-        guard checkout.status == "open" else { throw CheckoutError.notOpen(checkout.status) }
         guard checkout.shippingAddressJSON != nil, checkout.taxJSON != nil else { throw CheckoutError.addressRequired }
 
         let claimed = try await store.claimOrder(OrderID.random(), for: checkout, idempotencyKey: key, requestHash: requestHash)
@@ -317,17 +320,20 @@ public struct CheckoutService: Sendable {
 
         // Every request holding this claim may commit: commit is idempotent, and only the first
         // `finishOrder` writes the answer that all of them return.
+        let answer: (status: Int, body: String, won: Bool)
         do {
             _ = try await call(.commit) { try await inventory.commit(merchantID: checkout.merchantID, key: checkout.reservationKey) }
-            let body = try CheckoutRenderer.order(claimed, checkout: checkout)
-            try await store.finishOrder(claimed.id, checkout: id, status: "placed", responseStatus: 201, body: String(decoding: body, as: UTF8.self), checkoutStatus: "completed")
+            let body = String(decoding: try CheckoutRenderer.order(claimed, checkout: checkout), as: UTF8.self)
+            answer = (201, body, try await store.finishOrder(claimed.id, checkout: id, status: "placed", responseStatus: 201, body: body, checkoutStatus: "completed"))
         } catch InventoryError.notHeld(_, .released) {
             // The reservation ran out before the buyer completed. Inventory refuses to commit it even
             // before the sweeper has run; give the units back now rather than at the next sweep.
             await releaseExpired(checkout)
             let problem = CheckoutRenderer.expiredProblem(checkoutID: id)
-            try await store.finishOrder(claimed.id, checkout: id, status: "failed", responseStatus: 409, body: problem, checkoutStatus: "expired")
+            answer = (409, problem, try await store.finishOrder(claimed.id, checkout: id, status: "failed", responseStatus: 409, body: problem, checkoutStatus: "expired"))
         }
+        // This request wrote the answer: it is what every repeat will replay.
+        if answer.won { return StoredResponse(status: answer.status, body: Array(answer.body.utf8), replayed: false) }
         guard let finished = try await store.order(claimed.id) else { throw StorageError.database("order \(claimed.id) vanished") }
         var response = try replay(finished, key: key, requestHash: requestHash)
         response.replayed = false

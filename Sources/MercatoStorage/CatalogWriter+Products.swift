@@ -159,11 +159,14 @@ extension CatalogWriter {
 
     // MARK: helpers
 
-    /// Ends a write to a product's variants; `reproject` false when no projected column can have changed.
+    /// Ends a write to a product's variants; `reproject` false when no projected column can have changed
+    /// (then the product itself is not marked updated either: only a stock level moved).
     static func finishVariantWrite(
         merchantID: MerchantID, productID: ProductID, reproject: Bool = true, on tx: any SQLExecutor
     ) async throws -> (AdminProduct, WriteEffect) {
-        try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
+        if reproject {
+            try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
+        }
         let outcome = reproject ? try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx) : ListingProjector.Outcome()
         let product = try await loadProduct(merchantID: merchantID, id: productID, on: tx)
         var effect = WriteEffect(

@@ -171,27 +171,32 @@ public struct CheckoutStore: Sendable {
     /// checkout already has one, then returns whichever order the checkout has.
     public func claimOrder(_ id: OrderID, for checkout: CheckoutRecord, idempotencyKey: String, requestHash: String) async throws -> OrderRecord {
         let now = Clock.nowMicros()
-        try await database.execute(
+        // One statement when the claim is new (the usual case); a second only to read the order that won.
+        if let claimed = try await database.query(
             """
             INSERT INTO orders (id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING
+            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING RETURNING \(Self.orderColumns)
             """,
-            id.sql, checkout.merchantID.sql, checkout.id.sql, .text(checkout.tokenHash), .text(idempotencyKey), .text(requestHash), .int(now))
+            id.sql, checkout.merchantID.sql, checkout.id.sql, .text(checkout.tokenHash), .text(idempotencyKey), .text(requestHash), .int(now)
+        ).first {
+            return try Self.order(claimed)
+        }
         guard let order = try await order(checkout: checkout.id) else { throw StorageError.database("order claim for checkout \(checkout.id) vanished") }
         return order
     }
 
     /// Records how a pending order ended and moves its checkout on, in one transaction. Only the
-    /// first finisher writes; later ones (concurrent retries) leave the stored response alone.
-    public func finishOrder(_ id: OrderID, checkout: CheckoutID, status: String, responseStatus: Int, body: String, checkoutStatus: String) async throws {
+    /// first finisher writes (true); later ones (concurrent retries) leave the stored response alone (false).
+    @discardableResult
+    public func finishOrder(_ id: OrderID, checkout: CheckoutID, status: String, responseStatus: Int, body: String, checkoutStatus: String) async throws -> Bool {
         try await database.transaction { tx in
             let updated = try await tx.query(
                 "UPDATE orders SET status = $2, response_status = $3, body = $4, updated_at = $5 WHERE id = $1 AND status = 'pending' RETURNING id",
                 id.sql, .text(status), .int(Int64(responseStatus)), .text(body), .int(Clock.nowMicros()))
-            if !updated.isEmpty {
-                try await tx.execute(
-                    "UPDATE checkouts SET status = $2, updated_at = $3 WHERE id = $1", checkout.sql, .text(checkoutStatus), .int(Clock.nowMicros()))
-            }
+            guard !updated.isEmpty else { return false }
+            try await tx.execute(
+                "UPDATE checkouts SET status = $2, updated_at = $3 WHERE id = $1", checkout.sql, .text(checkoutStatus), .int(Clock.nowMicros()))
+            return true
         }
     }
 

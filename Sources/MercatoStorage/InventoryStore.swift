@@ -78,17 +78,23 @@ public struct InventoryStore: Sendable {
         let merged = Self.merge(lines)
         let digest = merged.map { "\($0.variantID):\($0.quantity)" }.joined(separator: ",")
         do {
-            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl)
+            // A new key is the usual case: no lookup first; the key's primary key catches a repeat.
+            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl, lookUpFirst: false)
         } catch StorageError.uniqueViolation {
-            // A concurrent request with the same key committed first (ours rolled back, stock included):
-            // run again to return that reservation, or report the key reuse.
-            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl)
+            // The key exists (a retried request, or a concurrent one that committed first; ours rolled
+            // back, stock included): run again to return that reservation, or report the key reuse.
+            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl, lookUpFirst: true)
+        } catch InventoryError.insufficientStock {
+            // Short, or a retry of a reservation that already holds the last units: only a lookup tells.
+            return try await reserveOnce(merchantID: merchantID, key: key, merged: merged, digest: digest, ttl: ttl, lookUpFirst: true)
         }
     }
 
-    private func reserveOnce(merchantID: MerchantID, key: String, merged: [ReservationLine], digest: String, ttl: Duration) async throws -> (Reservation, StockChange) {
+    private func reserveOnce(
+        merchantID: MerchantID, key: String, merged: [ReservationLine], digest: String, ttl: Duration, lookUpFirst: Bool
+    ) async throws -> (Reservation, StockChange) {
         try await database.transaction { tx in
-            if let existing = try await Self.load(key: key, merchantID: merchantID, on: tx) {
+            if lookUpFirst, let existing = try await Self.load(key: key, merchantID: merchantID, on: tx) {
                 guard try await Self.digest(key: key, merchantID: merchantID, on: tx) == digest else { throw InventoryError.keyReused(key) }
                 return (existing, .none)
             }
@@ -139,7 +145,22 @@ public struct InventoryStore: Sendable {
     /// is refused as released even before the sweeper has given its units back: its deadline was
     /// advertised to the buyer, and the units may already be promised to someone else.
     public func commit(merchantID: MerchantID, key: String, now: Int64 = Clock.nowMicros()) async throws -> Reservation {
-        try await database.transaction { tx in
+        // The usual case in one conditional statement (atomic against a concurrent release or expiry);
+        // the reason for a refusal is looked up only when it is refused.
+        if let row = try await database.query(
+            """
+            UPDATE reservations SET status = 'committed', updated_at = $3
+            WHERE merchant_id = $1 AND id = $2 AND status = 'held' AND expires_at > $3 RETURNING expires_at
+            """,
+            merchantID.sql, .text(key), .int(now)
+        ).first {
+            let lines = try await database.query(
+                "SELECT variant_id, quantity FROM reservation_lines WHERE merchant_id = $1 AND reservation_id = $2 ORDER BY variant_id",
+                merchantID.sql, .text(key)
+            ).map { ReservationLine(variantID: try $0.id(0), quantity: try $0.int(1)) }
+            return Reservation(key: key, merchantID: merchantID, status: .committed, lines: lines, expiresAt: try row.int(0))
+        }
+        return try await database.transaction { tx in
             guard let reservation = try await Self.load(key: key, merchantID: merchantID, on: tx) else { throw InventoryError.unknownReservation(key) }
             switch reservation.status {
             case .committed: return reservation

@@ -17,6 +17,10 @@ public final class GenerationMap: Sendable {
         counters.withLock { $0[namespace] ?? 0 }
     }
 
+    public func current(_ namespaces: [String]) -> [UInt64] {
+        counters.withLock { counters in namespaces.map { counters[$0] ?? 0 } }
+    }
+
     /// Moves the namespace to a new generation; returns it.
     @discardableResult
     public func bump(_ namespace: String) -> UInt64 {

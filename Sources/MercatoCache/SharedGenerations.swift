@@ -63,6 +63,19 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
         }
     }
 
+    /// Known generations under one lock; the unknown ones one by one (once per instance and namespace).
+    public func generations(of namespaces: [String]) async -> [String] {
+        let known: [String?]? = runID.withLock({ $0 }).map { run in
+            self.known.withLock { known in namespaces.map { known[$0].map { "\($0)@\(run)" } } }
+        }
+        var tokens: [String] = []
+        tokens.reserveCapacity(namespaces.count)
+        for (index, namespace) in namespaces.enumerated() {
+            if let token = known?[index] { tokens.append(token) } else { tokens.append(await generation(of: namespace)) }
+        }
+        return tokens
+    }
+
     /// Used while Redis cannot be read: a token no Redis-backed key has, so such entries only ever
     /// live in this instance's near cache (flushed when the subscription comes back). It moves with
     /// every local write of the namespace, so a write during the outage still invalidates here.

@@ -26,11 +26,26 @@ public protocol GenerationSource: Sendable {
     /// What the writes between two tokens of `namespace` moved, when every one of them is known
     /// (see `ChangeLog`); nil otherwise.
     func moves(of namespace: String, from: String, to: String) -> [SortMove]?
+    /// The generations of several namespaces (one lock where the source can: a listing asks for one per item).
+    func generations(of namespaces: [String]) async -> [String]
+}
+
+extension GenerationSource {
+    public func generations(of namespaces: [String]) async -> [String] {
+        var tokens: [String] = []
+        tokens.reserveCapacity(namespaces.count)
+        for namespace in namespaces { tokens.append(await generation(of: namespace)) }
+        return tokens
+    }
 }
 
 extension GenerationMap: GenerationSource {
     public func generation(of namespace: String) async -> String {
         String(current(namespace))
+    }
+
+    public func generations(of namespaces: [String]) async -> [String] {
+        current(namespaces).map { String($0) }
     }
 
     public func moves(of namespace: String, from: String, to: String) -> [SortMove]? {

@@ -43,7 +43,7 @@ public final class LiveAvailability: FactSink, Sendable {
     struct State {
         var epoch: UInt64 = 0
         var levels: [VariantID: Level] = [:]
-        var products: [ProductID: (generation: String, facts: ProductFacts)] = [:]
+        var products: [ProductID: (merchantGeneration: String, productGeneration: String, facts: ProductFacts)] = [:]
     }
 
     private let state = Mutex(State())
@@ -77,16 +77,16 @@ public final class LiveAvailability: FactSink, Sendable {
         }
     }
 
-    /// A product's variants and prices read by a load that began in `epoch` under `generation`; prices
-    /// held for other currencies under the same generation are kept.
-    public func store(product: ProductID, generation: String, facts: ProductFacts, epoch: UInt64) {
+    /// A product's variants and prices read by a load that began in `epoch` under these generations
+    /// (the merchant's and the product's); prices held for other currencies under the same ones are kept.
+    public func store(product: ProductID, merchantGeneration: String, productGeneration: String, facts: ProductFacts, epoch: UInt64) {
         state.withLock { state in
             guard state.epoch == epoch else { return }
             var merged = facts
-            if let held = state.products[product], held.generation == generation {
+            if let held = state.products[product], held.merchantGeneration == merchantGeneration, held.productGeneration == productGeneration {
                 merged.prices.merge(held.facts.prices) { new, _ in new }
             }
-            state.products[product] = (generation, merged)
+            state.products[product] = (merchantGeneration, productGeneration, merged)
             trim(&state)
         }
     }
@@ -114,14 +114,19 @@ public final class LiveAvailability: FactSink, Sendable {
         }
     }
 
-    /// Per product (held under exactly the given generation, with every variant's level): whether some
+    /// Per product (held under exactly the given generations, with every variant's level): whether some
     /// variant is in stock, its price in `currency`, and a version stamp of what was used. Missing
     /// products are left out of the answer.
-    public func listingFacts(_ products: [(ProductID, generation: String)], currency: String) -> [ProductID: ListingFacts] {
+    public func listingFacts(
+        _ products: [ProductID], productGenerations: [String], merchantGeneration: String, currency: String
+    ) -> [ProductID: ListingFacts] {
         state.withLock { state in
             var out: [ProductID: ListingFacts] = [:]
-            for (id, generation) in products {
-                guard let entry = state.products[id], entry.generation == generation, let price = entry.facts.prices[currency] else { continue }
+            out.reserveCapacity(products.count)
+            for (id, generation) in zip(products, productGenerations) {
+                guard let entry = state.products[id], entry.productGeneration == generation, entry.merchantGeneration == merchantGeneration,
+                      let price = entry.facts.prices[currency]
+                else { continue }
                 var inStock = false
                 var stamp: Int64 = 0
                 var complete = true

@@ -26,26 +26,25 @@ public struct LiveTemplate: Sendable {
     public var rendered: [Int64]
     /// Currency code of price holes.
     public var currency: String
+    /// Products whose listing facts the holes need, in order of first appearance (computed once: read
+    /// on every request).
+    public let listedProducts: [ProductID]
 
     public init(segments: [ByteBuffer], holes: [LiveHole], rendered: [Int64], currency: String) {
         self.segments = segments
         self.holes = holes
         self.rendered = rendered
         self.currency = currency
+        var seen = Set<ProductID>()
+        var listed: [ProductID] = []
+        for hole in holes {
+            if case .inStock(let id) = hole, seen.insert(id).inserted { listed.append(id) }
+            if case .price(let id) = hole, seen.insert(id).inserted { listed.append(id) }
+        }
+        listedProducts = listed
     }
 
     public var byteCount: Int { segments.reduce(0) { $0 + $1.readableBytes } + holes.count * 24 }
-
-    /// Products whose listing facts the holes need, in order of first appearance.
-    public var listedProducts: [ProductID] {
-        var seen = Set<ProductID>()
-        var out: [ProductID] = []
-        for hole in holes {
-            if case .inStock(let id) = hole, seen.insert(id).inserted { out.append(id) }
-            if case .price(let id) = hole, seen.insert(id).inserted { out.append(id) }
-        }
-        return out
-    }
 
     /// Variants whose stock the holes need.
     public var stockedVariants: [VariantID] {

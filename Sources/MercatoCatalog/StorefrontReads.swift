@@ -210,14 +210,10 @@ public struct StorefrontReads: Sendable {
     ) async throws -> [ProductID: LiveAvailability.ListingFacts] {
         // A product's variant list and prices change with price writes (its generation) and with
         // variant additions and deletions (the merchant's): facts are held under both.
-        var keyed: [(ProductID, generation: String)] = []
-        keyed.reserveCapacity(products.count)
-        for id in products {
-            keyed.append((id, merchantGeneration + "/" + (await generations.generation(of: CacheNamespace.product(merchantSlug, id)))))
-        }
-        var facts = live.listingFacts(keyed, currency: currency)
+        let generations = await generations.generations(of: products.map { CacheNamespace.product(merchantSlug, $0) })
+        var facts = live.listingFacts(products, productGenerations: generations, merchantGeneration: merchantGeneration, currency: currency)
         guard facts.count < products.count else { return facts }
-        let missing = keyed.filter { facts[$0.0] == nil }
+        let missing = zip(products, generations).filter { facts[$0.0] == nil }
         let epoch = live.epoch
         guard let code = CurrencyCode(currency) else { return facts }
         let loaded = try await routed(merchantSlug) { try await catalog.productFacts(missing.map(\.0), currency: code) }
@@ -227,10 +223,12 @@ public struct StorefrontReads: Sendable {
                 levels: Dictionary(record.variants.map { ($0.id, LiveAvailability.Level(stock: $0.stock, version: $0.version)) }) { a, _ in a },
                 epoch: epoch)
             live.store(
-                product: id, generation: generation,
+                product: id, merchantGeneration: merchantGeneration, productGeneration: generation,
                 facts: LiveAvailability.ProductFacts(variants: record.variants.map(\.id), prices: [currency: price]), epoch: epoch)
         }
-        facts.merge(live.listingFacts(missing, currency: currency)) { a, _ in a }
+        facts.merge(
+            live.listingFacts(missing.map(\.0), productGenerations: missing.map(\.1), merchantGeneration: merchantGeneration, currency: currency)
+        ) { a, _ in a }
         return facts
     }
 

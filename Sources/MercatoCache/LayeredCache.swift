@@ -61,12 +61,12 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     }
 
     /// The value for `key`, loading it with `load` on a miss. `key` must contain every input of the
-    /// value, including the generation read before calling (see `GenerationMap`). `family`, the key
-    /// without its generations, lets misses be counted by cause (`MissCause`).
+    /// value, including the generation read before calling (see `GenerationMap`). `family` gives the key
+    /// without its generations (asked for on a miss only), so misses can be counted by cause (`MissCause`).
     /// `isValid` rejects a held value that a write made wrong without changing the key (counted as an
     /// invalidated miss and loaded again).
     public func value(
-        for key: String, family: String? = nil, isValid: (@Sendable (Value) -> Bool)? = nil, load: @escaping @Sendable () async throws -> Value
+        for key: String, family: (@Sendable () -> String)? = nil, isValid: (@Sendable (Value) -> Bool)? = nil, load: @escaping @Sendable () async throws -> Value
     ) async throws -> (Value, CacheOutcome) {
         let now = Self.now()
         var (found, entry) = near.lookup(key, now: now)
@@ -121,7 +121,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     public var nearCache: NearCache<Value> { near }
 
     private func loadCoalesced(
-        _ key: String, family: String?, isValid: (@Sendable (Value) -> Bool)? = nil, _ load: @Sendable () async throws -> Value
+        _ key: String, family: (@Sendable () -> String)?, isValid: (@Sendable (Value) -> Bool)? = nil, _ load: @Sendable () async throws -> Value
     ) async throws -> (Value, CacheOutcome) {
         // The continuation decides the role atomically: the first caller gets nil (go and load),
         // later callers get the leader's value when it arrives.
@@ -146,6 +146,8 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             } else {
                 counters.misses.add(1, ordering: .relaxed)
                 if let family {
+                    // Built only here: a hit never needs it.
+                    let family = family()
                     // A held value that failed validation was invalidated, whatever the ledger says.
                     let held = isValid != nil && near.lookup(key, now: Self.now()).1 != nil
                     counters.missed(held ? .invalidated : ledger.cause(family: family, key: key))

@@ -100,8 +100,10 @@ public struct StorefrontReads: Sendable {
             request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "",
             request.group.rawValue, request.inStockOnly ? "1" : "0",
         ]
-        let family = ["L", slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "",
-                      request.marketCode?.uppercased() ?? "", request.group.rawValue, request.inStockOnly ? "1" : "0"].joined(separator: "\u{1F}")
+        let family: @Sendable () -> String = {
+            ["L", slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "",
+             request.marketCode?.uppercased() ?? "", request.group.rawValue, request.inStockOnly ? "1" : "0"].joined(separator: "\u{1F}")
+        }
         let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, isValid: isValid, load)
         return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
@@ -131,7 +133,7 @@ public struct StorefrontReads: Sendable {
         let productGeneration = await generations.generation(of: CacheNamespace.product(merchantSlug, productID))
         let key = ["P", merchantSlug, "g\(merchantGeneration)", "p\(productGeneration)", reference, marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
-        let family = ["P", merchantSlug, reference, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}")
+        let family: @Sendable () -> String = { ["P", merchantSlug, reference, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}") }
         let (response, outcome) = try await cached(key, family: family, load)
         return (try await finish(response, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
@@ -142,7 +144,7 @@ public struct StorefrontReads: Sendable {
         }
         let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
-        return try await cached(key, family: ["C", merchantSlug, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}")) {
+        return try await cached(key, family: { ["C", merchantSlug, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}") }) {
             try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
         }
     }
@@ -249,7 +251,7 @@ public struct StorefrontReads: Sendable {
     }
 
     private func cached(
-        _ key: String, family: String, isValid: (@Sendable (CatalogResponse) -> Bool)? = nil, _ load: @escaping @Sendable () async throws -> CatalogResponse
+        _ key: String, family: @escaping @Sendable () -> String, isValid: (@Sendable (CatalogResponse) -> Bool)? = nil, _ load: @escaping @Sendable () async throws -> CatalogResponse
     ) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
         return try await TracingState.span("cache.lookup") { span in

@@ -8,6 +8,7 @@ import Synchronization
 /// tier needs to enumerate the keys it holds for a merchant.
 public final class GenerationMap: Sendable {
     private let counters = Mutex<[String: UInt64]>([:])
+    private let bumpCount = Atomic<UInt64>(0)
     /// What the bumps that described their moves moved (see `ChangeLog`).
     public let changes = ChangeLog()
 
@@ -24,10 +25,15 @@ public final class GenerationMap: Sendable {
     /// Moves the namespace to a new generation; returns it.
     @discardableResult
     public func bump(_ namespace: String) -> UInt64 {
-        counters.withLock { counters in
+        let next = counters.withLock { counters in
             let next = (counters[namespace] ?? 0) &+ 1
             counters[namespace] = next
             return next
         }
+        bumpCount.add(1, ordering: .releasing)
+        return next
     }
+
+    /// How many bumps there have been (in any namespace).
+    public var bumps: UInt64 { bumpCount.load(ordering: .acquiring) }
 }

@@ -25,6 +25,9 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     private let client: RedisClient
     let availability: RedisAvailability
     private let known = Mutex<[String: UInt64]>([:])
+    private let changes = Atomic<UInt64>(0)
+
+    public var revision: UInt64 { changes.load(ordering: .acquiring) }
     /// The Redis server's run id, read once per connection lifetime.
     private let runID = Mutex<String?>(nil)
     /// Local generations for writes made while Redis was unreachable (see `localEpoch`).
@@ -36,7 +39,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     /// Where pushed facts land on this instance (and on every other, through the channel).
     let facts: (any FactSink)?
     /// Moves described by writes, by the shared generation they produced.
-    let changes = ChangeLog()
+    let changeLog = ChangeLog()
 
     public init(
         client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = .current, facts: (any FactSink)? = nil
@@ -98,11 +101,13 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     /// Moves to `generation` if it is newer than what this instance knows.
     @discardableResult
     func apply(_ namespace: String, _ generation: UInt64) -> UInt64 {
-        known.withLock { known in
+        let next = known.withLock { known in
             let next = max(known[namespace] ?? 0, generation)
             known[namespace] = next
             return next
         }
+        changes.add(1, ordering: .releasing)
+        return next
     }
 
     /// Forgets every generation and the server's run id (after a lost subscription); they are re-read
@@ -110,14 +115,15 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     func forgetAll() {
         known.withLock { $0.removeAll() }
         runID.withLock { $0 = nil }
-        changes.removeAll()
+        self.changes.add(1, ordering: .releasing)
+        changeLog.removeAll()
     }
 
     /// Tokens are `<generation>@<run id>`; moves are known only within one run of Redis.
     public func moves(of namespace: String, from: String, to: String) -> [SortMove]? {
         let a = from.split(separator: "@"), b = to.split(separator: "@")
         guard a.count == 2, b.count == 2, a[1] == b[1], let after = UInt64(a[0]), let upTo = UInt64(b[0]) else { return nil }
-        return changes.moves(of: namespace, after: after, upTo: upTo)
+        return changeLog.moves(of: namespace, after: after, upTo: upTo)
     }
 
     /// INCR the namespace, adopt the new value here, and tell the other instances.
@@ -129,6 +135,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
             availability.failed(error)
             known.withLock { $0[event.namespace] = nil }
             localWrites.withLock { $0[event.namespace, default: 0] += 1 }
+            changes.add(1, ordering: .releasing)
             _ = pending.withLock { $0.insert(event.namespace) }
             counters.publishFailures.add(1, ordering: .relaxed)
             logger.warning("could not publish an invalidation; will retry", metadata: ["namespace": "\(event.namespace)", "error": "\(error)"])
@@ -137,7 +144,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
 
     private func bumpAndAnnounce(_ event: InvalidationEvent) async throws {
         let generation = try await client.incr(keyspace.generationKey(event.namespace))
-        if let moves = event.moves { changes.record(event.namespace, generation: UInt64(generation), moves: moves) }
+        if let moves = event.moves { changeLog.record(event.namespace, generation: UInt64(generation), moves: moves) }
         apply(event.namespace, UInt64(generation))
         let message = InvalidationMessage(
             namespace: event.namespace, generation: UInt64(generation), surrogateKeys: event.surrogateKeys, sentAt: Date().timeIntervalSince1970,
@@ -302,7 +309,7 @@ public final class InvalidationListener: Service, Sendable {
                 fences?.record(merchant: WriteFences.merchant(ofNamespace: decoded.namespace), at: position)
             }
             // The moves before the generation: a reader that sees the new generation finds them.
-            if let moves = decoded.moves { generations.changes.record(decoded.namespace, generation: decoded.generation, moves: moves) }
+            if let moves = decoded.moves { generations.changeLog.record(decoded.namespace, generation: decoded.generation, moves: moves) }
             generations.apply(decoded.namespace, decoded.generation)
             // Wall clocks of two instances: on one host exact, across hosts as good as their clock sync.
             onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))

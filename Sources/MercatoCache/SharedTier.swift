@@ -28,6 +28,9 @@ public protocol GenerationSource: Sendable {
     func moves(of namespace: String, from: String, to: String) -> [SortMove]?
     /// The generations of several namespaces (one lock where the source can: a listing asks for one per item).
     func generations(of namespaces: [String]) async -> [String]
+    /// Moves whenever any generation may have moved (so something computed from generations at one
+    /// revision is still right at the same revision).
+    var revision: UInt64 { get }
 }
 
 extension GenerationSource {
@@ -47,6 +50,8 @@ extension GenerationMap: GenerationSource {
     public func generations(of namespaces: [String]) async -> [String] {
         current(namespaces).map { String($0) }
     }
+
+    public var revision: UInt64 { bumps }
 
     public func moves(of namespace: String, from: String, to: String) -> [SortMove]? {
         guard let after = UInt64(from), let upTo = UInt64(to) else { return nil }

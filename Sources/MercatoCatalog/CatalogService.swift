@@ -43,6 +43,8 @@ public struct CatalogResponse: Sendable {
     /// When set, `body` is only the render-time form: the response is this template filled with the
     /// live facts (`StorefrontReads` does that), and `etag` is the template's part of the validator.
     public var template: LiveTemplate?
+    /// The last fill of `template` (shared by every copy of this cached value).
+    public var memo = FillMemo()
     /// A price-sorted page: the price range it shows (nil bounds: open ends) and the generation of its
     /// scope's price order when it was loaded. It stays valid while no price moves into or out of the range.
     public var order: OrderStamp?

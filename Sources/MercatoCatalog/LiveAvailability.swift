@@ -47,6 +47,7 @@ public final class LiveAvailability: FactSink, Sendable {
     }
 
     private let state = Mutex(State())
+    private let changes = Atomic<UInt64>(0)
     /// Entries held before everything is dropped (and reloaded on demand); bounds memory.
     let limit: Int
 
@@ -54,6 +55,11 @@ public final class LiveAvailability: FactSink, Sendable {
 
     /// The current epoch: pass it back with what a load read.
     public var epoch: UInt64 { state.withLock { $0.epoch } }
+
+    /// Moves whenever anything held may have changed: a fill made at one revision is still right at the same one.
+    public var revision: UInt64 { changes.load(ordering: .acquiring) }
+
+    private func changed() { changes.add(1, ordering: .releasing) }
 
     // MARK: writing
 
@@ -66,6 +72,7 @@ public final class LiveAvailability: FactSink, Sendable {
             }
             trim(&state)
         }
+        changed()
     }
 
     /// Levels read from the database by a load that began in `epoch`.
@@ -75,6 +82,7 @@ public final class LiveAvailability: FactSink, Sendable {
             for (id, level) in levels { Self.merge(&state, id, level) }
             trim(&state)
         }
+        changed()
     }
 
     /// A product's variants and prices read by a load that began in `epoch` under these generations
@@ -89,6 +97,7 @@ public final class LiveAvailability: FactSink, Sendable {
             state.products[product] = (merchantGeneration, productGeneration, merged)
             trim(&state)
         }
+        changed()
     }
 
     public func reset() {
@@ -97,6 +106,7 @@ public final class LiveAvailability: FactSink, Sendable {
             state.levels.removeAll()
             state.products.removeAll()
         }
+        changed()
     }
 
     // MARK: reading

@@ -1,5 +1,6 @@
 import MercatoCore
 import NIOCore
+import Synchronization
 
 /// A place in cached response bytes that is filled from `LiveAvailability` when the response is served.
 public enum LiveHole: Sendable, Hashable {
@@ -74,6 +75,35 @@ public struct LiveTemplate: Sendable {
         var last = segments[holes.count]
         buffer.writeBuffer(&last)
         return buffer
+    }
+}
+
+/// The last fill of one cached template, reused while neither the live facts nor any generation has moved
+/// since (both sources count their changes): a hot page is then served without any lookup.
+public final class FillMemo: Sendable {
+    struct Fill {
+        var live: UInt64
+        var generations: UInt64
+        var merchantGeneration: String
+        var body: ByteBuffer
+        var etag: String
+    }
+
+    private let last = Mutex<Fill?>(nil)
+
+    public init() {}
+
+    /// The remembered fill, if it was made at exactly these revisions.
+    func fill(live: UInt64, generations: UInt64, merchantGeneration: String) -> (body: ByteBuffer, etag: String)? {
+        last.withLock { last in
+            guard let fill = last, fill.live == live, fill.generations == generations, fill.merchantGeneration == merchantGeneration else { return nil }
+            return (fill.body, fill.etag)
+        }
+    }
+
+    /// Remembers a fill made from what was held at these revisions (read before the fill began).
+    func remember(live: UInt64, generations: UInt64, merchantGeneration: String, body: ByteBuffer, etag: String) {
+        last.withLock { $0 = Fill(live: live, generations: generations, merchantGeneration: merchantGeneration, body: body, etag: etag) }
     }
 }
 

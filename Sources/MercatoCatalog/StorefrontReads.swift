@@ -158,6 +158,15 @@ public struct StorefrontReads: Sendable {
     /// statement (once: later pages and sorts with those products find them held).
     func finish(_ response: CatalogResponse, merchantSlug: String, merchantGeneration: String, fresh: Bool) async throws -> CatalogResponse {
         guard let template = response.template, let live else { return response }
+        // Read before anything is looked up: a change during this fill leaves the memo behind it.
+        let liveRevision = live.revision, generationRevision = generations.revision
+        if let (body, etag) = response.memo.fill(live: liveRevision, generations: generationRevision, merchantGeneration: merchantGeneration) {
+            var finished = response
+            finished.body = body
+            finished.etag = etag
+            finished.template = nil
+            return finished
+        }
         var stamp: UInt64 = 0xcbf2_9ce4_8422_2325
         func mix(_ value: Int64) { stamp = (stamp ^ UInt64(bitPattern: value)) &* 0x0000_0100_0000_01b3 }
         let body: ByteBuffer
@@ -194,6 +203,8 @@ public struct StorefrontReads: Sendable {
         finished.body = body
         finished.etag = String(response.etag.dropLast()) + "-" + String(stamp, radix: 16) + "\""
         finished.template = nil
+        response.memo.remember(
+            live: liveRevision, generations: generationRevision, merchantGeneration: merchantGeneration, body: body, etag: finished.etag)
         return finished
     }
 

@@ -53,10 +53,10 @@ struct PushedFactsListenerTests {
             await listener.handle(try Self.message(
                 InvalidationMessage(namespace: "s#price-order:root", generation: generation, surrogateKeys: [], sentAt: 0, moves: [move]), generations))
         }
-        #expect(generations.changes.moves(of: "s#price-order:root", after: 2, upTo: 4) == [move, move])
+        #expect(generations.changeLog.moves(of: "s#price-order:root", after: 2, upTo: 4) == [move, move])
         #expect(generations.moves(of: "s#price-order:root", from: "2@run", to: "4@run") == [move, move])
         #expect(generations.moves(of: "s#price-order:root", from: "2@run", to: "4@other") == nil, "another run of Redis: unknown")
         await listener.handle(.reconnected)
-        #expect(generations.changes.moves(of: "s#price-order:root", after: 2, upTo: 4) == nil, "a lost subscription forgets the log")
+        #expect(generations.changeLog.moves(of: "s#price-order:root", after: 2, upTo: 4) == nil, "a lost subscription forgets the log")
     }
 }

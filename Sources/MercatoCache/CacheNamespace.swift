@@ -18,6 +18,8 @@ public enum CacheNamespace {
     public static func merchant(_ slug: String) -> String { slug }
     public static func product(_ slug: String, _ product: ProductID) -> String { "\(slug)#product:\(product)" }
     public static func priceOrder(_ slug: String, scope: String) -> String { "\(slug)#price-order:\(scope)" }
+    /// The order of the bestselling listings of one scope (moved by the sales roll-up).
+    public static func salesOrder(_ slug: String, scope: String) -> String { "\(slug)#sales-order:\(scope)" }
     public static func inStockLists(_ slug: String) -> String { "\(slug)#in-stock-lists" }
     public static func stock(_ slug: String, _ product: ProductID) -> String { "\(slug)#stock:\(product)" }
     public static func prices(_ slug: String) -> String { "\(slug)#prices" }
@@ -50,6 +52,16 @@ public enum CacheNamespace {
                 namespace: priceOrder(slug, scope: name), surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"], moves: moves))
         }
         return events
+    }
+
+    /// What a sales roll-up invalidates: the bestselling order of every scope the products sold are in.
+    public static func salesEvents(slug: String, merchantID: MerchantID, scopes: [String]) -> [InvalidationEvent] {
+        let merchantScope = merchantID.description
+        return scopes.map { scope in
+            InvalidationEvent(
+                namespace: salesOrder(slug, scope: scope == merchantScope ? rootScope : scope),
+                surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"])
+        }
     }
 
     /// The levels of a stock movement as pushed facts (keyed by variant id).

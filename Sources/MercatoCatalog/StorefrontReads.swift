@@ -60,8 +60,8 @@ public struct StorefrontReads: Sendable {
         var load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
         var isValid: (@Sendable (CatalogResponse) -> Bool)?
         var parts = ["L", slug, "g\(merchantGeneration)"]
-        if request.sort == .priceAsc || request.sort == .priceDesc {
-            // The order depends on the prices of the scope's products: the key needs the scope's id.
+        if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
+            // The order depends on the prices (or sales) of the scope's products: the key needs the scope's id.
             let scope: String
             if let category = request.category {
                 guard let id = categorySlugs.id(slug, category, generation: merchantGeneration) else {
@@ -77,6 +77,10 @@ public struct StorefrontReads: Sendable {
             } else {
                 scope = CacheNamespace.rootScope
             }
+            if request.sort == .bestselling {
+                // Sales roll up in batches: a batch moves the bestselling order of the scopes it touched.
+                parts.append("b\(await generations.generation(of: CacheNamespace.salesOrder(slug, scope: scope)))")
+            } else {
             // The order's generation is not in the key: a page records the one it was loaded under and
             // stays valid while no price moved into or out of the range it shows (`ChangeLog`).
             let namespace = CacheNamespace.priceOrder(slug, scope: scope)
@@ -93,6 +97,7 @@ public struct StorefrontReads: Sendable {
                 guard stamp.generation != order else { return true }
                 guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
                 return !moves.contains { $0.dimension == currency && $0.touches(low: stamp.low, high: stamp.high) }
+            }
             }
         }
         if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }

@@ -19,6 +19,8 @@ public struct CheckoutWiring: Sendable {
     public var callPolicy: CallPolicy
     /// How often expired reservations are released when inventory runs in-process.
     public var expiryInterval: Duration
+    /// How often placed orders roll into `sales_count` (`MERCATO_SALES_ROLLUP_SECONDS`; nil: never).
+    public var salesRollupInterval: Duration? = .seconds(5)
 
     public init(
         options: CheckoutOptions = CheckoutOptions(), inventoryURL: String? = nil, taxURL: String? = nil, callPolicy: CallPolicy = CallPolicy(),
@@ -36,6 +38,7 @@ public struct CheckoutWiring: Sendable {
         availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger
     ) -> CheckoutService {
         let store = CheckoutStore(database: database)
+        if let salesRollupInterval { services.append(SalesRollup(store: store, bus: bus, interval: salesRollupInterval, logger: logger)) }
         let inventory: any InventoryClient
         if let inventoryURL {
             let http = ServiceHTTPClient(name: "inventory", baseURL: inventoryURL, policy: callPolicy)

@@ -200,6 +200,49 @@ public struct CheckoutStore: Sendable {
         }
     }
 
+    /// What one roll-up added for one merchant: the products whose sales grew and the listing scopes
+    /// (category ids and the merchant id) their bestselling order changed in.
+    public struct SalesRollUp: Sendable {
+        public var products: [ProductID]
+        public var scopes: [String]
+    }
+
+    /// Counts up to `limit` placed orders not counted yet into their products' `sales_count`, in one
+    /// transaction (the flag, the counts and the listing projections move together, so an order counts
+    /// exactly once even with every instance running this). `units` reads an order's lines (products and
+    /// quantities) from its checkout's stored lines.
+    public func rollUpSales(limit: Int, units: @Sendable (String) throws -> [(ProductID, Int64)]) async throws -> [MerchantID: SalesRollUp] {
+        try await database.transaction { tx in
+            let claimed = try await tx.query(
+                """
+                UPDATE orders SET rolled_up = TRUE WHERE id IN (
+                    SELECT id FROM orders WHERE status = 'placed' AND NOT rolled_up ORDER BY created_at LIMIT $1)
+                AND NOT rolled_up RETURNING merchant_id, checkout_id
+                """, .int(Int64(limit)))
+            guard !claimed.isEmpty else { return [:] }
+            let checkouts: [SQLValue] = try claimed.map { try $0.id(1, as: CheckoutID.self).sql }
+            var sold: [MerchantID: [ProductID: Int64]] = [:]
+            for row in try await tx.query(SQL(
+                "SELECT merchant_id, lines FROM checkouts WHERE id IN (\(BatchInsert.placeholders(count: checkouts.count, startingAt: 1)))", checkouts))
+            {
+                let merchant: MerchantID = try row.id(0)
+                for (product, quantity) in try units(try row.text(1)) { sold[merchant, default: [:]][product, default: 0] += quantity }
+            }
+            var result: [MerchantID: SalesRollUp] = [:]
+            for (merchant, products) in sold {
+                for (product, quantity) in products.sorted(by: { $0.key < $1.key }) {
+                    try await tx.execute(
+                        "UPDATE products SET sales_count = sales_count + $3 WHERE merchant_id = $1 AND id = $2", merchant.sql, product.sql, .int(quantity))
+                }
+                let ids = products.keys.sorted()
+                let outcome = try await ListingProjector.reproject(ids, merchantID: merchant, on: tx)
+                result[merchant] = SalesRollUp(
+                    products: ids, scopes: outcome.scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted())
+            }
+            return result
+        }
+    }
+
     public func order(_ id: OrderID) async throws -> OrderRecord? {
         try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id.sql).first.map(Self.order)
     }

@@ -130,6 +130,12 @@ public enum Schema {
         Migration(version: 4, statements: [
             "ALTER TABLE variants ADD COLUMN stock_version BIGINT NOT NULL DEFAULT 0",
         ]),
+        // Placed orders roll into `products.sales_count` (bestselling order) in batches; a flag marks the
+        // orders already counted, so every instance may run the roll-up and each order counts once.
+        Migration(version: 5, statements: [
+            "ALTER TABLE orders ADD COLUMN rolled_up {bool} NOT NULL DEFAULT FALSE",
+            "CREATE INDEX orders_to_roll_up ON orders (created_at) WHERE NOT rolled_up",
+        ]),
     ]
 
     /// Rewrites dialect placeholders: UUID and boolean column types, and covering-index columns

@@ -121,7 +121,9 @@ struct BenchGate: AsyncParsableCommand {
         var server: StartedServer?
         if target == nil {
             FileHandle.standardError.write(Data("[gate] starting mercato serve on embedded defaults\n".utf8))
-            server = try await StartedServer.start(dataDirectory: directory, environment: [:], serviceLatency: nil, name: "gate")
+            // The sales roll-up runs on a timer: off here, so the scenario's figures do not depend on when it ran.
+            server = try await StartedServer.start(
+                dataDirectory: directory, environment: ["MERCATO_SALES_ROLLUP_SECONDS": "0"], serviceLatency: nil, name: "gate")
         }
         defer { server?.stop() }
         let url = target ?? server!.url

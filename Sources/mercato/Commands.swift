@@ -116,6 +116,7 @@ struct Serve: AsyncParsableCommand {
               MERCATO_CHECKOUT_MAX_LINES  lines per checkout (default 25)
               MERCATO_CHECKOUT_MAX_QUANTITY  units of one variant per checkout (default 100)
               MERCATO_RESERVATION_TTL     seconds a checkout holds its stock (default 600)
+              MERCATO_SALES_ROLLUP_SECONDS  how often orders roll into bestselling order (default 5; 0: off)
               INVENTORY_URL, TAX_URL      the services over HTTP (default: in-process)
               MERCATO_SERVICE_TIMEOUT_MS  timeout of one inventory/tax call (default 2000)
               MERCATO_SERVER_TIMING=off   drop the Server-Timing header
@@ -198,6 +199,12 @@ struct Serve: AsyncParsableCommand {
                 throw ValidationError("MERCATO_CHECKOUT_MAX_QUANTITY must be a number from 1 to 1000000, not '\(raw)'")
             }
             wiring.options.maxQuantity = units
+        }
+        if let raw = environment["MERCATO_SALES_ROLLUP_SECONDS"], !raw.isEmpty {
+            guard let seconds = Int(raw), (0...3600).contains(seconds) else {
+                throw ValidationError("MERCATO_SALES_ROLLUP_SECONDS must be a number of seconds from 0 (off) to 3600, not '\(raw)'")
+            }
+            wiring.salesRollupInterval = seconds == 0 ? nil : .seconds(seconds)
         }
         if let raw = environment["MERCATO_SERVICE_TIMEOUT_MS"], !raw.isEmpty {
             guard let millis = Int(raw), millis >= 1 else { throw ValidationError("MERCATO_SERVICE_TIMEOUT_MS must be a number of milliseconds ≥ 1, not '\(raw)'") }

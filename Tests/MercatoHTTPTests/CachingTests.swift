@@ -13,8 +13,10 @@ struct CachingTests {
         try await Harness.withApp(backend) { client, fixture in
             let store = "/v1/stores/\(fixture.slug)"
             // A miss: the page's two statements, and one for the live facts of its products (none held yet).
+            // (The first bestselling page of a category is answered uncached: it teaches the category's id,
+            // which the key of an order that sales move needs.)
             let first = try await client.json("\(store)/products?category=women&sort=bestselling")
-            #expect(first.cache == "miss" && first.statements == 3)
+            #expect((first.cache == "miss" || first.cache == "bypass") && first.statements == 3, "\(first.cache ?? "-")")
             let id = try #require(first.items.first?["id"] as? String)
             for uri in ["\(store)/products?category=women&sort=bestselling", "\(store)/products/\(id)", "\(store)/categories"] {
                 _ = try await client.json(uri)

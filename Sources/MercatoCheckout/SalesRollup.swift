@@ -1,0 +1,62 @@
+import Foundation
+import Logging
+import MercatoCache
+import MercatoCore
+import MercatoStorage
+import ServiceLifecycle
+
+/// Rolls placed orders into `products.sales_count` every few seconds, so bestselling listings follow
+/// what sells, and invalidates only the bestselling order of the scopes the sold products are in.
+///
+/// Safe on every instance at once: `CheckoutStore.rollUpSales` claims orders under their flag in the
+/// same transaction that counts them.
+public struct SalesRollup: Service {
+    let store: CheckoutStore
+    let bus: any InvalidationBus
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: CheckoutStore, bus: any InvalidationBus, interval: Duration, logger: Logger) {
+        self.store = store
+        self.bus = bus
+        self.interval = interval
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        // Graceful shutdown cancels the loop, so a long interval never delays it.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    _ = try await rollUpOnce()
+                } catch {
+                    logger.warning("sales roll-up failed; retrying", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: interval)
+            }
+        }
+    }
+
+    /// Counts every placed order not counted yet (in batches of 500); returns whose sales grew.
+    @discardableResult
+    public func rollUpOnce() async throws -> [MerchantID: Set<ProductID>] {
+        var grown: [MerchantID: Set<ProductID>] = [:]
+        while true {
+            let rolled = try await store.rollUpSales(limit: 500) { linesJSON in
+                try WireJSON.decoder.decode([StoredLine].self, from: Data(linesJSON.utf8)).compactMap { line in
+                    ProductID(line.productId).map { ($0, line.quantity) }
+                }
+            }
+            guard !rolled.isEmpty else { break }
+            for (merchantID, rollUp) in rolled {
+                grown[merchantID, default: []].formUnion(rollUp.products)
+                guard let slug = try await store.merchantSlug(merchantID) else { continue }
+                for event in CacheNamespace.salesEvents(slug: slug, merchantID: merchantID, scopes: rollUp.scopes) {
+                    try await bus.publish(event)
+                }
+            }
+        }
+        if !grown.isEmpty { logger.debug("rolled sales into bestselling order", metadata: ["merchants": "\(grown.count)"]) }
+        return grown
+    }
+}

@@ -65,8 +65,8 @@ public struct StorefrontReads: Sendable {
             let scope: String
             if let category = request.category {
                 guard let id = categorySlugs.id(slug, category, generation: merchantGeneration) else {
-                    // First price-sorted request for this category since the catalog last changed: answer
-                    // uncached and learn the category's id from the answer.
+                    // First price- or sales-sorted request for this category since the catalog last changed:
+                    // answer uncached and learn the category's id from the answer.
                     let response = try await load()
                     if let id = response.surrogateKeys.first(where: { $0.hasPrefix("c:") })?.dropFirst(2) {
                         categorySlugs.remember(slug, category, generation: merchantGeneration, id: String(id))
@@ -81,23 +81,9 @@ public struct StorefrontReads: Sendable {
                 // Sales roll up in batches: a batch moves the bestselling order of the scopes it touched.
                 parts.append("b\(await generations.generation(of: CacheNamespace.salesOrder(slug, scope: scope)))")
             } else {
-            // The order's generation is not in the key: a page records the one it was loaded under and
-            // stays valid while no price moved into or out of the range it shows (`ChangeLog`).
-            let namespace = CacheNamespace.priceOrder(slug, scope: scope)
-            let order = await generations.generation(of: namespace)
-            let plain = load
-            load = {
-                var response = try await plain()
-                response.order?.generation = order
-                return response
-            }
-            let generations = generations
-            isValid = { response in
-                guard let stamp = response.order, let currency = response.template?.currency else { return false }
-                guard stamp.generation != order else { return true }
-                guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
-                return !moves.contains { $0.dimension == currency && $0.touches(low: stamp.low, high: stamp.high) }
-            }
+                let checked = await rangeChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope))
+                load = checked.load
+                isValid = checked.isValid
             }
         }
         if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
@@ -152,6 +138,27 @@ public struct StorefrontReads: Sendable {
         return try await cached(key, family: { ["C", merchantSlug, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}") }) {
             try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
         }
+    }
+
+    /// A price-sorted page's check: the order's generation is not in its key. The page records the generation
+    /// it was loaded under and stays valid while no price moved into or out of the range it shows (`ChangeLog`).
+    private func rangeChecked(
+        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String
+    ) async -> (load: @Sendable () async throws -> CatalogResponse, isValid: @Sendable (CatalogResponse) -> Bool) {
+        let order = await generations.generation(of: namespace)
+        let generations = generations
+        let stamped: @Sendable () async throws -> CatalogResponse = {
+            var response = try await load()
+            response.order?.generation = order
+            return response
+        }
+        let isValid: @Sendable (CatalogResponse) -> Bool = { response in
+            guard let stamp = response.order, let currency = response.template?.currency else { return false }
+            guard stamp.generation != order else { return true }
+            guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
+            return !moves.contains { $0.dimension == currency && $0.touches(low: stamp.low, high: stamp.high) }
+        }
+        return (stamped, isValid)
     }
 
     // MARK: live facts

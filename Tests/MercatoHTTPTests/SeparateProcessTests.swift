@@ -17,6 +17,26 @@ func mercatoExecutable() throws -> URL {
 
 @Suite("Separate processes")
 struct SeparateProcessTests {
+    @Test("The embedded server prints the demo admin token once, when it creates it")
+    func theDemoTokenIsPrintedOnlyWhenCreated() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-banner-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let data = directory.appendingPathComponent("data").path
+        let mercato = try mercatoExecutable()
+        var tokens: [String?] = []
+        for run in 1...2 {
+            let server = try ServerProcess(
+                executable: mercato, arguments: ["serve", "--port", "0", "--data-dir", data], environment: [:], logDirectory: directory, name: "serve-\(run)")
+            defer { server.stop() }
+            _ = try await server.url(readyLine: "Mercato is serving on")
+            tokens.append(server.value(after: "demo admin token:"))
+        }
+        let stored = try String(contentsOfFile: data + "/demo-admin-token", encoding: .utf8)
+        #expect(tokens[0] == stored, "the first start shows the token it created")
+        #expect(tokens[1] == nil, "a later start does not print it again")
+    }
+
     @Test("Cart to order with inventory and tax as their own processes over HTTP; inventory down gives 503")
     func cartToOrder() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-procs-\(UUID().uuidString)")

@@ -54,13 +54,18 @@ public enum CacheNamespace {
         return events
     }
 
+    /// The sort dimension of bestselling order in `SortMove`s.
+    public static let salesDimension = "sales"
+
     /// What a sales roll-up invalidates: the bestselling order of every scope the products sold are in.
-    public static func salesEvents(slug: String, merchantID: MerchantID, scopes: [String]) -> [InvalidationEvent] {
+    /// `moves` (each product's sales count before and after) let pages whose range no count moved into or
+    /// out of stay valid.
+    public static func salesEvents(slug: String, merchantID: MerchantID, scopes: [String], moves: [SortMove]? = nil) -> [InvalidationEvent] {
         let merchantScope = merchantID.description
         return scopes.map { scope in
             InvalidationEvent(
                 namespace: salesOrder(slug, scope: scope == merchantScope ? rootScope : scope),
-                surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"])
+                surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"], moves: moves)
         }
     }
 

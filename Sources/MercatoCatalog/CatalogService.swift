@@ -173,9 +173,9 @@ public struct CatalogService: Sendable {
         var response = CatalogResponse(
             template: writer.template(currency: audience.market.currency.code), categoryKind: category?.kind ?? .dynamic,
             personalised: audience.group != .public, surrogateKeys: keys)
-        if request.sort == .priceAsc || request.sort == .priceDesc {
-            // The prices this page's content depends on: from its cursor (inclusive, for ties) to its last
-            // item, or to the end when it is the last page.
+        if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
+            // The prices (or sales counts) this page's content depends on: from its cursor (inclusive, for
+            // ties) to its last item, or to the end when it is the last page.
             let hasNext = rows.count > request.limit
             let start = query.after?.value, end = hasNext ? page.last?.sortValue : nil
             response.order = request.sort == .priceAsc

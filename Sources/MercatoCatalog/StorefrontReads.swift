@@ -77,14 +77,13 @@ public struct StorefrontReads: Sendable {
             } else {
                 scope = CacheNamespace.rootScope
             }
-            if request.sort == .bestselling {
-                // Sales roll up in batches: a batch moves the bestselling order of the scopes it touched.
-                parts.append("b\(await generations.generation(of: CacheNamespace.salesOrder(slug, scope: scope)))")
-            } else {
-                let checked = await rangeChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope))
-                load = checked.load
-                isValid = checked.isValid
-            }
+            // Sales roll up in batches and move the bestselling order of the scopes they touched; price writes
+            // move the price order. Either way a page is checked against the range it shows.
+            let checked = request.sort == .bestselling
+                ? await rangeChecked(load, namespace: CacheNamespace.salesOrder(slug, scope: scope), dimension: CacheNamespace.salesDimension)
+                : await rangeChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope), dimension: nil)
+            load = checked.load
+            isValid = checked.isValid
         }
         if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
         parts += [
@@ -140,10 +139,11 @@ public struct StorefrontReads: Sendable {
         }
     }
 
-    /// A price-sorted page's check: the order's generation is not in its key. The page records the generation
-    /// it was loaded under and stays valid while no price moved into or out of the range it shows (`ChangeLog`).
+    /// A price- or sales-sorted page's check: the order's generation is not in its key. The page records the
+    /// generation it was loaded under and stays valid while no value of its sort (`dimension`; nil: the
+    /// page's currency) moved into or out of the range it shows (`ChangeLog`).
     private func rangeChecked(
-        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String
+        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String, dimension: String?
     ) async -> (load: @Sendable () async throws -> CatalogResponse, isValid: @Sendable (CatalogResponse) -> Bool) {
         let order = await generations.generation(of: namespace)
         let generations = generations
@@ -153,10 +153,10 @@ public struct StorefrontReads: Sendable {
             return response
         }
         let isValid: @Sendable (CatalogResponse) -> Bool = { response in
-            guard let stamp = response.order, let currency = response.template?.currency else { return false }
+            guard let stamp = response.order, let sorted = dimension ?? response.template?.currency else { return false }
             guard stamp.generation != order else { return true }
             guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
-            return !moves.contains { $0.dimension == currency && $0.touches(low: stamp.low, high: stamp.high) }
+            return !moves.contains { $0.dimension == sorted && $0.touches(low: stamp.low, high: stamp.high) }
         }
         return (stamped, isValid)
     }

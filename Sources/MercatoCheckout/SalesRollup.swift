@@ -51,7 +51,8 @@ public struct SalesRollup: Service {
             for (merchantID, rollUp) in rolled {
                 grown[merchantID, default: []].formUnion(rollUp.products)
                 guard let slug = try await store.merchantSlug(merchantID) else { continue }
-                for event in CacheNamespace.salesEvents(slug: slug, merchantID: merchantID, scopes: rollUp.scopes) {
+                let moves = rollUp.counts.values.map { SortMove(dimension: CacheNamespace.salesDimension, from: $0.before, to: $0.after) }
+                for event in CacheNamespace.salesEvents(slug: slug, merchantID: merchantID, scopes: rollUp.scopes, moves: moves) {
                     try await bus.publish(event)
                 }
             }

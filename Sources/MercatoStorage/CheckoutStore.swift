@@ -205,6 +205,8 @@ public struct CheckoutStore: Sendable {
     public struct SalesRollUp: Sendable {
         public var products: [ProductID]
         public var scopes: [String]
+        /// Per product: its sales count before and after.
+        public var counts: [ProductID: (before: Int64, after: Int64)]
     }
 
     /// Counts up to `limit` placed orders not counted yet into their products' `sales_count`, in one
@@ -230,14 +232,21 @@ public struct CheckoutStore: Sendable {
             }
             var result: [MerchantID: SalesRollUp] = [:]
             for (merchant, products) in sold {
+                var counts: [ProductID: (before: Int64, after: Int64)] = [:]
                 for (product, quantity) in products.sorted(by: { $0.key < $1.key }) {
-                    try await tx.execute(
-                        "UPDATE products SET sales_count = sales_count + $3 WHERE merchant_id = $1 AND id = $2", merchant.sql, product.sql, .int(quantity))
+                    if let row = try await tx.query(
+                        "UPDATE products SET sales_count = sales_count + $3 WHERE merchant_id = $1 AND id = $2 RETURNING sales_count",
+                        merchant.sql, product.sql, .int(quantity)
+                    ).first {
+                        let after = try row.int(0)
+                        counts[product] = (after - quantity, after)
+                    }
                 }
                 let ids = products.keys.sorted()
                 let outcome = try await ListingProjector.reproject(ids, merchantID: merchant, on: tx)
                 result[merchant] = SalesRollUp(
-                    products: ids, scopes: outcome.scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted())
+                    products: ids, scopes: outcome.scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted(),
+                    counts: counts)
             }
             return result
         }

@@ -86,14 +86,13 @@ public struct StorefrontReads: Sendable {
             isValid = checked.isValid
         }
         if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
-        parts += [
+        // Every input of the page; the key adds the generations, the family (for miss causes) does not.
+        let inputs = [
             request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "",
             request.group.rawValue, request.inStockOnly ? "1" : "0",
         ]
-        let family: @Sendable () -> String = {
-            ["L", slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "",
-             request.marketCode?.uppercased() ?? "", request.group.rawValue, request.inStockOnly ? "1" : "0"].joined(separator: "\u{1F}")
-        }
+        parts += inputs
+        let family: @Sendable () -> String = { (["L", slug] + inputs).joined(separator: "\u{1F}") }
         let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, isValid: isValid, load)
         return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }

@@ -171,7 +171,7 @@ extension CatalogWriter {
         let product = try await loadProduct(merchantID: merchantID, id: productID, on: tx)
         var effect = WriteEffect(
             merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs,
-            scopes: outcome.scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted())
+            scopes: outcome.scopeIDs)
         for (currency, move) in outcome.minPrices[productID] ?? [:] { effect.minPriceMoves[currency.code] = move }
         return (product, effect)
     }

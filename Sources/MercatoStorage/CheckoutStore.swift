@@ -245,7 +245,7 @@ public struct CheckoutStore: Sendable {
                 let ids = products.keys.sorted()
                 let outcome = try await ListingProjector.reproject(ids, merchantID: merchant, on: tx)
                 result[merchant] = SalesRollUp(
-                    products: ids, scopes: outcome.scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted(),
+                    products: ids, scopes: outcome.scopeIDs,
                     counts: counts)
             }
             return result

@@ -78,6 +78,11 @@ public enum ListingProjector {
         public var scopes: Set<SQLValue> = []
         /// Per product and currency: the cheapest price before and after.
         public var minPrices: [ProductID: [CurrencyCode: (before: Int64?, after: Int64?)]] = [:]
+
+        /// `scopes` as lower-case id text (the form cache namespaces use), sorted.
+        public var scopeIDs: [String] {
+            scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted()
+        }
     }
 
     /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches.

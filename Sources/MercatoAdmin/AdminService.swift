@@ -24,7 +24,9 @@ public struct AdminService: Sendable {
     /// A price write: the product's own bytes and the price order of the scopes it is listed in change.
     func priceWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
         let (bytes, effect) = try await body()
-        let moves = effect.minPriceMoves.map { SortMove(dimension: $0.key, from: $0.value.before, to: $0.value.after) }
+        // A variant write concerns one product, so each move can name it.
+        let product = effect.productIDs.count == 1 ? effect.productIDs.first?.description : nil
+        let moves = effect.minPriceMoves.map { SortMove(dimension: $0.key, from: $0.value.before, to: $0.value.after, product: product) }
         for event in CacheNamespace.variantWriteEvents(
             slug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, scopes: effect.scopes, moves: moves)
         {

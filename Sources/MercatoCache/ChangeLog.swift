@@ -6,11 +6,15 @@ public struct SortMove: Sendable, Hashable, Codable {
     public var dimension: String
     public var from: Int64?
     public var to: Int64?
+    /// The product that moved (lower-case id), when known: a page holding it can then be checked for a
+    /// change of order instead of dropped.
+    public var product: String?
 
-    public init(dimension: String, from: Int64?, to: Int64?) {
+    public init(dimension: String, from: Int64?, to: Int64?, product: String? = nil) {
         self.dimension = dimension
         self.from = from
         self.to = to
+        self.product = product
     }
 
     /// Whether the move starts or ends inside `[low, high]` (nil bounds are open ends).
@@ -54,7 +58,8 @@ public final class ChangeLog: Sendable {
             var byGeneration: [UInt64: [SortMove]] = [:]
             for entry in list where entry.generation > after && entry.generation <= upTo { byGeneration[entry.generation] = entry.moves }
             guard byGeneration.count == Int(upTo - after) else { return nil }
-            return byGeneration.values.flatMap { $0 }
+            // In generation order: a product that moved twice is replayed in the order it moved.
+            return byGeneration.sorted { $0.key < $1.key }.flatMap(\.value)
         }
     }
 

@@ -9,7 +9,7 @@ extension CatalogResponse {
         encode: { response in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(response.body.readableBytes + 128)
-            buffer.writeInteger(UInt8(2))  // format version (2: live templates)
+            buffer.writeInteger(UInt8(3))  // format version (2: live templates; 3: sorted pages hold their items)
             buffer.writeInteger(UInt16(response.etag.utf8.count))
             buffer.writeString(response.etag)
             let kind = response.categoryKind.map { CategoryKind.allCases.firstIndex(of: $0)! + 1 } ?? 0
@@ -43,11 +43,18 @@ extension CatalogResponse {
                 buffer.writeInteger(UInt8(0))
             }
             if let order = response.order {
-                buffer.writeInteger(UInt8((order.low == nil ? 0 : 1) | (order.high == nil ? 0 : 2) | 4))
-                buffer.writeInteger(order.low ?? 0)
-                buffer.writeInteger(order.high ?? 0)
+                let page = order.page
+                buffer.writeInteger(UInt8((page.low == nil ? 0 : 1) | (page.high == nil ? 0 : 2) | 4 | (page.descending ? 8 : 0) | (page.hasNext ? 16 : 0)))
+                buffer.writeInteger(page.low ?? 0)
+                buffer.writeInteger(page.high ?? 0)
                 buffer.writeInteger(UInt16(order.generation.utf8.count))
                 buffer.writeString(order.generation)
+                buffer.writeInteger(UInt16(page.items.count))
+                for item in page.items {
+                    buffer.writeInteger(UInt8(item.product.utf8.count))
+                    buffer.writeString(item.product)
+                    buffer.writeInteger(item.key)
+                }
             } else {
                 buffer.writeInteger(UInt8(0))
             }
@@ -57,7 +64,7 @@ extension CatalogResponse {
         },
         decode: { bytes in
             var buffer = bytes
-            guard buffer.readInteger(as: UInt8.self) == 2,
+            guard buffer.readInteger(as: UInt8.self) == 3,
                   let etagLength = buffer.readInteger(as: UInt16.self), let etag = buffer.readString(length: Int(etagLength)),
                   let kind = buffer.readInteger(as: UInt8.self), let personalised = buffer.readInteger(as: UInt8.self),
                   let keyCount = buffer.readInteger(as: UInt16.self)
@@ -100,9 +107,20 @@ extension CatalogResponse {
             guard let orderFlags = buffer.readInteger(as: UInt8.self) else { return nil }
             if orderFlags & 4 != 0 {
                 guard let low = buffer.readInteger(as: Int64.self), let high = buffer.readInteger(as: Int64.self),
-                      let length = buffer.readInteger(as: UInt16.self), let generation = buffer.readString(length: Int(length))
+                      let length = buffer.readInteger(as: UInt16.self), let generation = buffer.readString(length: Int(length)),
+                      let count = buffer.readInteger(as: UInt16.self)
                 else { return nil }
-                order = CatalogResponse.OrderStamp(low: orderFlags & 1 != 0 ? low : nil, high: orderFlags & 2 != 0 ? high : nil, generation: generation)
+                var items: [SortedPage.Item] = []
+                for _ in 0..<count {
+                    guard let length = buffer.readInteger(as: UInt8.self), let product = buffer.readString(length: Int(length)),
+                          let key = buffer.readInteger(as: Int64.self)
+                    else { return nil }
+                    items.append(SortedPage.Item(product: product, key: key))
+                }
+                let page = SortedPage(
+                    low: orderFlags & 1 != 0 ? low : nil, high: orderFlags & 2 != 0 ? high : nil, descending: orderFlags & 8 != 0,
+                    items: items, hasNext: orderFlags & 16 != 0)
+                order = CatalogResponse.OrderStamp(page: page, generation: generation)
             }
             let categoryKind = kind == 0 ? nil : CategoryKind.allCases.indices.contains(Int(kind) - 1) ? CategoryKind.allCases[Int(kind) - 1] : nil
             var response = CatalogResponse(

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import MercatoCache
 import MercatoCore
 import MercatoStorage
 import NIOCore
@@ -39,7 +40,9 @@ public struct CatalogResponse: Sendable {
     /// True when the audience is anything but anonymous public: such responses must not be shared.
     public var personalised: Bool
     /// Surrogate keys for edge purges: merchant, category, products.
-    public var surrogateKeys: [String]
+    public let surrogateKeys: [String]
+    /// `surrogateKeys` as one header value, joined once per fill rather than once per request.
+    public let surrogateKeyHeader: String
     /// When set, `body` is only the render-time form: the response is this template filled with the
     /// live facts (`StorefrontReads` does that), and `etag` is the template's part of the validator.
     public var template: LiveTemplate?
@@ -55,6 +58,7 @@ public struct CatalogResponse: Sendable {
         self.categoryKind = categoryKind
         self.personalised = personalised
         self.surrogateKeys = surrogateKeys
+        self.surrogateKeyHeader = surrogateKeys.joined(separator: " ")
     }
 
     init(template: LiveTemplate, categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
@@ -65,6 +69,7 @@ public struct CatalogResponse: Sendable {
         self.categoryKind = categoryKind
         self.personalised = personalised
         self.surrogateKeys = surrogateKeys
+        self.surrogateKeyHeader = surrogateKeys.joined(separator: " ")
         self.template = template
     }
 
@@ -74,13 +79,14 @@ public struct CatalogResponse: Sendable {
         self.categoryKind = categoryKind
         self.personalised = personalised
         self.surrogateKeys = surrogateKeys
+        self.surrogateKeyHeader = surrogateKeys.joined(separator: " ")
         self.template = template
     }
 
-    /// Where a price-sorted page sits in its order (see `order`).
+    /// Where a price- or sales-sorted page sits in its order (see `order`), and the generation of that
+    /// order it was loaded under.
     public struct OrderStamp: Sendable, Equatable {
-        public var low: Int64?
-        public var high: Int64?
+        public var page: SortedPage
         public var generation: String
     }
 
@@ -89,14 +95,14 @@ public struct CatalogResponse: Sendable {
         "\"" + SHA256.hash(data: bytes).prefix(12).map { String(format: "%02x", $0) }.joined() + "\""
     }
 
-    /// Approximate memory held, for the byte-bounded near cache.
     /// The product a detail answer is about (from its `p:` surrogate key).
     public var productID: ProductID? {
         surrogateKeys.lazy.filter { $0.hasPrefix("p:") }.compactMap { ProductID($0.dropFirst(2)) }.first
     }
 
+    /// Approximate memory held, for the byte-bounded near cache.
     public var cost: Int {
-        body.readableBytes + (template?.byteCount ?? 0) + etag.utf8.count + surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64
+        body.readableBytes + (template?.byteCount ?? 0) + etag.utf8.count + 2 * surrogateKeys.reduce(0) { $0 + $1.utf8.count + 16 } + 64
     }
 }
 
@@ -175,12 +181,14 @@ public struct CatalogService: Sendable {
             personalised: audience.group != .public, surrogateKeys: keys)
         if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
             // The prices (or sales counts) this page's content depends on: from its cursor (inclusive, for
-            // ties) to its last item, or to the end when it is the last page.
+            // ties) to its last item, or to the end when it is the last page; and its items in order.
             let hasNext = rows.count > request.limit
             let start = query.after?.value, end = hasNext ? page.last?.sortValue : nil
-            response.order = request.sort == .priceAsc
-                ? CatalogResponse.OrderStamp(low: start, high: end, generation: "")
-                : CatalogResponse.OrderStamp(low: end, high: start, generation: "")
+            let ascending = request.sort == .priceAsc
+            let items = page.map { SortedPage.Item(product: $0.productID.description, key: $0.sortValue) }
+            response.order = CatalogResponse.OrderStamp(
+                page: SortedPage(low: ascending ? start : end, high: ascending ? end : start, descending: !ascending, items: items, hasNext: hasNext),
+                generation: "")
         }
         return response
     }

@@ -139,8 +139,8 @@ public struct StorefrontReads: Sendable {
     }
 
     /// A price- or sales-sorted page's check: the order's generation is not in its key. The page records the
-    /// generation it was loaded under and stays valid while no value of its sort (`dimension`; nil: the
-    /// page's currency) moved into or out of the range it shows (`ChangeLog`).
+    /// generation it was loaded under and stays valid while the values of its sort (`dimension`; nil: the
+    /// page's currency) that moved since (`ChangeLog`) leave it the same products in the same order (`SortedPage`).
     private func rangeChecked(
         _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String, dimension: String?
     ) async -> (load: @Sendable () async throws -> CatalogResponse, isValid: @Sendable (CatalogResponse) -> Bool) {
@@ -155,7 +155,7 @@ public struct StorefrontReads: Sendable {
             guard let stamp = response.order, let sorted = dimension ?? response.template?.currency else { return false }
             guard stamp.generation != order else { return true }
             guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
-            return !moves.contains { $0.dimension == sorted && $0.touches(low: stamp.low, high: stamp.high) }
+            return stamp.page.survives(moves.lazy.filter { $0.dimension == sorted })
         }
         return (stamped, isValid)
     }

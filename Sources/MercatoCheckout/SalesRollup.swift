@@ -51,7 +51,7 @@ public struct SalesRollup: Service {
             for (merchantID, rollUp) in rolled {
                 grown[merchantID, default: []].formUnion(rollUp.products)
                 guard let slug = try await store.merchantSlug(merchantID) else { continue }
-                let moves = rollUp.counts.values.map { SortMove(dimension: CacheNamespace.salesDimension, from: $0.before, to: $0.after) }
+                let moves = rollUp.counts.map { SortMove(dimension: CacheNamespace.salesDimension, from: $0.value.before, to: $0.value.after, product: $0.key.description) }
                 for event in CacheNamespace.salesEvents(slug: slug, merchantID: merchantID, scopes: rollUp.scopes, moves: moves) {
                     try await bus.publish(event)
                 }

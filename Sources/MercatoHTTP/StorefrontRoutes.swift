@@ -67,7 +67,7 @@ struct StorefrontRoutes {
         let cursor = query.get("cursor").flatMap { $0.isEmpty ? nil : $0 }
         return ListingRequest(
             merchantSlug: merchant, category: category, sort: sort, limit: limit, cursor: cursor,
-            marketCode: market(request), inStockOnly: inStock, group: group)
+            marketCode: query.get("market") ?? request.headers[.market], inStockOnly: inStock, group: group)
     }
 
     /// `market` query parameter, else the `X-Market` header.
@@ -102,9 +102,8 @@ struct StorefrontRoutes {
             .vary: "X-Market, X-Storefront-Token",
         ]
         if !response.personalised {
-            let keys = response.surrogateKeys.joined(separator: " ")
-            headers[.surrogateKey] = keys
-            headers[.xkey] = keys
+            headers[.surrogateKey] = response.surrogateKeyHeader
+            headers[.xkey] = response.surrogateKeyHeader
         }
         if debugHeaders { headers[.mercatoCache] = outcome.rawValue }
         RequestTimings.current?.cacheOutcome = outcome.rawValue

@@ -124,13 +124,52 @@ extension CatalogWriter {
     }
 
     /// Sets a variant's price in one currency.
+    ///
+    /// A price reaches listings only through the product's cheapest price per currency, so the projection
+    /// rows are updated in place when that minimum moves, and not at all when it does not (a full
+    /// reprojection deletes and rewrites every row of the product: 19 statements on SQLite, against 6–9 here).
     public func setPrice(merchantID: MerchantID, variantID: VariantID, price: Money) async throws -> (AdminProduct, WriteEffect) {
         try await database.transaction { tx in
-            let productID = try await Self.productOfVariant(merchantID: merchantID, id: variantID, on: tx)
-            try await tx.execute(
-                "INSERT INTO variant_prices (variant_id, currency, amount) VALUES ($1, $2, $3) ON CONFLICT (variant_id, currency) DO UPDATE SET amount = excluded.amount",
-                variantID.sql, .text(price.currency.code), .int(price.amount))
-            return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, on: tx)
+            // Marks the product updated and, on PostgreSQL, locks its row: price writes to two variants of
+            // one product then take their minimum one after the other, each seeing the other's price.
+            guard let locked = try await tx.query(
+                "UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = (SELECT product_id FROM variants WHERE merchant_id = $1 AND id = $2) RETURNING id",
+                merchantID.sql, variantID.sql, .int(Clock.nowMicros())
+            ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
+            let productID: ProductID = try locked.id(0)
+            let currency = price.currency.code
+            // The subqueries exclude this variant, so they read the same whether they see the row before or
+            // after the upsert (PostgreSQL evaluates them on the statement's snapshot; SQLite after the change).
+            guard let row = try await tx.query(
+                """
+                INSERT INTO variant_prices (variant_id, currency, amount) VALUES ($1, $2, $3)
+                ON CONFLICT (variant_id, currency) DO UPDATE SET amount = excluded.amount
+                RETURNING (SELECT MIN(vp.amount) FROM variant_prices vp JOIN variants v ON v.id = vp.variant_id
+                           WHERE v.product_id = $4 AND vp.currency = $2 AND vp.variant_id <> $1),
+                          (SELECT min_amount FROM product_prices WHERE product_id = $4 AND currency = $2)
+                """,
+                variantID.sql, .text(currency), .int(price.amount), productID.sql
+            ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
+            let othersMin = try row.optionalInt(0)
+            guard let before = try row.optionalInt(1) else {
+                // The product had no price in this currency: its listing rows for it do not exist yet.
+                return try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, markUpdated: false, on: tx)
+            }
+            let after = min(othersMin ?? price.amount, price.amount)
+            var scopes: [String] = []
+            if after != before {
+                try await tx.execute(
+                    "UPDATE product_prices SET min_amount = $3 WHERE product_id = $1 AND currency = $2", productID.sql, .text(currency), .int(after))
+                scopes = try await tx.query(
+                    "UPDATE listing_prices SET min_amount = $4 WHERE merchant_id = $1 AND product_id = $2 AND currency = $3 RETURNING scope_id",
+                    merchantID.sql, productID.sql, .text(currency), .int(after)
+                ).map { try $0.text(0) }
+            }
+            let product = try await Self.loadProduct(merchantID: merchantID, id: productID, on: tx)
+            var effect = WriteEffect(
+                merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs, scopes: Array(Set(scopes)).sorted())
+            if after != before { effect.minPriceMoves[currency] = (before, after) }
+            return (product, effect)
         }
     }
 
@@ -162,9 +201,9 @@ extension CatalogWriter {
     /// Ends a write to a product's variants; `reproject` false when no projected column can have changed
     /// (then the product itself is not marked updated either: only a stock level moved).
     static func finishVariantWrite(
-        merchantID: MerchantID, productID: ProductID, reproject: Bool = true, on tx: any SQLExecutor
+        merchantID: MerchantID, productID: ProductID, reproject: Bool = true, markUpdated: Bool = true, on tx: any SQLExecutor
     ) async throws -> (AdminProduct, WriteEffect) {
-        if reproject {
+        if reproject, markUpdated {
             try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
         }
         let outcome = reproject ? try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx) : ListingProjector.Outcome()
@@ -228,13 +267,18 @@ extension CatalogWriter {
     }
 
     static func loadProduct(merchantID: MerchantID, id: ProductID, on tx: any SQLExecutor) async throws -> AdminProduct {
+        // The categories come along as one comma-separated column: a statement fewer on every admin write.
+        let categoryList = tx.dialect == .postgres
+            ? "(SELECT string_agg(category_id::text, ',') FROM product_categories WHERE product_id = $2)"
+            : "(SELECT group_concat(category_id, ',') FROM product_categories WHERE product_id = $2)"
         guard let row = try await tx.query(
-            "SELECT id, slug, name, description, images, position, status, sales_count, created_at, tax_class FROM products WHERE merchant_id = $1 AND id = $2",
+            "SELECT id, slug, name, description, images, position, status, sales_count, created_at, tax_class, \(categoryList) FROM products WHERE merchant_id = $1 AND id = $2",
             merchantID.sql, id.sql
         ).first else { throw MercatoError.notFound("product \(id) not found") }
-        let categories: [CategoryID] = try await tx.query(
-            "SELECT category_id FROM product_categories WHERE product_id = $1 ORDER BY category_id", id.sql
-        ).map { try $0.id(0) }
+        let categories = try (row.optionalText(10) ?? "").split(separator: ",").map { text in
+            guard let id = CategoryID(text) else { throw StorageError.decoding("not a category id: \(text)") }
+            return id
+        }.sorted()
         var variants: [AdminVariant] = []
         var index: [VariantID: Int] = [:]
         for v in try await tx.query(

@@ -202,7 +202,9 @@ struct DependencyTableTests {
         }
     }
 
-    /// Sales roll-up: placed orders count into `sales_count` once, and only bestselling pages are reloaded.
+    /// Sales roll-up: placed orders count into `sales_count` once, and only bestselling pages can be reloaded:
+    /// a page stays cached while the counts that moved leave its order as it was, and is reloaded when a
+    /// product passes its neighbour.
     @Test(arguments: Backend.available)
     func salesRollUp(backend: Backend) async throws {
         try await Harness.withDatabase(backend) { database in
@@ -218,31 +220,66 @@ struct DependencyTableTests {
                     let variantID = try #require(VariantID(variant))
                     let row = try #require(try await database.query("SELECT product_id FROM variants WHERE id = $1", variantID.sql).first)
                     let product = try row.id(0, as: ProductID.self)
+                    let merchant = fixture.merchants[0].id
+                    // Known counts: the product at 500, one neighbour just above at 505, every other far above.
+                    let all: [ProductID] = try await database.query(
+                        "SELECT id FROM products WHERE merchant_id = $1 ORDER BY id", merchant.sql).map { try $0.id(0) }
+                    // A neighbour everyone sees, so it is on the public page.
+                    let listed: [ProductID] = try await database.query(
+                        "SELECT product_id FROM listing_entries WHERE scope_id = $1 AND audience_mask = $2 ORDER BY product_id",
+                        merchant.sql, .int(AudienceMask.all.rawValue)).map { try $0.id(0) }
+                    let neighbour = try #require(listed.first { $0 != product })
+                    try await database.transaction { tx in
+                        for (rank, id) in all.enumerated() {
+                            let count: Int64 = id == product ? 500 : id == neighbour ? 505 : 1_000 + Int64(rank) * 10
+                            try await tx.execute("UPDATE products SET sales_count = $2 WHERE id = $1", id.sql, .int(count))
+                        }
+                        _ = try await ListingProjector.reproject(all, merchantID: merchant, on: tx)
+                    }
                     func sales() async throws -> Int64 {
                         try #require(try await database.query("SELECT sales_count FROM products WHERE id = $1", product.sql).first).int(0)
                     }
+                    func served(_ response: Reply) throws -> [String] {
+                        try #require(response.object["items"] as? [[String: Any]]).compactMap { $0["id"] as? String }
+                    }
                     let store = "/v1/stores/\(fixture.slug)"
-                    // The bestselling page holds the whole catalog, so any count that moves is inside its range.
+                    // The bestselling page holds the whole catalog, so every count that moves is inside its range.
                     let pages = ["\(store)/products?sort=bestselling&limit=100", "\(store)/products?limit=10", "\(store)/products/\(product)"]
                     for page in pages + pages { _ = try await buyers.send(.GET, page) }
-                    let before = try await sales()
+                    let shown = try served(try await buyers.send(.GET, pages[0]))
+                    let productAt = try #require(shown.firstIndex(of: product.description))
+                    #expect(shown[productAt - 1] == neighbour.description)
 
-                    let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 3)])
-                    #expect(checkout.status == 201)
-                    #expect(try await buyers.setAddress(checkout).status == 200)
-                    #expect(try await buyers.complete(checkout, key: "rollup-1").status == 201)
-                    #expect(try await sales() == before, "orders count in batches, not inside the checkout")
+                    func sell(_ units: Int, key: String) async throws -> Set<ProductID> {
+                        let before = try await sales()
+                        let checkout = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, units)])
+                        #expect(checkout.status == 201)
+                        #expect(try await buyers.setAddress(checkout).status == 200)
+                        #expect(try await buyers.complete(checkout, key: key).status == 201)
+                        #expect(try await sales() == before, "orders count in batches, not inside the checkout")
+                        // On a shared PostgreSQL another test's instance may count the order first (its roll-up runs on
+                        // a timer): the count is checked either way, this instance's cache only when it counted it.
+                        let counted = try await rollup.rollUpOnce()[merchant] ?? []
+                        if backend == .sqlite { #expect(counted == [product]) }
+                        #expect(try await sales() == before + Int64(units))
+                        #expect(try await rollup.rollUpOnce()[merchant] == nil, "an order counts once")
+                        #expect(try await sales() == before + Int64(units))
+                        return counted
+                    }
 
-                    // On a shared PostgreSQL another test's instance may count the order first (its roll-up runs on a
-                    // timer): the count is checked either way, this instance's cache only when it counted it.
-                    let merchant = fixture.merchants[0].id
-                    let counted = try await rollup.rollUpOnce()[merchant] ?? []
-                    if backend == .sqlite { #expect(counted == [product]) }
-                    #expect(try await sales() == before + 3)
-                    #expect(try await rollup.rollUpOnce()[merchant] == nil, "an order counts once")
-                    #expect(try await sales() == before + 3)
-                    if counted.contains(product) {
-                        #expect(try await buyers.send(.GET, pages[0]).header("X-Mercato-Cache") == "miss", "bestselling order moved")
+                    // 500 → 503: still below its neighbour, so the page is unchanged and stays cached.
+                    if try await sell(3, key: "rollup-1").contains(product) {
+                        let page = try await buyers.send(.GET, pages[0])
+                        #expect(page.header("X-Mercato-Cache") == "hit", "the order did not change")
+                        #expect(try served(page) == shown)
+                    }
+                    // 503 → 506: it passes its neighbour (505), so the page is reloaded and shows the new order.
+                    if try await sell(3, key: "rollup-2").contains(product) {
+                        let page = try await buyers.send(.GET, pages[0])
+                        #expect(page.header("X-Mercato-Cache") == "miss", "bestselling order changed")
+                        var expected = shown
+                        expected.swapAt(productAt - 1, productAt)
+                        #expect(try served(page) == expected)
                     }
                     #expect(try await buyers.send(.GET, pages[1]).header("X-Mercato-Cache") == "hit")
                     #expect(try await buyers.send(.GET, pages[2]).header("X-Mercato-Cache") == "hit")

@@ -1,0 +1,1368 @@
+#!/usr/bin/env python3
+"""Fault-injection suite: what a storefront under steady load sees while parts of Mercato die.
+
+Sets up, all on 127.0.0.1 on free ports: a PostgreSQL primary with a streaming replica
+(scripts/postgres.sh), Redis (scripts/redis.sh), `mercato inventory-service` (behind a small delaying TCP
+proxy of this script), `mercato tax-service` and two `mercato serve` instances sharing all of them. Seeds a
+catalog, creates an admin token, then runs an open-loop load of the default mix (55 % listings, 35 %
+details, 5 % category trees, 4 % checkouts create → address → complete, 1 % admin price/stock writes;
+Zipf popularity, fixed seed) split across both instances, and injects faults one after the other, each
+for a bounded time with a recovery window in between:
+
+  redis            Redis SIGKILLed, restarted empty on the same port
+  replica          the replica shut down immediately (crash, no checkpoint), then restarted
+  inventory-kill   the inventory service SIGKILLed, then restarted
+  inventory-slow   every call to the inventory service delayed by 2 s (by the proxy), then normal again
+  api-kill         API instance B SIGKILLed, then restarted
+  primary-restart  the primary stopped (fast shutdown), kept down --primary-down s, started again
+
+For each fault it reports failed storefront reads, checkout outcomes by status (503s with and without
+Retry-After), 5xx other than 503, oversold units and lost or duplicated orders (both checked in the
+database with psql), stale reads after recovery (a freshness checker reads both instances after every
+acknowledged admin write) and the time to recover. Markdown on stdout, everything in a JSON file.
+Exit status: 0 all hard invariants held, 1 one broke (a 500, oversold units, a lost or duplicated order,
+a stale read after recovery), 2 the setup failed.
+
+  scripts/faults.py [--mercato .build/release/mercato]            # every fault, about 4-5 minutes
+  scripts/faults.py --short                                       # CI: redis + inventory-kill, about 60 s
+
+Needs root (scripts/postgres.sh runs PostgreSQL as the postgres user), PostgreSQL and Redis installed.
+Python standard library only.
+"""
+import argparse
+import atexit
+import bisect
+import collections
+import concurrent.futures
+import datetime
+import http.client
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Ports other runs on this kind of machine use (CI, benchmarks, the demo server): never take them.
+RESERVED_PORTS = {55432, 55433, 56379, 57432, 57379, 8080}
+ALL_FAULTS = ["redis", "replica", "inventory-kill", "inventory-slow", "api-kill", "primary-restart"]
+SHORT_FAULTS = ["redis", "inventory-kill"]
+STORE = "demo"
+
+
+def log(message):
+    print(f"[faults {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+class SetupError(Exception):
+    pass
+
+
+def free_port(taken):
+    """A port the kernel says is free now, never a reserved one nor one handed out before in this run."""
+    for _ in range(100):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in RESERVED_PORTS and port not in taken:
+            taken.add(port)
+            return port
+    raise SetupError("no free port found")
+
+
+def wait_until(predicate, timeout, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+def port_open(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+# ---------------------------------------------------------------------------------------------------
+# HTTP
+
+
+class Resp:
+    __slots__ = ("status", "headers", "body", "error", "start", "end", "port")
+
+    def __init__(self, status, headers, body, error, start, end, port):
+        self.status, self.headers, self.body, self.error = status, headers, body, error
+        self.start, self.end, self.port = start, end, port
+
+    def json(self):
+        try:
+            return json.loads(self.body)
+        except (ValueError, TypeError):
+            return {}
+
+
+def http_call(port, method, path, body=None, headers=None, timeout=10.0):
+    """One request on its own connection; transport failures come back as `error`, never raised."""
+    start = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    status, hdrs, payload, error = 0, {}, b"", None
+    try:
+        data = json.dumps(body).encode() if body is not None else None
+        h = {"Connection": "close"}
+        if data is not None:
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        conn.request(method, path, body=data, headers=h)
+        response = conn.getresponse()
+        payload = response.read()
+        status = response.status
+        hdrs = {k.lower(): v for k, v in response.getheaders()}
+    except ConnectionRefusedError:
+        error = "refused"
+    except (socket.timeout, TimeoutError):
+        error = "timeout"
+    except (ConnectionResetError, BrokenPipeError, ConnectionAbortedError, http.client.RemoteDisconnected):
+        error = "reset"
+    except http.client.HTTPException as e:
+        error = f"http:{type(e).__name__}"
+    except OSError as e:
+        error = f"os:{e.errno}"
+    finally:
+        conn.close()
+    return Resp(status, hdrs, payload, error, start, time.monotonic(), port)
+
+
+class Balancer:
+    """What a load balancer in front of the two instances does: round robin, and a request that could not
+    even connect (nothing was sent, so it is safe for any method) goes to the other instance, which is then
+    preferred for a second (passive health check). Requests that may be repeated (GET, complete with its
+    Idempotency-Key) also move on after a reset or timeout."""
+
+    def __init__(self, ports, timeout):
+        self.ports = ports
+        self.timeout = timeout
+        self.down_until = [0.0] * len(ports)
+        self.raw_errors = collections.Counter()  # (instance, error) before failover: what a bare client sees
+
+    def send(self, prefer, method, path, body=None, headers=None, repeatable=False):
+        order = [prefer % 2, (prefer + 1) % 2]
+        now = time.monotonic()
+        if self.down_until[order[0]] > now and self.down_until[order[1]] <= now:
+            order.reverse()
+        attempts = 0
+        resp = None
+        for inst in order:
+            attempts += 1
+            resp = http_call(self.ports[inst], method, path, body, headers, self.timeout)
+            resp.port = inst
+            if resp.error is None:
+                return resp, attempts
+            self.raw_errors[(inst, resp.error)] += 1
+            if resp.error == "refused":
+                self.down_until[inst] = time.monotonic() + 1.0
+                continue
+            if repeatable:
+                continue
+            return resp, attempts
+        return resp, attempts
+
+
+# ---------------------------------------------------------------------------------------------------
+# A delaying TCP proxy in front of the inventory service
+
+
+class DelayProxy:
+    """Forwards 127.0.0.1:listen → 127.0.0.1:upstream. With `delay` > 0 every byte the API sends is held
+    back that long (stamped on arrival, so a request in several segments is delayed once, not per segment),
+    which makes every inventory call take `delay` longer on a live, healthy service: a real slow dependency,
+    unlike SIGSTOP, which freezes it. When the upstream refuses, the client connection is reset at once
+    (SO_LINGER 0), the same thing the API sees from a dead service without a proxy: a transport failure."""
+
+    def __init__(self, listen_port, upstream_port):
+        self.upstream = upstream_port
+        self.delay = 0.0
+        self.stopped = False
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", listen_port))
+        self.sock.listen(128)
+        self.sock.settimeout(0.5)
+        self.conns = set()
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True, name="proxy-accept").start()
+
+    def _accept(self):
+        while not self.stopped:
+            try:
+                client, _ = self.sock.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(client,), daemon=True).start()
+
+    @staticmethod
+    def _reset(s):
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        except OSError:
+            pass
+        s.close()
+
+    def _serve(self, client):
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.upstream), timeout=2)
+        except OSError:
+            self._reset(client)
+            return
+        upstream.settimeout(None)
+        client.settimeout(None)
+        with self.lock:
+            self.conns.add(client)
+            self.conns.add(upstream)
+        queue = collections.deque()
+        ready = threading.Condition()
+        done = threading.Event()
+
+        def read_client():
+            while True:
+                try:
+                    data = client.recv(65536)
+                except OSError:
+                    data = b""
+                with ready:
+                    queue.append((time.monotonic() + self.delay, data))
+                    ready.notify()
+                if not data:
+                    return
+
+        def write_upstream():
+            while not done.is_set():
+                with ready:
+                    while not queue:
+                        ready.wait(0.5)
+                        if done.is_set():
+                            return
+                    due, data = queue.popleft()
+                wait = due - time.monotonic()
+                if wait > 0:
+                    time.sleep(wait)
+                if not data:
+                    try:
+                        upstream.shutdown(socket.SHUT_WR)
+                    except OSError:
+                        pass
+                    return
+                try:
+                    upstream.sendall(data)
+                except OSError:
+                    return
+
+        def read_upstream():
+            while True:
+                try:
+                    data = upstream.recv(65536)
+                    if not data:
+                        break
+                    client.sendall(data)
+                except OSError:
+                    break
+            done.set()
+            for s in (client, upstream):
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            with self.lock:
+                self.conns.discard(client)
+                self.conns.discard(upstream)
+
+        threading.Thread(target=read_client, daemon=True).start()
+        threading.Thread(target=write_upstream, daemon=True).start()
+        read_upstream()
+
+    def close(self):
+        self.stopped = True
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+        with self.lock:
+            conns = list(self.conns)
+        for s in conns:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------------------------------------------
+# The system under test
+
+
+class Stack:
+    """Every process of the run; `close` stops all of them (also after an error half-way through setup)."""
+
+    def __init__(self, args, workdir):
+        self.args = args
+        self.workdir = workdir
+        self.logdir = os.path.join(workdir, "logs")
+        os.makedirs(self.logdir, exist_ok=True)
+        self.procs = {}  # name -> Popen (each in its own process group)
+        self.pg_dirs = []
+        self.redis_dir = None
+        self.proxy = None
+        taken = set()
+        self.pg_port, self.replica_port, self.redis_port = free_port(taken), free_port(taken), free_port(taken)
+        self.inventory_port, self.proxy_port, self.tax_port = free_port(taken), free_port(taken), free_port(taken)
+        self.api_ports = [free_port(taken), free_port(taken)]
+        self.primary_dir = os.path.join(workdir, "pg-primary")
+        self.replica_dir = os.path.join(workdir, "pg-replica")
+        self.redis_dir = os.path.join(workdir, "redis")
+        self.db_url = f"postgres://postgres@127.0.0.1:{self.pg_port}/mercato"
+        self.replica_url = f"postgres://postgres@127.0.0.1:{self.replica_port}/mercato"
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}"
+        self.token = None
+        self.closed = False
+
+    # -- helpers
+
+    def script(self, name, *argv, env=None, timeout=120):
+        logf = os.path.join(self.logdir, "setup.log")
+        with open(logf, "a") as err:
+            e = dict(os.environ)
+            e.update(env or {})
+            out = subprocess.run(["bash", os.path.join(REPO, "scripts", name), *argv], stdout=subprocess.PIPE,
+                                 stderr=err, env=e, timeout=timeout, text=True)
+        if out.returncode != 0:
+            raise SetupError(f"scripts/{name} {' '.join(argv)} failed ({out.returncode}); see {logf}")
+        return out.stdout.strip().splitlines()[-1] if out.stdout.strip() else ""
+
+    def mercato(self, *argv, timeout=300):
+        out = subprocess.run([self.args.mercato, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             timeout=timeout, text=True, env=self.base_env())
+        if out.returncode != 0:
+            raise SetupError(f"mercato {' '.join(argv)} failed: {out.stderr[-2000:]}")
+        return out.stdout
+
+    def base_env(self):
+        e = dict(os.environ)
+        for k in list(e):
+            if k.startswith("MERCATO_") or k in ("DATABASE_URL", "DATABASE_REPLICA_URLS", "REDIS_URL", "INVENTORY_URL", "TAX_URL"):
+                del e[k]
+        return e
+
+    def spawn(self, name, argv, env):
+        logf = open(os.path.join(self.logdir, f"{name}.log"), "ab")
+        logf.write(f"\n==== faults.py: start {name} at {datetime.datetime.now(datetime.timezone.utc).isoformat()}\n".encode())
+        logf.flush()
+        e = self.base_env()
+        e.update(env)
+        proc = subprocess.Popen(argv, stdout=logf, stderr=subprocess.STDOUT, env=e, start_new_session=True,
+                                cwd=self.workdir)
+        logf.close()
+        self.procs[name] = proc
+        return proc
+
+    def kill(self, name, sig=signal.SIGKILL, wait=10):
+        proc = self.procs.get(name)
+        if proc is None or proc.poll() is not None:
+            return
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            proc.wait(5)
+
+    def psql(self, sql, timeout=30):
+        out = subprocess.run(["psql", "-X", "-q", "-At", "-F", "\x1f", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                              "-p", str(self.pg_port), "-U", "postgres", "-d", "mercato", "-c", sql],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
+        if out.returncode != 0:
+            raise RuntimeError(f"psql failed: {out.stderr.strip()}")
+        return [line.split("\x1f") for line in out.stdout.splitlines() if line]
+
+    # -- components
+
+    def start_postgres(self):
+        env = {"PG_REPLICATION": "1"}
+        self.pg_dirs = [self.replica_dir, self.primary_dir]
+        self.script("postgres.sh", "start", self.primary_dir, str(self.pg_port), env=env)
+        self.script("postgres.sh", "replica", self.replica_dir, str(self.replica_port), str(self.pg_port), env=env)
+
+    def start_replica(self):
+        self.script("postgres.sh", "replica", self.replica_dir, str(self.replica_port), str(self.pg_port),
+                    env={"PG_REPLICATION": "1"})
+
+    def kill_replica(self):
+        self.script("postgres.sh", "kill", self.replica_dir)
+
+    def stop_primary(self):
+        self.script("postgres.sh", "stop", self.primary_dir)
+
+    def start_primary(self):
+        # PG_REPLICATION=1 again: the script rewrites the config on every start, and the replica needs WAL senders.
+        self.script("postgres.sh", "start", self.primary_dir, str(self.pg_port), env={"PG_REPLICATION": "1"})
+
+    def start_redis(self):
+        self.script("redis.sh", "start", str(self.redis_port), self.redis_dir)
+
+    def redis_pid(self):
+        try:
+            with open(os.path.join(self.redis_dir, "redis.pid")) as f:
+                return int(f.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def kill_redis(self):
+        pid = self.redis_pid()
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+
+    def seed(self, products):
+        log(f"seeding 2 merchants x {products} products")
+        self.mercato("seed", "--database-url", self.db_url, "--merchants", "2", "--products-per-merchant",
+                     str(products), "--seed", str(self.args.seed))
+        self.token = self.mercato("token", "create", "--database-url", self.db_url, "--merchant", STORE).strip().splitlines()[-1]
+
+    def start_tax(self):
+        self.spawn("tax", [self.args.mercato, "tax-service", "--port", str(self.tax_port)], {})
+        if not wait_until(lambda: port_open(self.tax_port), 30):
+            raise SetupError("tax service did not listen")
+
+    def start_inventory(self):
+        self.spawn("inventory", [self.args.mercato, "inventory-service", "--port", str(self.inventory_port)],
+                   {"DATABASE_URL": self.db_url, "REDIS_URL": self.redis_url, "LOG_FORMAT": "json"})
+        return wait_until(lambda: port_open(self.inventory_port), 30)
+
+    def api_env(self, index):
+        return {
+            "DATABASE_URL": self.db_url, "DATABASE_REPLICA_URLS": self.replica_url, "REDIS_URL": self.redis_url,
+            "INVENTORY_URL": f"http://127.0.0.1:{self.proxy_port}", "TAX_URL": f"http://127.0.0.1:{self.tax_port}",
+            "MERCATO_SEED_DEMO": "never", "MERCATO_DATA_DIR": os.path.join(self.workdir, f"api-{index}"),
+            "LOG_FORMAT": "json", "MERCATO_HOST": "127.0.0.1", "MERCATO_PORT": str(self.api_ports[index]),
+        }
+
+    def start_api(self, index, timeout=60):
+        name = "api-" + "AB"[index]
+        self.spawn(name, [self.args.mercato, "serve", "--port", str(self.api_ports[index])], self.api_env(index))
+        port = self.api_ports[index]
+        return wait_until(lambda: http_call(port, "GET", "/ready", timeout=2).status == 200, timeout, 0.2)
+
+    def setup(self, products):
+        log(f"work dir {self.workdir}")
+        self.start_postgres()
+        self.start_redis()
+        self.seed(products)
+        self.start_tax()
+        if not self.start_inventory():
+            raise SetupError("inventory service did not listen")
+        self.proxy = DelayProxy(self.proxy_port, self.inventory_port)
+        for i in (0, 1):
+            if not self.start_api(i):
+                raise SetupError(f"API instance {'AB'[i]} not ready; see {self.logdir}")
+        log(f"stack up: API {self.api_ports}, PG {self.pg_port} (replica {self.replica_port}), Redis {self.redis_port}, "
+            f"inventory {self.inventory_port} via proxy {self.proxy_port}, tax {self.tax_port}")
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        for name in list(self.procs):
+            try:
+                self.kill(name, signal.SIGTERM, wait=5)
+            except Exception as e:  # keep stopping the rest
+                log(f"stopping {name}: {e}")
+        if self.proxy:
+            self.proxy.close()
+        if self.redis_dir and os.path.exists(os.path.join(self.redis_dir, "redis.pid")):
+            try:
+                self.script("redis.sh", "stop", self.redis_dir, timeout=30)
+            except Exception as e:
+                log(f"stopping redis: {e}")
+                self.kill_redis()
+        for d in self.pg_dirs:
+            try:
+                self.script("postgres.sh", "stop", d, timeout=90)
+            except Exception as e:
+                log(f"stopping PostgreSQL in {d}: {e}; killing it")
+                try:
+                    self.script("postgres.sh", "kill", d, timeout=60)
+                except Exception as e2:
+                    log(f"killing PostgreSQL in {d}: {e2}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Workload
+
+
+class Zipf:
+    def __init__(self, n, s=0.99):
+        self.cdf = []
+        total = 0.0
+        for k in range(n):
+            total += 1.0 / (k + 1) ** s
+            self.cdf.append(total)
+        self.total = total
+
+    def sample(self, rng):
+        return min(len(self.cdf) - 1, bisect.bisect_left(self.cdf, rng.random() * self.total))
+
+
+SORTS = ["position", "price_asc", "price_desc", "newest", "bestselling"]
+MIX = [("listing", 55), ("detail", 35), ("categories", 5), ("checkout", 4), ("write", 1)]
+
+
+class Catalog:
+    """What the load draws from, discovered through the public API: categories, products (listing order,
+    which is also the popularity order), checkout variants (hot products; their stock is set here and never
+    written again, so units can be accounted for) and write products (disjoint from those)."""
+
+    def discover(self, port, token, checkout_variants, scarce, write_products, timeout):
+        r = http_call(port, "GET", f"/v1/stores/{STORE}/categories", timeout=timeout)
+        if r.status != 200:
+            raise SetupError(f"categories answered {r.status}")
+        self.categories = []
+
+        def walk(nodes):
+            for node in nodes:
+                self.categories.append(node["slug"])
+                walk(node.get("children") or [])
+        walk(r.json().get("categories", []))
+        self.products = []
+        cursor = None
+        for _ in range(200):
+            path = f"/v1/stores/{STORE}/products?limit=100&sort=position" + (f"&cursor={cursor}" if cursor else "")
+            r = http_call(port, "GET", path, timeout=timeout)
+            if r.status != 200:
+                raise SetupError(f"{path} answered {r.status}")
+            page = r.json()
+            self.products += [item["id"] for item in page.get("items", [])]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+        need = checkout_variants + write_products
+        if len(self.products) < need + 10:
+            raise SetupError(f"only {len(self.products)} products listed; seed more")
+        auth = {"Authorization": f"Bearer {token}"}
+        # Checkout variants: the first variant of the most popular products. The first `scarce` get little
+        # stock so they sell out under load (the oversell race); the rest plenty, so checkouts keep working.
+        self.checkout_variants = []  # dicts: id, product, initial
+        for index, product in enumerate(self.products[:checkout_variants]):
+            detail = http_call(port, "GET", f"/v1/stores/{STORE}/products/{product}", timeout=timeout).json()
+            variant = detail["variants"][0]
+            initial = 15 if index < scarce else 100_000
+            r = http_call(port, "PUT", f"/v1/admin/variants/{variant['id']}/stock", {"quantity": initial}, auth, timeout)
+            if r.status != 200:
+                raise SetupError(f"setting stock answered {r.status}: {r.body[:300]!r}")
+            self.checkout_variants.append({"id": variant["id"], "product": product, "initial": initial})
+        # Write products: the next ranks (popular enough to be read and cached by the load too).
+        self.write_targets = []
+        for product in self.products[checkout_variants:checkout_variants + write_products]:
+            detail = http_call(port, "GET", f"/v1/stores/{STORE}/products/{product}", timeout=timeout).json()
+            variant = detail["variants"][0]
+            self.write_targets.append({"product": product, "variant": variant["id"],
+                                       "currency": variant["price"]["currency"], "lock": threading.Lock()})
+        # The load never touches the checkout or write products' listings specially: they are just popular.
+        return self
+
+
+class Recorder:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.ops = []        # one dict per operation
+        self.requests = []   # one dict per request (after failover)
+        self.fresh = []      # one dict per freshness check
+        self.acked = []      # acknowledged orders: (order id, checkout id, op time)
+        self.unresolved = []  # completes whose outcome stayed unknown: retried at the end
+        self.evidence = []   # 5xx other than 503, 503 without Retry-After, checkout anomalies
+        self.dropped = 0
+
+    def request(self, t0, kind, step, resp, attempts, method, path):
+        entry = {"t": resp.start - t0, "ms": (resp.end - resp.start) * 1000, "kind": kind, "step": step,
+                 "status": resp.status, "error": resp.error, "retry_after": resp.headers.get("retry-after"),
+                 "instance": "AB"[resp.port] if isinstance(resp.port, int) and resp.port < 2 else "?", "attempts": attempts}
+        # Evidence: every 5xx but a 503 with Retry-After, and every request that hit the client timeout (a hang).
+        bad = (resp.status >= 500 and not (resp.status == 503 and resp.headers.get("retry-after"))) or resp.error == "timeout"
+        if bad:
+            entry_ev = dict(entry, method=method, path=path, body=resp.body[:600].decode("utf-8", "replace"),
+                            wall=datetime.datetime.now(datetime.timezone.utc).isoformat())
+            with self.lock:
+                self.evidence.append(entry_ev)
+        with self.lock:
+            self.requests.append(entry)
+        return entry
+
+
+class Load:
+    def __init__(self, args, stack, catalog, recorder, balancer):
+        self.args, self.stack, self.catalog, self.rec, self.lb = args, stack, catalog, recorder, balancer
+        self.stop = threading.Event()   # no new operations
+        self.abort = threading.Event()  # Ctrl-C or error: in-flight operations give up their loops too
+        self.inflight = 0
+        self.lock = threading.Lock()
+        self.t0 = None
+        self.write_seq = 0
+        self.auth = {"Authorization": f"Bearer {stack.token}"}
+        self.zipf_cat = Zipf(len(catalog.categories) + 1)
+        self.zipf_prod = Zipf(len(catalog.products))
+        self.zipf_var = Zipf(len(catalog.checkout_variants))
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=args.max_inflight, thread_name_prefix="op")
+
+    def now(self):
+        return time.monotonic() - self.t0
+
+    def generate(self, rng, index):
+        roll = rng.random() * 100
+        acc = 0
+        kind = MIX[-1][0]
+        for name, weight in MIX:
+            acc += weight
+            if roll < acc:
+                kind = name
+                break
+        op = {"i": index, "kind": kind, "inst": index % 2}
+        if kind == "listing":
+            rank = self.zipf_cat.sample(rng)
+            op["path"] = f"/v1/stores/{STORE}/products?limit=24&sort={rng.choice(SORTS)}" + (
+                f"&category={self.catalog.categories[rank - 1]}" if rank else "")
+            op["follow"] = rng.random() < 0.2
+        elif kind == "detail":
+            op["path"] = f"/v1/stores/{STORE}/products/{self.catalog.products[self.zipf_prod.sample(rng)]}"
+        elif kind == "categories":
+            op["path"] = f"/v1/stores/{STORE}/categories"
+        elif kind == "checkout":
+            lines = {}
+            for _ in range(1 if rng.random() < 0.75 else 2):
+                v = self.catalog.checkout_variants[self.zipf_var.sample(rng)]["id"]
+                lines[v] = lines.get(v, 0) + rng.randint(1, 2)
+            op["lines"] = [{"variant_id": v, "quantity": q} for v, q in lines.items()]
+            op["key"] = f"faults-{self.args.seed}-{index}"
+        else:
+            op["price"] = rng.random() < 0.5
+            op["target"] = rng.randrange(len(self.catalog.write_targets))
+        return op
+
+    def run(self, seconds_hint):
+        """Schedules operations at a fixed rate until `stop`; each one's latency counts from its slot."""
+        rng = random.Random(self.args.seed)
+        self.t0 = time.monotonic()
+        index = 0
+        limit = int(self.args.rate * (seconds_hint + 600))  # bounded even if stop never came
+        while not self.stop.is_set() and index < limit:
+            slot = self.t0 + index / self.args.rate
+            delay = slot - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            op = self.generate(rng, index)
+            op["t"] = slot - self.t0
+            index += 1
+            with self.lock:
+                if self.inflight >= self.args.max_inflight:
+                    self.rec.dropped += 1
+                    op.update(ok=False, dropped=True, end=op["t"])
+                    self.rec.ops.append(op)
+                    continue
+                self.inflight += 1
+            self.pool.submit(self._execute, op)
+
+    def _execute(self, op):
+        try:
+            getattr(self, "op_" + op["kind"])(op)
+        except Exception as e:  # a bug here must not kill the load; it is reported
+            op["ok"] = False
+            op["exception"] = repr(e)
+        finally:
+            op["end"] = self.now()
+            with self.lock:
+                self.inflight -= 1
+                self.rec.ops.append(op)
+
+    def send(self, op, kind, step, method, path, body=None, headers=None, repeatable=False, prefer=None):
+        resp, attempts = self.lb.send(op["inst"] if prefer is None else prefer, method, path, body, headers, repeatable)
+        self.rec.request(self.t0, kind, step, resp, attempts, method, path)
+        return resp
+
+    def op_listing(self, op):
+        r = self.send(op, "read", "listing", "GET", op["path"], repeatable=True)
+        op["ok"] = r.status == 200
+        if op["ok"] and op.get("follow"):
+            cursor = r.json().get("next_cursor")
+            if cursor:
+                r2 = self.send(op, "read", "listing", "GET", f"{op['path']}&cursor={cursor}", repeatable=True)
+                op["ok"] = r2.status == 200
+
+    def op_detail(self, op):
+        op["ok"] = self.send(op, "read", "detail", "GET", op["path"], repeatable=True).status == 200
+
+    def op_categories(self, op):
+        op["ok"] = self.send(op, "read", "categories", "GET", op["path"], repeatable=True).status == 200
+
+    def op_checkout(self, op):
+        created = self.send(op, "checkout", "create", "POST", f"/v1/stores/{STORE}/checkouts",
+                            {"email": "faults@example.com", "lines": op["lines"]})
+        op["create"] = created.status or created.error
+        # 409 insufficient-stock is a correct answer (the scarce variants sell out), not a failure.
+        if created.status != 201:
+            op["ok"] = created.status == 409
+            return
+        c = created.json()
+        op["checkout"] = c.get("id")
+        token = {"X-Checkout-Token": c.get("token", "")}
+        address = {"name": "Fault Tester", "line1": "1 Chaos Street", "city": "Berlin", "postal_code": "10117",
+                   "country": c.get("market", "DE")}
+        r = None
+        for attempt in range(3):  # the address PUT is idempotent: a client may repeat it
+            r = self.send(op, "checkout", "address", "PUT", f"/v1/checkouts/{c['id']}/shipping-address", address, token,
+                          repeatable=True, prefer=op["inst"] + attempt)
+            if r.status == 200 or (r.status and r.status != 503):
+                break
+            time.sleep(self.retry_after(r))
+        op["address"] = r.status or r.error
+        if r.status != 200:
+            op["ok"] = False
+            return
+        headers = dict(token)
+        headers["Idempotency-Key"] = op["key"]
+        statuses = []
+        order = None
+        for attempt in range(4):  # a client retries complete with the same key until it has an answer
+            if attempt and self.abort.is_set():
+                break
+            r = self.send(op, "checkout", "complete", "POST", f"/v1/checkouts/{c['id']}/complete", None, headers,
+                          repeatable=True, prefer=op["inst"] + attempt)
+            statuses.append(r.status or r.error)
+            if r.status == 201:
+                order = r.json().get("id")
+                break
+            if r.status and r.status != 503:
+                break
+            time.sleep(self.retry_after(r))
+        op["complete"] = statuses
+        if order:
+            with self.rec.lock:
+                self.rec.acked.append({"order": order, "checkout": c["id"], "t": op["t"], "lines": op["lines"]})
+            op["ok"] = len(statuses) == 1
+        else:
+            op["ok"] = False
+            if not statuses or not isinstance(statuses[-1], int) or statuses[-1] == 503:
+                with self.rec.lock:
+                    self.rec.unresolved.append({"checkout": c["id"], "headers": headers, "t": op["t"], "lines": op["lines"]})
+
+    @staticmethod
+    def retry_after(r):
+        try:
+            return min(2.0, max(0.2, float(r.headers.get("retry-after", "0.5"))))
+        except ValueError:
+            return 0.5
+
+    def op_write(self, op):
+        """An admin write, then the freshness check: both instances must show the new value."""
+        targets = self.catalog.write_targets
+        target = None
+        for k in range(len(targets)):  # one write in flight per variant, so "new value" is unambiguous
+            candidate = targets[(op["target"] + k) % len(targets)]
+            if candidate["lock"].acquire(blocking=False):
+                target = candidate
+                break
+        if target is None:
+            op["ok"] = False
+            op["skipped"] = True
+            return
+        try:
+            self._write_and_check(op, target)
+        finally:
+            target["lock"].release()
+
+    def _variant_value(self, resp, target, price):
+        if resp.status != 200:
+            return None
+        for v in resp.json().get("variants", []):
+            if v.get("id") == target["variant"]:
+                return (v.get("price") or {}).get("amount") if price else v.get("stock")
+        return None
+
+    def _write_and_check(self, op, target):
+        path = f"/v1/stores/{STORE}/products/{target['product']}"
+        price = op["price"]
+        # Warm both instances first, so there is a cached answer that the write has to invalidate.
+        current = None
+        for inst in (0, 1):
+            r = http_call(self.stack.api_ports[inst], "GET", path, timeout=self.args.timeout)
+            current = self._variant_value(r, target, price) if current is None else current
+        with self.lock:
+            self.write_seq += 1
+            seq = self.write_seq
+        value = (1000 + seq * 7919 % 90000) if price else (100 + seq * 37 % 800)
+        if value == current:
+            value += 1
+        if price:
+            r = self.send(op, "write", "price", "PUT", f"/v1/admin/variants/{target['variant']}/price",
+                          {"currency": target["currency"], "amount": value}, self.auth)
+        else:
+            r = self.send(op, "write", "stock", "PUT", f"/v1/admin/variants/{target['variant']}/stock",
+                          {"quantity": value}, self.auth)
+        op["write"] = r.status or r.error
+        op["ok"] = r.status == 200
+        if r.status != 200:
+            return
+        acked = self.now()
+        check = {"t": acked, "kind": "price" if price else "stock", "product": target["product"], "value": value,
+                 "instances": {}}
+        deadline = time.monotonic() + self.args.fresh_deadline
+        for inst in (0, 1):
+            name = "AB"[inst]
+            reads = []
+            fresh_at = None
+            while time.monotonic() < deadline and not self.abort.is_set():
+                start = self.now()
+                rr = http_call(self.stack.api_ports[inst], "GET", path, timeout=self.args.timeout)
+                seen = self._variant_value(rr, target, price)
+                if rr.status == 200 and seen == value:
+                    fresh_at = start
+                    break
+                if rr.status == 200:
+                    reads.append({"t": start, "seen": seen})
+                # Read soon after the write (that is when staleness shows), then back off.
+                time.sleep(0.05 if start - acked < 1 else 0.25)
+            check["instances"][name] = {"lag_ms": None if fresh_at is None else round((fresh_at - acked) * 1000, 1),
+                                        "stale_reads": reads}
+        with self.rec.lock:
+            self.rec.fresh.append(check)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Faults
+
+
+class Faults:
+    def __init__(self, args, stack):
+        self.args, self.stack = args, stack
+
+    def inject(self, name):
+        s = self.stack
+        if name == "redis":
+            s.kill_redis()
+        elif name == "replica":
+            s.kill_replica()
+        elif name == "inventory-kill":
+            s.kill("inventory")
+        elif name == "inventory-slow":
+            s.proxy.delay = self.args.slow
+        elif name == "api-kill":
+            s.kill("api-B")
+        elif name == "primary-restart":
+            s.stop_primary()
+        else:
+            raise ValueError(name)
+
+    def lift(self, name):
+        s = self.stack
+        if name == "redis":
+            s.start_redis()
+        elif name == "replica":
+            s.start_replica()
+        elif name == "inventory-kill":
+            if not s.start_inventory():
+                raise RuntimeError("inventory service did not come back")
+        elif name == "inventory-slow":
+            s.proxy.delay = 0.0
+        elif name == "api-kill":
+            if not s.start_api(1):
+                raise RuntimeError("API instance B did not come back")
+        elif name == "primary-restart":
+            s.start_primary()
+
+    def hold(self, name):
+        return self.args.primary_down if name == "primary-restart" else self.args.hold
+
+
+DESCRIPTIONS = {
+    "redis": "Redis SIGKILLed, restarted (empty) on the same port",
+    "replica": "replica: immediate shutdown (crash), then restarted",
+    "inventory-kill": "inventory service SIGKILLed, then restarted",
+    "inventory-slow": "every inventory call delayed 2 s (TCP proxy)",
+    "api-kill": "API instance B SIGKILLed, then restarted",
+    "primary-restart": "primary: fast shutdown, down, started again",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Database checks
+
+
+def db_units(stack, catalog):
+    """Per checkout variant, in one statement (one snapshot): stock, units held and committed by reservations."""
+    ids = ",".join(f"'{v['id']}'" for v in catalog.checkout_variants)
+    rows = stack.psql(f"""
+        SELECT v.id, v.stock,
+          COALESCE((SELECT sum(rl.quantity) FROM reservation_lines rl JOIN reservations r
+                    ON r.merchant_id = rl.merchant_id AND r.id = rl.reservation_id
+                    WHERE rl.variant_id = v.id AND r.status = 'held'), 0),
+          COALESCE((SELECT sum(rl.quantity) FROM reservation_lines rl JOIN reservations r
+                    ON r.merchant_id = rl.merchant_id AND r.id = rl.reservation_id
+                    WHERE rl.variant_id = v.id AND r.status = 'committed'), 0),
+          (SELECT count(*) FROM variants WHERE stock < 0)
+        FROM variants v WHERE v.id IN ({ids})""")
+    initial = {v["id"]: v["initial"] for v in catalog.checkout_variants}
+    result = {"negative_stock_variants": int(rows[0][4]) if rows else 0, "variants": {}, "oversold_units": 0,
+              "unaccounted_units": 0}
+    for vid, stock, held, committed, _ in rows:
+        stock, held, committed = int(stock), int(held), int(committed)
+        delta = initial[vid] - (stock + held + committed)  # 0: every unit is on the shelf, held or sold
+        result["variants"][vid] = {"initial": initial[vid], "stock": stock, "held": held, "committed": committed, "delta": delta}
+        # Sold or promised beyond what existed: units were created from nothing.
+        result["oversold_units"] += max(0, -delta) + max(0, committed - initial[vid])
+        result["unaccounted_units"] += max(0, delta)
+    result["oversold_units"] += result["negative_stock_variants"]
+    return result
+
+
+def db_orders(stack, acked):
+    """Every acknowledged order must exist exactly once, placed, for its checkout, and be its checkout's only order."""
+    rows = stack.psql("SELECT id, checkout_id, status FROM orders")
+    by_id = collections.defaultdict(list)
+    by_checkout = collections.defaultdict(list)
+    for oid, cid, status in rows:
+        by_id[oid].append((cid, status))
+        by_checkout[cid].append((oid, status))
+    lost, duplicated, mismatched = [], [], []
+    acked_by_checkout = collections.defaultdict(set)
+    for a in acked:
+        acked_by_checkout[a["checkout"]].add(a["order"])
+    for a in acked:
+        found = by_id.get(a["order"], [])
+        if not found or found[0][1] != "placed" or found[0][0] != a["checkout"]:
+            lost.append(dict(a, found=found))
+        if len(found) > 1 or len(by_checkout.get(a["checkout"], [])) > 1:
+            duplicated.append(dict(a, rows=by_checkout.get(a["checkout"], [])))
+    for cid, orders in acked_by_checkout.items():
+        if len(orders) > 1:  # two different order ids acknowledged for one checkout
+            mismatched.append({"checkout": cid, "orders": sorted(orders)})
+    return {"orders_in_db": len(rows), "lost": lost, "duplicated": duplicated + mismatched}
+
+
+def db_final(stack, catalog):
+    """After the load: placed orders' units per variant must equal the committed reservations' units."""
+    ids = {v["id"] for v in catalog.checkout_variants}
+    rows = stack.psql("""SELECT c.id, c.lines, c.status, COALESCE(o.status, '') FROM checkouts c
+                         LEFT JOIN orders o ON o.checkout_id = c.id""")
+    placed_units = collections.Counter()
+    statuses = collections.Counter()
+    pending = []
+    for cid, lines, cstatus, ostatus in rows:
+        statuses[f"{cstatus}/{ostatus or 'no order'}"] += 1
+        if ostatus == "pending":
+            pending.append(cid)
+        if ostatus == "placed":
+            for line in json.loads(lines):
+                vid = line.get("variant_id") or line.get("variantId")
+                if vid in ids:
+                    placed_units[vid] += int(line.get("quantity", 0))
+    return {"checkout_states": dict(statuses), "pending_orders": pending, "placed_units": dict(placed_units)}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Analysis and report
+
+
+def ok_request(r):
+    if r["kind"] == "read":
+        return r["status"] == 200
+    if r["kind"] == "write":
+        return r["status"] == 200
+    return r["status"] in (200, 201, 409)
+
+
+def analyse_window(rec, start, lift, end, args):
+    ops = [o for o in rec.ops if start <= o["t"] < end]
+    reqs = [r for r in rec.requests if start <= r["t"] < end]
+    reads = [r for r in reqs if r["kind"] == "read"]
+    failed_reads = [r for r in reads if r["status"] != 200]
+    during = [r for r in failed_reads if r["t"] < lift]
+    checkout = collections.defaultdict(collections.Counter)
+    for r in reqs:
+        if r["kind"] == "checkout":
+            label = str(r["status"] or r["error"])
+            if r["status"] == 503:
+                label += "+RA" if r["retry_after"] else " no Retry-After"
+            checkout[r["step"]][label] += 1
+    server_errors = [r for r in reqs if r["status"] >= 500 and r["status"] != 503]
+    no_ra = [r for r in reqs if r["status"] == 503 and not r["retry_after"]]
+    # Time to recover: the first whole second after the lift in which every operation scheduled succeeded.
+    ttr = None
+    buckets = collections.defaultdict(list)
+    for o in ops:
+        if o["t"] >= lift:
+            buckets[int(o["t"] - lift)].append(o.get("ok", False))
+    last_bad = None
+    for k in sorted(buckets):
+        if not all(buckets[k]):
+            last_bad = k
+        if ttr is None and buckets[k] and all(buckets[k]):
+            ttr = k
+    lat = sorted((r["ms"] for r in reads if r["status"] == 200))
+    p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None
+    writes = [r for r in reqs if r["kind"] == "write"]
+    return {
+        "ops": len(ops), "dropped": sum(1 for o in ops if o.get("dropped")),
+        "reads": len(reads), "failed_reads": len(failed_reads), "failed_reads_during_fault": len(during),
+        "failed_reads_after_lift": len(failed_reads) - len(during),
+        "failed_read_kinds": dict(collections.Counter(str(r["status"] or r["error"]) for r in failed_reads)),
+        "read_p99_ms": round(p99, 1) if p99 is not None else None,
+        "failovers": sum(1 for r in reqs if r["attempts"] > 1),
+        "checkout": {k: dict(v) for k, v in checkout.items()},
+        "writes": dict(collections.Counter(str(r["status"] or r["error"]) for r in writes)),
+        "server_errors_5xx": len(server_errors), "status_500": sum(1 for r in reqs if r["status"] == 500),
+        "503_without_retry_after": len(no_ra),
+        "time_to_recover_s": ttr, "last_failed_second_after_lift": last_bad,
+    }
+
+
+def freshness_window(rec, start, lift, end, normal, args):
+    """Freshness checks of writes acknowledged in [start, end). A stale read is a 200 showing an older value,
+    started more than --stale-budget after the write's acknowledgement; it counts *after recovery* when it
+    started at a normal time (outside every fault from injection to lift + --stale-grace)."""
+    checks = [c for c in rec.fresh if start <= c["t"] < end]
+    lags = []
+    stale_during, stale_after, never = 0, [], 0
+    for c in checks:
+        for name, inst in c["instances"].items():
+            if inst["lag_ms"] is not None:
+                lags.append(inst["lag_ms"])
+            else:
+                never += 1
+            for read in inst["stale_reads"]:
+                if read["t"] - c["t"] <= args.stale_budget:
+                    continue
+                if normal(read["t"]):
+                    stale_after.append({"write_t": round(c["t"], 2), "read_t": round(read["t"], 2), "instance": name,
+                                        "kind": c["kind"], "product": c["product"], "expected": c["value"], "seen": read["seen"]})
+                else:
+                    stale_during += 1
+    lags.sort()
+    return {"writes_checked": len(checks), "lag_ms_p50": lags[len(lags) // 2] if lags else None,
+            "lag_ms_max": lags[-1] if lags else None, "never_fresh": never,
+            "stale_reads_during_fault": stale_during, "stale_reads_after_recovery": stale_after}
+
+
+def fmt_counter(d):
+    return ", ".join(f"{k}×{v}" for k, v in sorted(d.items(), key=lambda kv: -kv[1])) or "–"
+
+
+def markdown(result):
+    out = []
+    cfg = result["config"]
+    out.append(f"## Fault suite: {result['started']} ({cfg['mode']}), {cfg['rate']} ops/s, seed {cfg['seed']}\n")
+    out.append("| fault | hold s | failed reads (during / after lift) of reads | checkouts create | complete | 5xx ≠ 503 | oversold units | orders acked / lost / dup | stale after recovery | freshness lag max ms | time to recover s |")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
+    for f in result["faults"]:
+        w, fr, db = f["window"], f["freshness"], f["db"]
+        out.append(
+            f"| {f['name']} | {f['hold_s']:.1f} | {w['failed_reads_during_fault']} / {w['failed_reads_after_lift']} of {w['reads']} | "
+            f"{fmt_counter(w['checkout'].get('create', {}))} | {fmt_counter(w['checkout'].get('complete', {}))} | "
+            f"{w['server_errors_5xx']} | {db['oversold_units']} | {db['acked']} / {db['lost']} / {db['duplicated']} | "
+            f"{len(fr['stale_reads_after_recovery'])} | {fr['lag_ms_max'] if fr['lag_ms_max'] is not None else '–'} | "
+            f"{w['time_to_recover_s'] if w['time_to_recover_s'] is not None else 'never'} |")
+    for f in [result["baseline"]] + result["faults"]:
+        w, fr, db = f["window"], f["freshness"], f.get("db", {})
+        out.append(f"\n### {f['name']}: {f.get('description', 'no fault')}\n")
+        out.append("| measure | value |")
+        out.append("|---|---|")
+        rows = [
+            ("window (s since load start)", f"{f['start']:.1f} → lift {f['lift']:.1f} → {f['end']:.1f}"
+             + (f" (inject took {f['inject_s']:.1f} s, lift {f['lift_s']:.1f} s)" if "inject_s" in f else "")),
+            ("operations (dropped: too many in flight)", f"{w['ops']} ({w['dropped']})"),
+            ("storefront reads / failed during fault / failed after lift", f"{w['reads']} / {w['failed_reads_during_fault']} / {w['failed_reads_after_lift']}"),
+            ("failed reads by outcome", fmt_counter(w["failed_read_kinds"])),
+            ("read p99 ms (successful)", w["read_p99_ms"]),
+            ("requests that failed over to the other instance", w["failovers"]),
+            ("checkout create", fmt_counter(w["checkout"].get("create", {}))),
+            ("checkout address", fmt_counter(w["checkout"].get("address", {}))),
+            ("checkout complete (every attempt)", fmt_counter(w["checkout"].get("complete", {}))),
+            ("admin writes", fmt_counter(w["writes"])),
+            ("5xx other than 503 / 500 / 503 without Retry-After", f"{w['server_errors_5xx']} / {w['status_500']} / {w['503_without_retry_after']}"),
+            ("freshness: writes checked, lag p50 / max ms, never fresh",
+             f"{fr['writes_checked']}, {fr['lag_ms_p50']} / {fr['lag_ms_max']}, {fr['never_fresh']}"),
+            ("stale reads during fault / after recovery", f"{fr['stale_reads_during_fault']} / {len(fr['stale_reads_after_recovery'])}"),
+            ("time to recover s (last failed second after lift)", f"{w['time_to_recover_s']} ({w['last_failed_second_after_lift']})"),
+        ]
+        if db:
+            rows += [("oversold units / units unaccounted (held by nobody)", f"{db['oversold_units']} / {db['unaccounted_units']}"),
+                     ("orders acknowledged / lost / duplicated (psql)", f"{db['acked']} / {db['lost']} / {db['duplicated']}")]
+        for k, v in rows:
+            out.append(f"| {k} | {v} |")
+    fin = result["final"]
+    out.append("\n### After the run (database)\n")
+    out.append("| measure | value |")
+    out.append("|---|---|")
+    out.append(f"| orders acknowledged (201) / in the database | {fin.get('acked')} / {fin.get('orders_in_db')} |")
+    out.append(f"| lost / duplicated | {fin.get('lost')} / {fin.get('duplicated')} |")
+    out.append(f"| oversold units / unaccounted units / variants with negative stock | {fin.get('oversold_units')} / {fin.get('unaccounted_units')} / {fin.get('negative_stock_variants')} |")
+    out.append(f"| committed units = placed orders' units (checkout variants) | {fin.get('committed_matches_orders')} |")
+    out.append(f"| orders still pending | {len(fin.get('pending_orders', []))} |")
+    out.append(f"| completes with unknown outcome, retried at the end | {fin.get('unresolved')} → {fin.get('unresolved_outcomes')} |")
+    out.append(f"| checkout states (checkout/order) | {fmt_counter(fin.get('checkout_states', {}))} |")
+    out.append(f"| server log lines at error/critical | {result['server_log_errors']['count']} |")
+    out.append(f"\n**Hard invariants: {'HELD' if not result['violations'] else 'BROKEN'}**" +
+               ("" if not result["violations"] else "\n" + "\n".join(f"- {v}" for v in result["violations"])))
+    return "\n".join(out)
+
+
+def server_log_errors(stack, limit=40):
+    lines = []
+    for name in sorted(os.listdir(stack.logdir)):
+        if not name.endswith(".log") or name == "setup.log":
+            continue
+        with open(os.path.join(stack.logdir, name), errors="replace") as f:
+            for line in f:
+                if '"level":"error"' in line or '"level":"critical"' in line:
+                    lines.append(f"{name}: {line.strip()[:500]}")
+    by_msg = collections.Counter()
+    for line in lines:
+        try:
+            msg = json.loads(line.split(": ", 1)[1]).get("msg", "?")
+        except (ValueError, IndexError):
+            msg = "?"
+        by_msg[f"{line.split(':', 1)[0]}: {msg}"] += 1
+    return {"count": len(lines), "by_message": dict(by_msg), "first": lines[:limit]}
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    default_bin = os.path.join(REPO, ".build/release/mercato")
+    if not os.path.exists(default_bin):
+        default_bin = os.path.join(REPO, ".build/debug/mercato")
+    p.add_argument("--mercato", default=default_bin, help="the mercato binary (default: .build/release/mercato, else .build/debug/mercato)")
+    p.add_argument("--short", action="store_true", help=f"CI mode: {', '.join(SHORT_FAULTS)} only, short holds, small catalog (~60 s)")
+    p.add_argument("--faults", help=f"comma-separated subset of {','.join(ALL_FAULTS)}")
+    p.add_argument("--rate", type=float, default=None, help="operations per second, both instances together (default 80; short 60)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--products", type=int, default=None, help="products per merchant (2 merchants; default 2000, short 500)")
+    p.add_argument("--baseline", type=float, default=None, help="seconds of load before the first fault (default 10, short 4)")
+    p.add_argument("--hold", type=float, default=None, help="seconds each fault lasts (default 10, short 5)")
+    p.add_argument("--primary-down", type=float, default=3.0, help="seconds the primary stays down in primary-restart")
+    p.add_argument("--recover", type=float, default=None, help="seconds of load after each lift before the next fault (default 15, short 10)")
+    p.add_argument("--slow", type=float, default=2.0, help="delay per inventory call in inventory-slow (s)")
+    p.add_argument("--timeout", type=float, default=10.0, help="client timeout per request (s)")
+    p.add_argument("--max-inflight", type=int, default=400, help="operations in flight before new ones are dropped")
+    p.add_argument("--stale-budget", type=float, default=1.0, help="s after a write's ack during which an old value is not yet 'stale'")
+    p.add_argument("--stale-grace", type=float, default=5.0, help="s after a lift still counted as the fault for stale reads")
+    p.add_argument("--fresh-deadline", type=float, default=30.0, help="longest a freshness check polls (s)")
+    p.add_argument("--json", default="faults-result.json", help="where to write every figure (default ./faults-result.json)")
+    p.add_argument("--workdir", help="work folder (default: a new /tmp/mercato-faults-*)")
+    p.add_argument("--keep", action="store_true", help="keep the work folder (database, logs) afterwards; it is kept anyway when an invariant broke")
+    args = p.parse_args()
+
+    short = args.short
+    args.rate = args.rate or (60.0 if short else 80.0)
+    args.products = args.products or (500 if short else 2000)
+    args.baseline = args.baseline if args.baseline is not None else (4.0 if short else 10.0)
+    args.hold = args.hold if args.hold is not None else (5.0 if short else 10.0)
+    args.recover = args.recover if args.recover is not None else (10.0 if short else 15.0)
+    faults = args.faults.split(",") if args.faults else (SHORT_FAULTS if short else ALL_FAULTS)
+    for f in faults:
+        if f not in ALL_FAULTS:
+            p.error(f"unknown fault {f}; choose from {', '.join(ALL_FAULTS)}")
+    if not os.access(args.mercato, os.X_OK):
+        p.error(f"mercato binary not found or not executable: {args.mercato} (swift build -c release, or pass --mercato)")
+    if os.geteuid() != 0:
+        p.error("run as root: scripts/postgres.sh runs PostgreSQL as the postgres user")
+    args.mercato = os.path.abspath(args.mercato)
+
+    workdir = args.workdir or tempfile.mkdtemp(prefix="mercato-faults-")
+    os.makedirs(workdir, exist_ok=True)
+    stack = Stack(args, workdir)
+    atexit.register(stack.close)
+
+    def on_signal(signum, _frame):
+        raise SystemExit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGHUP, on_signal)
+
+    started_wall = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0).isoformat()
+    began = time.monotonic()
+    load = None
+    exit_code = 2
+    violations = []
+    try:
+        try:
+            stack.setup(args.products)
+            catalog = Catalog().discover(stack.api_ports[0], stack.token, checkout_variants=20, scarce=4,
+                                         write_products=40, timeout=args.timeout)
+        except (SetupError, subprocess.TimeoutExpired) as e:
+            log(f"setup failed: {e}")
+            return 2
+        setup_s = time.monotonic() - began
+        log(f"setup took {setup_s:.1f} s; {len(catalog.products)} products listed, {len(catalog.categories)} categories")
+
+        rec = Recorder()
+        lb = Balancer(stack.api_ports, args.timeout)
+        load = Load(args, stack, catalog, rec, lb)
+        injector = Faults(args, stack)
+        planned = args.baseline + sum(injector.hold(f) + args.recover for f in faults)
+        runner = threading.Thread(target=load.run, args=(planned,), daemon=True, name="scheduler")
+        runner.start()
+        while load.t0 is None:
+            time.sleep(0.01)
+        time.sleep(args.baseline)
+        windows = []
+        baseline_end = load.now()
+        for name in faults:
+            start = load.now()
+            log(f"fault {name}: inject")
+            t = time.monotonic()
+            injector.inject(name)
+            inject_s = time.monotonic() - t
+            time.sleep(max(0.0, injector.hold(name) - inject_s))
+            lift = load.now()
+            log(f"fault {name}: lift")
+            t = time.monotonic()
+            lift_error = None
+            try:
+                injector.lift(name)
+            except Exception as e:  # reported; the run goes on so the rest is measured
+                lift_error = repr(e)
+                log(f"fault {name}: lift failed: {e}")
+            lift_s = time.monotonic() - t
+            time.sleep(args.recover)
+            end = load.now()
+            # The units and orders invariants at the end of this fault's window, from one snapshot each.
+            with rec.lock:
+                acked = [a for a in rec.acked if a["t"] < end]
+            units = db_units(stack, catalog)
+            orders = db_orders(stack, acked)
+            acked_here = [a for a in acked if start <= a["t"]]
+            lost_here = [x for x in orders["lost"] if start <= x["t"]]
+            dup_here = [x for x in orders["duplicated"] if x.get("t", start) >= start]
+            windows.append({"name": name, "description": DESCRIPTIONS[name], "start": start, "lift": lift, "end": end,
+                            "hold_s": lift - start, "inject_s": inject_s, "lift_s": lift_s, "lift_error": lift_error,
+                            "db": {"oversold_units": units["oversold_units"], "unaccounted_units": units["unaccounted_units"],
+                                   "negative_stock_variants": units["negative_stock_variants"],
+                                   "acked": len(acked_here), "lost": len(lost_here), "duplicated": len(dup_here),
+                                   "lost_orders": lost_here, "duplicated_orders": dup_here}})
+            log(f"fault {name}: window over (oversold {units['oversold_units']}, lost {len(lost_here)}, dup {len(dup_here)})")
+        load.stop.set()
+        runner.join(10)
+        load.pool.shutdown(wait=False)
+        drain_deadline = time.monotonic() + args.fresh_deadline + args.timeout * 2
+        while load.inflight > 0 and time.monotonic() < drain_deadline:
+            time.sleep(0.2)
+        run_end = load.now()
+
+        # Completes whose outcome stayed unknown: a client keeps retrying with its key; do it once more now.
+        unresolved_outcomes = collections.Counter()
+        for u in rec.unresolved:
+            r, _ = lb.send(0, "POST", f"/v1/checkouts/{u['checkout']}/complete", None, u["headers"], repeatable=True)
+            unresolved_outcomes[str(r.status or r.error)] += 1
+            if r.status == 201:
+                with rec.lock:
+                    rec.acked.append({"order": r.json().get("id"), "checkout": u["checkout"], "t": u["t"],
+                                      "lines": u["lines"], "late": True})
+
+        # Fault intervals for the stale-read classification.
+        intervals = [(w["start"], w["lift"] + args.stale_grace) for w in windows]
+
+        def normal(t):
+            return not any(a <= t < b for a, b in intervals)
+
+        result = {"started": started_wall, "command": " ".join([os.path.relpath(sys.argv[0])] + sys.argv[1:]),
+                  "config": {"mode": "short" if short else "full", "faults": faults, "rate": args.rate, "seed": args.seed,
+                             "products_per_merchant": args.products, "hold_s": args.hold, "recover_s": args.recover,
+                             "primary_down_s": args.primary_down, "slow_s": args.slow, "timeout_s": args.timeout,
+                             "stale_budget_s": args.stale_budget, "stale_grace_s": args.stale_grace,
+                             "checkout_variants": catalog.checkout_variants, "mercato": args.mercato},
+                  "setup_s": round(setup_s, 1)}
+        base_w = analyse_window(rec, 0, baseline_end, baseline_end, args)
+        result["baseline"] = {"name": "baseline", "start": 0.0, "lift": baseline_end, "end": baseline_end,
+                              "window": base_w, "freshness": freshness_window(rec, 0, baseline_end, baseline_end, normal, args)}
+        for i, w in enumerate(windows):
+            # The last window runs to the end of the load, so late operations are not left out.
+            end = w["end"] if i + 1 < len(windows) else run_end + 1
+            w["window"] = analyse_window(rec, w["start"], w["lift"], end, args)
+            w["freshness"] = freshness_window(rec, w["start"], w["lift"], end, normal, args)
+        result["faults"] = windows
+
+        units = db_units(stack, catalog)
+        orders = db_orders(stack, rec.acked)
+        final = db_final(stack, catalog)
+        committed = {vid: v["committed"] for vid, v in units["variants"].items()}
+        mismatch = {vid: {"committed": c, "placed_orders": final["placed_units"].get(vid, 0)}
+                    for vid, c in committed.items() if c != final["placed_units"].get(vid, 0)}
+        result["final"] = {"acked": len(rec.acked), "orders_in_db": orders["orders_in_db"], "lost": len(orders["lost"]),
+                           "duplicated": len(orders["duplicated"]), "lost_orders": orders["lost"][:20],
+                           "duplicated_orders": orders["duplicated"][:20],
+                           "oversold_units": units["oversold_units"], "unaccounted_units": units["unaccounted_units"],
+                           "negative_stock_variants": units["negative_stock_variants"], "variants": units["variants"],
+                           "committed_matches_orders": not mismatch, "committed_vs_orders_mismatch": mismatch,
+                           "unresolved": len(rec.unresolved), "unresolved_outcomes": dict(unresolved_outcomes), **final}
+        result["load"] = {"ops": len(rec.ops), "requests": len(rec.requests), "dropped": rec.dropped,
+                          "exceptions": [o["exception"] for o in rec.ops if "exception" in o][:10],
+                          "raw_errors_before_failover": {f"{'AB'[k[0]]}:{k[1]}": v for k, v in lb.raw_errors.items()},
+                          "duration_s": round(run_end, 1)}
+        result["evidence"] = rec.evidence[:50]
+        result["server_log_errors"] = server_log_errors(stack)
+
+        all_windows = [result["baseline"]] + windows
+        n500 = sum(w["window"]["status_500"] for w in all_windows)
+        if n500:
+            violations.append(f"{n500} responses with status 500 (see evidence)")
+        if units["oversold_units"]:
+            violations.append(f"{units['oversold_units']} oversold units")
+        if orders["lost"]:
+            violations.append(f"{len(orders['lost'])} acknowledged orders lost")
+        if orders["duplicated"]:
+            violations.append(f"{len(orders['duplicated'])} orders duplicated")
+        if mismatch:
+            violations.append(f"committed units differ from placed orders' units: {mismatch}")
+        stale = sum(len(w["freshness"]["stale_reads_after_recovery"]) for w in all_windows)
+        if stale:
+            violations.append(f"{stale} stale reads after recovery")
+        result["violations"] = violations
+        result["duration_s"] = round(time.monotonic() - began, 1)
+        report = markdown(result)
+        print(report)
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1, default=str)
+        log(f"JSON: {os.path.abspath(args.json)}; total {result['duration_s']} s")
+        exit_code = 1 if violations else 0
+        return exit_code
+    finally:
+        if load is not None:
+            load.stop.set()
+            load.abort.set()
+        stack.close()
+        if exit_code == 0 and not args.keep and not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            log(f"work folder kept: {workdir} (logs in {stack.logdir})")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

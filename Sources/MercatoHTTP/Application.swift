@@ -21,6 +21,8 @@ public struct AppDependencies: Sendable {
     /// Prometheus metrics served at `/metrics`.
     public var metrics: ServerMetrics
     public var options: HTTPOptions
+    /// This server's open connections against `options.connectionLimits.maxConnections`.
+    public var connections: ConnectionGate
     /// The storefront cache, when enabled (tests read its counters).
     public var cache: LayeredCache<CatalogResponse>?
     /// Long-lived parts that must run under the application's ServiceGroup.
@@ -112,6 +114,10 @@ public struct AppDependencies: Sendable {
         let listener = services.lazy.compactMap { $0 as? InvalidationListener }.first
         MetricsCollectors.register(
             on: metrics, cache: cache, checkout: checkout, listener: listener, redis: redisAvailability, database: database)
+        let connections = ConnectionGate(limit: options.connectionLimits.maxConnections)
+        metrics.addCollector { metrics in
+            metrics.gauge("http_connections", help: "Open HTTP connections admitted (MERCATO_MAX_CONNECTIONS is the limit).", value: Double(connections.count))
+        }
         return AppDependencies(
             database: database,
             reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences, live: live),
@@ -119,6 +125,7 @@ public struct AppDependencies: Sendable {
             checkout: checkout,
             metrics: metrics,
             options: options,
+            connections: connections,
             cache: cache,
             services: services)
     }
@@ -165,11 +172,14 @@ public struct HTTPOptions: Sendable {
     public var serverTimingCacheTier: Bool
     /// When set, `/metrics` answers only `Authorization: Bearer <token>` (`MERCATO_METRICS_TOKEN`).
     public var metricsToken: String?
+    /// Idle and body timeouts and the connection limit (slow and idle clients).
+    public var connectionLimits: ConnectionLimits
 
     public init(
         maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true, serverTiming: Bool = true, serverTimingCacheTier: Bool = true,
-        metricsToken: String? = nil
+        metricsToken: String? = nil, connectionLimits: ConnectionLimits = ConnectionLimits()
     ) {
+        self.connectionLimits = connectionLimits
         self.maxBodyBytes = maxBodyBytes
         self.exposeStatementCount = exposeStatementCount
         self.serverTiming = serverTiming
@@ -204,7 +214,7 @@ public func buildApplication(
 ) -> some ApplicationProtocol {
     Application(
         router: buildRouter(deps),
-        server: .http1WithProblems,
+        server: .http1WithProblems(limits: deps.options.connectionLimits, gate: deps.connections),
         configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato", backlog: 2048),
         services: deps.services + services,
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

@@ -70,9 +70,3 @@ public final class HTTPParseErrorHandler: ChannelDuplexHandler, RemovableChannel
     }
 }
 
-extension HTTPServerBuilder {
-    /// HTTP/1.1 whose parser errors are answered as problems (see `HTTPParseErrorHandler`).
-    public static var http1WithProblems: HTTPServerBuilder {
-        .http1(configuration: .init(additionalChannelHandlers: [HTTPParseErrorHandler()]))
-    }
-}

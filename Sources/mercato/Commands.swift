@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MercatoCore
 import MercatoHTTP
+import MercatoHTTPEdge
 import MercatoStorage
 
 /// `mercato migrate`: applies pending schema migrations.
@@ -112,6 +113,10 @@ struct Serve: AsyncParsableCommand {
               MERCATO_REDIS_PREFIX        prefix of every Redis name (default mercato:)
               MERCATO_REDIS_TIMEOUT_MS    longest wait for Redis before falling back (default 100)
               MERCATO_MAX_BODY_BYTES      largest request body (default 1048576)
+              MERCATO_IDLE_TIMEOUT_SECONDS  close a connection with no request in progress, or whose
+                                          request head is incomplete, after this long (default 20)
+              MERCATO_BODY_TIMEOUT_SECONDS  a request body must arrive within this long (default 30)
+              MERCATO_MAX_CONNECTIONS     connections beyond this get 503 and are closed (default 4096)
               MERCATO_CHECKOUT            standard | sequential (comparison flow)
               MERCATO_CHECKOUT_MAX_LINES  lines per checkout (default 25)
               MERCATO_CHECKOUT_MAX_QUANTITY  units of one variant per checkout (default 100)
@@ -137,7 +142,8 @@ struct Serve: AsyncParsableCommand {
         let options = HTTPOptions(
             maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
             exposeStatementCount: !production, serverTiming: environment["MERCATO_SERVER_TIMING"]?.lowercased() != "off",
-            serverTimingCacheTier: !production, metricsToken: environment["MERCATO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+            serverTimingCacheTier: !production, metricsToken: environment["MERCATO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
+            connectionLimits: try ConnectionLimits.from(environment))
         let cacheOptions = try Self.cacheOptions(environment)
         let checkoutWiring = try Self.checkoutWiring(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
@@ -234,5 +240,24 @@ struct Serve: AsyncParsableCommand {
         if let milliseconds = try integer("MERCATO_REDIS_TIMEOUT_MS") { options.redisTimeout = .milliseconds(max(1, milliseconds)) }
         if let url = environment["REDIS_URL"], !url.isEmpty { options.redisURL = url }
         return options
+    }
+}
+
+extension ConnectionLimits {
+    /// From `MERCATO_IDLE_TIMEOUT_SECONDS`, `MERCATO_BODY_TIMEOUT_SECONDS` and `MERCATO_MAX_CONNECTIONS`
+    /// (shared by the API server and the inventory and tax services); an invalid value is an error.
+    static func from(_ environment: [String: String]) throws -> ConnectionLimits {
+        var limits = ConnectionLimits()
+        func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {
+            guard let raw = environment[name], !raw.isEmpty else { return nil }
+            guard let value = Int(raw), range.contains(value) else {
+                throw ValidationError("\(name) must be a number from \(range.lowerBound) to \(range.upperBound), not '\(raw)'")
+            }
+            return value
+        }
+        if let seconds = try integer("MERCATO_IDLE_TIMEOUT_SECONDS", 1...3600) { limits.idleTimeout = .seconds(seconds) }
+        if let seconds = try integer("MERCATO_BODY_TIMEOUT_SECONDS", 1...3600) { limits.bodyTimeout = .seconds(seconds) }
+        if let count = try integer("MERCATO_MAX_CONNECTIONS", 1...1_000_000) { limits.maxConnections = count }
+        return limits
     }
 }

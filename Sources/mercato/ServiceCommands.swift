@@ -43,6 +43,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
     @Option(help: "Seconds between expiry sweeps.") var expiryInterval: Int = 5
 
     func run() async throws {
+        let limits = try ConnectionLimits.from(ProcessInfo.processInfo.environment)
         let logger = makeLogger("mercato.inventory")
         let faults = try faultOptions.faults()
         guard reservationTtl >= 1 else { throw ValidationError("--reservation-ttl must be at least 1 second") }
@@ -68,7 +69,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             InventoryRoutes(store: store, defaultTTL: .seconds(ttl), onStockChange: onStockChange).register(on: router)
             let expiry = ReservationExpiry(store: store, interval: .seconds(max(1, interval)), logger: logger, onStockChange: onStockChange)
             let app = Application(
-                router: router, server: .http1WithProblems,
+                router: router, server: .http1WithProblems(limits: limits, gate: ConnectionGate(limit: limits.maxConnections)),
                 configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-inventory", backlog: 1024),
                 services: [expiry] + (tracing.map { [$0] } ?? []),
                 onServerRunning: { channel in
@@ -88,13 +89,14 @@ struct TaxServiceCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port to listen on.") var port = 8082
 
     func run() async throws {
+        let limits = try ConnectionLimits.from(ProcessInfo.processInfo.environment)
         let logger = makeLogger("mercato.tax")
         let tracing = try TracingSetup.bootstrap(serviceName: "mercato-tax", logger: logger)
         let router = serviceRouter(faults: try faultOptions.faults())
         TaxRoutes().register(on: router)
         let (hostname, port) = (hostname, port)
         let app = Application(
-            router: router, server: .http1WithProblems,
+            router: router, server: .http1WithProblems(limits: limits, gate: ConnectionGate(limit: limits.maxConnections)),
             configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-tax", backlog: 1024),
             services: tracing.map { [$0] } ?? [],
             onServerRunning: { channel in

@@ -36,6 +36,18 @@ public enum CacheOutcome: String, Sendable {
     public var isFreshLoad: Bool { self == .miss || self == .coalesced || self == .bypass }
 }
 
+/// What a check of a held value found (see `LayeredCache.value(for:family:validity:load:)`).
+public enum Validity: Sendable {
+    /// The value is current.
+    case valid
+    /// A newer value exists, but this one may still be served while one refresh loads it: for values whose
+    /// source is itself updated asynchronously (the bestselling order follows orders in batches), so no
+    /// reader was promised the newer one yet.
+    case behind
+    /// A write made the value wrong: it must not be served.
+    case invalid
+}
+
 /// Read-through cache: near cache, else one load per key per instance (concurrent misses wait for it).
 /// Hot entries refresh early (XFetch) and stale ones are served while a single refresh runs.
 public final class LayeredCache<Value: Sendable>: Sendable {
@@ -63,17 +75,22 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     /// The value for `key`, loading it with `load` on a miss. `key` must contain every input of the
     /// value, including the generation read before calling (see `GenerationMap`). `family` gives the key
     /// without its generations (asked for on a miss only), so misses can be counted by cause (`MissCause`).
-    /// `isValid` rejects a held value that a write made wrong without changing the key (counted as an
-    /// invalidated miss and loaded again).
+    /// `validity` checks a held value that a write may have made wrong without changing the key: `.invalid`
+    /// is counted as an invalidated miss and loaded again; `.behind` is served as stale while one refresh runs.
     public func value(
-        for key: String, family: (@Sendable () -> String)? = nil, isValid: (@Sendable (Value) -> Bool)? = nil, load: @escaping @Sendable () async throws -> Value
+        for key: String, family: (@Sendable () -> String)? = nil, validity: (@Sendable (Value) -> Validity)? = nil,
+        load: @escaping @Sendable () async throws -> Value
     ) async throws -> (Value, CacheOutcome) {
         let now = Self.now()
         var (found, entry) = near.lookup(key, now: now)
-        if let isValid {
+        if let validity {
             switch found {
             case .fresh(let value), .stale(let value):
-                if !isValid(value) { found = .miss }
+                switch validity(value) {
+                case .valid: break
+                case .behind: found = .stale(value)
+                case .invalid: found = .miss
+                }
             case .miss: break
             }
         }
@@ -87,7 +104,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
             scheduleRefresh(key, load)
             return (value, .stale)
         case .miss:
-            return try await loadCoalesced(key, family: family, isValid: isValid, load)
+            return try await loadCoalesced(key, family: family, validity: validity, load)
         }
     }
 
@@ -121,7 +138,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     public var nearCache: NearCache<Value> { near }
 
     private func loadCoalesced(
-        _ key: String, family: (@Sendable () -> String)?, isValid: (@Sendable (Value) -> Bool)? = nil, _ load: @Sendable () async throws -> Value
+        _ key: String, family: (@Sendable () -> String)?, validity: (@Sendable (Value) -> Validity)? = nil, _ load: @Sendable () async throws -> Value
     ) async throws -> (Value, CacheOutcome) {
         // The continuation decides the role atomically: the first caller gets nil (go and load),
         // later callers get the leader's value when it arrives.
@@ -140,7 +157,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         if let (value, _) = joined { return (value, .coalesced) }
         let result: Result<(Value, CacheOutcome), any Error>
         do {
-            if let value = await sharedValue(key, isValid: isValid) {
+            if let value = await sharedValue(key, validity: validity) {
                 counters.sharedHits.add(1, ordering: .relaxed)
                 result = .success((value, .shared))
             } else {
@@ -149,7 +166,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
                     // Built only here: a hit never needs it.
                     let family = family()
                     // A held value that failed validation was invalidated, whatever the ledger says.
-                    let held = isValid != nil && near.lookup(key, now: Self.now()).1 != nil
+                    let held = validity != nil && near.lookup(key, now: Self.now()).1 != nil
                     counters.missed(held ? .invalidated : ledger.cause(family: family, key: key))
                     ledger.record(family: family, key: key)
                 }
@@ -168,10 +185,11 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         return try result.get()
     }
 
-    /// The shared tier's value, stored into the near cache on the way (callers count the lookup).
-    private func sharedValue(_ key: String, isValid: (@Sendable (Value) -> Bool)? = nil) async -> Value? {
+    /// The shared tier's value, stored into the near cache on the way (callers count the lookup). Only a
+    /// current one: a value behind would be stored as if it were fresh.
+    private func sharedValue(_ key: String, validity: (@Sendable (Value) -> Validity)? = nil) async -> Value? {
         guard let shared, let bytes = await shared.tier.get(key), let value = shared.codec.decode(bytes) else { return nil }
-        if let isValid, !isValid(value) { return nil }
+        if let validity, validity(value) != .valid { return nil }
         storeNear(key, value, loadNanos: 0)
         return value
     }

@@ -58,7 +58,7 @@ public struct StorefrontReads: Sendable {
         let slug = request.merchantSlug
         let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(slug))
         var load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
-        var isValid: (@Sendable (CatalogResponse) -> Bool)?
+        var validity: (@Sendable (CatalogResponse) -> Validity)?
         var parts = ["L", slug, "g\(merchantGeneration)"]
         if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
             // The order depends on the prices (or sales) of the scope's products: the key needs the scope's id.
@@ -78,12 +78,14 @@ public struct StorefrontReads: Sendable {
                 scope = CacheNamespace.rootScope
             }
             // Sales roll up in batches and move the bestselling order of the scopes they touched; price writes
-            // move the price order. Either way a page is checked against the range it shows.
+            // move the price order. Either way a page is checked against the products it shows. A price write
+            // answers its merchant only after every page it moved is invalid; the bestselling order follows
+            // orders in batches anyway, so a page it moved is served once more while it is refreshed.
             let checked = request.sort == .bestselling
-                ? await rangeChecked(load, namespace: CacheNamespace.salesOrder(slug, scope: scope), dimension: CacheNamespace.salesDimension)
-                : await rangeChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope), dimension: nil)
+                ? await orderChecked(load, namespace: CacheNamespace.salesOrder(slug, scope: scope), dimension: CacheNamespace.salesDimension, moved: .behind)
+                : await orderChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope), dimension: nil, moved: .invalid)
             load = checked.load
-            isValid = checked.isValid
+            validity = checked.validity
         }
         if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
         // Every input of the page; the key adds the generations, the family (for miss causes) does not.
@@ -93,7 +95,7 @@ public struct StorefrontReads: Sendable {
         ]
         parts += inputs
         let family: @Sendable () -> String = { (["L", slug] + inputs).joined(separator: "\u{1F}") }
-        let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, isValid: isValid, load)
+        let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, validity: validity, load)
         return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
 
@@ -140,10 +142,11 @@ public struct StorefrontReads: Sendable {
 
     /// A price- or sales-sorted page's check: the order's generation is not in its key. The page records the
     /// generation it was loaded under and stays valid while the values of its sort (`dimension`; nil: the
-    /// page's currency) that moved since (`ChangeLog`) leave it the same products in the same order (`SortedPage`).
-    private func rangeChecked(
-        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String, dimension: String?
-    ) async -> (load: @Sendable () async throws -> CatalogResponse, isValid: @Sendable (CatalogResponse) -> Bool) {
+    /// page's currency) that moved since (`ChangeLog`) leave it the same products in the same order
+    /// (`SortedPage`); otherwise it is `moved`.
+    private func orderChecked(
+        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String, dimension: String?, moved: Validity
+    ) async -> (load: @Sendable () async throws -> CatalogResponse, validity: @Sendable (CatalogResponse) -> Validity) {
         let order = await generations.generation(of: namespace)
         let generations = generations
         let stamped: @Sendable () async throws -> CatalogResponse = {
@@ -151,13 +154,13 @@ public struct StorefrontReads: Sendable {
             response.order?.generation = order
             return response
         }
-        let isValid: @Sendable (CatalogResponse) -> Bool = { response in
-            guard let stamp = response.order, let sorted = dimension ?? response.template?.currency else { return false }
-            guard stamp.generation != order else { return true }
-            guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return false }
-            return stamp.page.survives(moves.lazy.filter { $0.dimension == sorted })
+        let validity: @Sendable (CatalogResponse) -> Validity = { response in
+            guard let stamp = response.order, let sorted = dimension ?? response.template?.currency else { return .invalid }
+            guard stamp.generation != order else { return .valid }
+            guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return moved }
+            return stamp.page.survives(moves.lazy.filter { $0.dimension == sorted }) ? .valid : moved
         }
-        return (stamped, isValid)
+        return (stamped, validity)
     }
 
     // MARK: live facts
@@ -273,11 +276,12 @@ public struct StorefrontReads: Sendable {
     }
 
     private func cached(
-        _ key: String, family: @escaping @Sendable () -> String, isValid: (@Sendable (CatalogResponse) -> Bool)? = nil, _ load: @escaping @Sendable () async throws -> CatalogResponse
+        _ key: String, family: @escaping @Sendable () -> String, validity: (@Sendable (CatalogResponse) -> Validity)? = nil,
+        _ load: @escaping @Sendable () async throws -> CatalogResponse
     ) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
         return try await TracingState.span("cache.lookup") { span in
-            let (value, outcome) = try await cache.value(for: key, family: family, isValid: isValid, load: load)
+            let (value, outcome) = try await cache.value(for: key, family: family, validity: validity, load: load)
             span.attributes["mercato.cache.outcome"] = outcome.rawValue
             return (value, outcome)
         }

@@ -86,6 +86,15 @@ def wait_until(predicate, timeout, interval=0.1):
     return predicate()
 
 
+def alive(pid):
+    """True while the process runs; a zombie (killed, not yet reaped by its parent) counts as dead."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return False
+
+
 def port_open(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -440,7 +449,7 @@ class Stack:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            wait_until(lambda: not os.path.exists(f"/proc/{pid}"), 5)
+            wait_until(lambda: not alive(pid), 5, 0.02)
 
     def seed(self, products):
         log(f"seeding 2 merchants x {products} products")
@@ -568,13 +577,15 @@ class Catalog:
         if len(self.products) < need + 10:
             raise SetupError(f"only {len(self.products)} products listed; seed more")
         auth = {"Authorization": f"Bearer {token}"}
-        # Checkout variants: the first variant of the most popular products. The first `scarce` get little
+        # Checkout variants: the first variant of the most popular products. `scarce` of them get little
         # stock so they sell out under load (the oversell race); the rest plenty, so checkouts keep working.
         self.checkout_variants = []  # dicts: id, product, initial
         for index, product in enumerate(self.products[:checkout_variants]):
             detail = http_call(port, "GET", f"/v1/stores/{STORE}/products/{product}", timeout=timeout).json()
             variant = detail["variants"][0]
-            initial = 15 if index < scarce else 100_000
+            # Ranks 4.. rather than the very top: they sell out within a minute or two, and the hottest variants
+            # keep checkouts flowing through every fault after that.
+            initial = 15 if 4 <= index < 4 + scarce else 100_000
             r = http_call(port, "PUT", f"/v1/admin/variants/{variant['id']}/stock", {"quantity": initial}, auth, timeout)
             if r.status != 200:
                 raise SetupError(f"setting stock answered {r.status}: {r.body[:300]!r}")
@@ -1004,12 +1015,19 @@ def analyse_window(rec, start, lift, end, args):
     failed_reads = [r for r in reads if r["status"] != 200]
     during = [r for r in failed_reads if r["t"] < lift]
     checkout = collections.defaultdict(collections.Counter)
+    phases = {"during": collections.defaultdict(collections.Counter), "after": collections.defaultdict(collections.Counter)}
+    step_ms = collections.defaultdict(list)
     for r in reqs:
         if r["kind"] == "checkout":
             label = str(r["status"] or r["error"])
             if r["status"] == 503:
                 label += "+RA" if r["retry_after"] else " no Retry-After"
             checkout[r["step"]][label] += 1
+            phases["during" if r["t"] < lift else "after"][r["step"]][label] += 1
+            if r["t"] < lift:
+                step_ms[r["step"]].append(r["ms"])
+    during_reads = sorted(r["ms"] for r in reads if r["t"] < lift)
+    during_writes = sorted(r["ms"] for r in reqs if r["kind"] == "write" and r["t"] < lift)
     server_errors = [r for r in reqs if r["status"] >= 500 and r["status"] != 503]
     no_ra = [r for r in reqs if r["status"] == 503 and not r["retry_after"]]
     # Time to recover: the first whole second after the lift in which every operation scheduled succeeded.
@@ -1035,6 +1053,11 @@ def analyse_window(rec, start, lift, end, args):
         "read_p99_ms": round(p99, 1) if p99 is not None else None,
         "failovers": sum(1 for r in reqs if r["attempts"] > 1),
         "checkout": {k: dict(v) for k, v in checkout.items()},
+        "checkout_during_fault": {k: dict(v) for k, v in phases["during"].items()},
+        "checkout_after_lift": {k: dict(v) for k, v in phases["after"].items()},
+        "checkout_ms_during_fault": {k: {"p50": round(sorted(v)[len(v) // 2]), "max": round(max(v))} for k, v in step_ms.items()},
+        "read_max_ms_during_fault": round(during_reads[-1]) if during_reads else None,
+        "write_max_ms_during_fault": round(during_writes[-1]) if during_writes else None,
         "writes": dict(collections.Counter(str(r["status"] or r["error"]) for r in writes)),
         "server_errors_5xx": len(server_errors), "status_500": sum(1 for r in reqs if r["status"] == 500),
         "503_without_retry_after": len(no_ra),
@@ -1049,6 +1072,7 @@ def freshness_window(rec, start, lift, end, normal, args):
     checks = [c for c in rec.fresh if start <= c["t"] < end]
     lags = []
     stale_during, stale_after, never = 0, [], 0
+    last_stale = None
     for c in checks:
         for name, inst in c["instances"].items():
             if inst["lag_ms"] is not None:
@@ -1056,6 +1080,7 @@ def freshness_window(rec, start, lift, end, normal, args):
             else:
                 never += 1
             for read in inst["stale_reads"]:
+                last_stale = read["t"] if last_stale is None else max(last_stale, read["t"])
                 if read["t"] - c["t"] <= args.stale_budget:
                     continue
                 if normal(read["t"]):
@@ -1066,7 +1091,8 @@ def freshness_window(rec, start, lift, end, normal, args):
     lags.sort()
     return {"writes_checked": len(checks), "lag_ms_p50": lags[len(lags) // 2] if lags else None,
             "lag_ms_max": lags[-1] if lags else None, "never_fresh": never,
-            "stale_reads_during_fault": stale_during, "stale_reads_after_recovery": stale_after}
+            "stale_reads_during_fault": stale_during, "stale_reads_after_recovery": stale_after,
+            "last_stale_read_after_lift_s": None if last_stale is None else round(last_stale - lift, 2)}
 
 
 def fmt_counter(d):
@@ -1077,13 +1103,13 @@ def markdown(result):
     out = []
     cfg = result["config"]
     out.append(f"## Fault suite: {result['started']} ({cfg['mode']}), {cfg['rate']} ops/s, seed {cfg['seed']}\n")
-    out.append("| fault | hold s | failed reads (during / after lift) of reads | checkouts create | complete | 5xx ≠ 503 | oversold units | orders acked / lost / dup | stale after recovery | freshness lag max ms | time to recover s |")
+    out.append("| fault | hold s | failed reads (during / after lift) of reads | checkout create, during fault | complete, during fault | 5xx ≠ 503 | oversold units | orders acked / lost / dup | stale after recovery | freshness lag max ms | time to recover s |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for f in result["faults"]:
         w, fr, db = f["window"], f["freshness"], f["db"]
         out.append(
             f"| {f['name']} | {f['hold_s']:.1f} | {w['failed_reads_during_fault']} / {w['failed_reads_after_lift']} of {w['reads']} | "
-            f"{fmt_counter(w['checkout'].get('create', {}))} | {fmt_counter(w['checkout'].get('complete', {}))} | "
+            f"{fmt_counter(w['checkout_during_fault'].get('create', {}))} | {fmt_counter(w['checkout_during_fault'].get('complete', {}))} | "
             f"{w['server_errors_5xx']} | {db['oversold_units']} | {db['acked']} / {db['lost']} / {db['duplicated']} | "
             f"{len(fr['stale_reads_after_recovery'])} | {fr['lag_ms_max'] if fr['lag_ms_max'] is not None else '–'} | "
             f"{w['time_to_recover_s'] if w['time_to_recover_s'] is not None else 'never'} |")
@@ -1100,14 +1126,17 @@ def markdown(result):
             ("failed reads by outcome", fmt_counter(w["failed_read_kinds"])),
             ("read p99 ms (successful)", w["read_p99_ms"]),
             ("requests that failed over to the other instance", w["failovers"]),
-            ("checkout create", fmt_counter(w["checkout"].get("create", {}))),
-            ("checkout address", fmt_counter(w["checkout"].get("address", {}))),
-            ("checkout complete (every attempt)", fmt_counter(w["checkout"].get("complete", {}))),
+            ("checkout create: during fault / after lift", f"{fmt_counter(w['checkout_during_fault'].get('create', {}))} / {fmt_counter(w['checkout_after_lift'].get('create', {}))}"),
+            ("checkout address: during fault / after lift", f"{fmt_counter(w['checkout_during_fault'].get('address', {}))} / {fmt_counter(w['checkout_after_lift'].get('address', {}))}"),
+            ("checkout complete, every attempt: during fault / after lift", f"{fmt_counter(w['checkout_during_fault'].get('complete', {}))} / {fmt_counter(w['checkout_after_lift'].get('complete', {}))}"),
+            ("checkout latency during fault, p50 / max ms", ", ".join(f"{k} {v['p50']} / {v['max']}" for k, v in w["checkout_ms_during_fault"].items()) or "–"),
+            ("slowest read / admin write during fault, ms", f"{w['read_max_ms_during_fault']} / {w['write_max_ms_during_fault']}"),
             ("admin writes", fmt_counter(w["writes"])),
             ("5xx other than 503 / 500 / 503 without Retry-After", f"{w['server_errors_5xx']} / {w['status_500']} / {w['503_without_retry_after']}"),
             ("freshness: writes checked, lag p50 / max ms, never fresh",
              f"{fr['writes_checked']}, {fr['lag_ms_p50']} / {fr['lag_ms_max']}, {fr['never_fresh']}"),
             ("stale reads during fault / after recovery", f"{fr['stale_reads_during_fault']} / {len(fr['stale_reads_after_recovery'])}"),
+            ("last stale read, s after the lift", fr["last_stale_read_after_lift_s"]),
             ("time to recover s (last failed second after lift)", f"{w['time_to_recover_s']} ({w['last_failed_second_after_lift']})"),
         ]
         if db:
@@ -1341,6 +1370,13 @@ def main():
             violations.append(f"{len(orders['duplicated'])} orders duplicated")
         if mismatch:
             violations.append(f"committed units differ from placed orders' units: {mismatch}")
+        # The checkers check themselves: a made-up order must be reported lost, every checkout variant must
+        # have been counted (a query that silently matched nothing would otherwise pass).
+        probe = db_orders(stack, [{"order": "00000000-0000-4000-8000-000000000000", "checkout": "00000000-0000-4000-8000-000000000001", "t": 0}])
+        if len(probe["lost"]) != 1:
+            violations.append("checker self-test: a made-up order was not reported lost")
+        if len(units["variants"]) != len(catalog.checkout_variants):
+            violations.append(f"checker self-test: units counted for {len(units['variants'])} of {len(catalog.checkout_variants)} variants")
         stale = sum(len(w["freshness"]["stale_reads_after_recovery"]) for w in all_windows)
         if stale:
             violations.append(f"{stale} stale reads after recovery")

@@ -147,7 +147,7 @@ public struct CacheOptions: Sendable {
     public var redisTimeout: Duration
 
     public init(
-        enabled: Bool = true, nearCapacityBytes: Int = 64 << 20, fresh: Duration = .seconds(60), stale: Duration = .seconds(30),
+        enabled: Bool = true, nearCapacityBytes: Int = 64 << 20, fresh: Duration = .seconds(300), stale: Duration = .seconds(30),
         redisURL: String? = nil, redisTimeout: Duration = .milliseconds(100)
     ) {
         self.enabled = enabled

@@ -107,7 +107,7 @@ struct Serve: AsyncParsableCommand {
               MERCATO_METRICS_TOKEN       require 'Authorization: Bearer <token>' on /metrics
               MERCATO_CACHE=on|off        storefront cache (off: for before/after benchmarks)
               MERCATO_NEAR_CACHE_BYTES    near cache bound per instance (default 67108864)
-              MERCATO_CACHE_TTL           seconds a cached response is fresh (default 60)
+              MERCATO_CACHE_TTL           seconds a cached response is fresh (default 300)
               MERCATO_CACHE_STALE         further seconds served stale while one refresh runs (default 30)
               REDIS_URL                   shared cache tier and cross-instance invalidation
               MERCATO_REDIS_PREFIX        prefix of every Redis name (default mercato:)

@@ -1232,6 +1232,8 @@ def main():
 
     def on_signal(signum, _frame):
         raise SystemExit(128 + signum)
+    # Explicitly: a shell starts background jobs with SIGINT ignored, and Python keeps an inherited "ignore".
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGHUP, on_signal)
 
@@ -1401,4 +1403,8 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:  # everything was already stopped by main's finally
+        log("interrupted")
+        sys.exit(130)

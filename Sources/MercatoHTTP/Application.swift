@@ -198,12 +198,15 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
         serverTimingCacheTier: deps.options.serverTimingCacheTier, metrics: deps.metrics))
     router.add(middleware: ProblemMiddleware())
     router.add(middleware: RequestTargetMiddleware())
+    let methods = RouteMethods()
+    router.add(middleware: RouteMethodsMiddleware(methods))
     router.add(middleware: ReadAfterMiddleware())
     OperationsRoutes(database: deps.database, metrics: deps.metrics, metricsToken: deps.options.metricsToken).register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
     CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)
         .register(on: router)
+    methods.record(router)
     return router
 }
 
@@ -213,7 +216,7 @@ public func buildApplication(
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     Application(
-        router: buildRouter(deps),
+        responder: HeadAsGetResponder(buildRouter(deps).buildResponder()),
         server: .http1WithProblems(limits: deps.options.connectionLimits, gate: deps.connections),
         configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato", backlog: 2048),
         services: deps.services + services,

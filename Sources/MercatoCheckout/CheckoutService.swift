@@ -65,7 +65,7 @@ public struct StoredResponse: Sendable, Equatable {
     public var replayed: Bool
 }
 
-/// The buyer's path from cart to order (DESIGN §5).
+/// The buyer's path from cart to order: create (stock reserved), shipping address (tax quoted), complete.
 ///
 /// Creation prices the lines from the catalog (cached under the merchant's generation), then runs the
 /// inventory calls in parallel: the availability check (from the shared availability cache, one

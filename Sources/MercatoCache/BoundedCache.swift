@@ -8,7 +8,7 @@ public enum EvictionPolicy: Sendable {
 }
 
 /// A byte-bounded key/value cache with W-TinyLFU or LRU eviction. Not thread-safe: `NearCache` wraps it.
-public struct BoundedCache<Key: Hashable, Value> {
+public struct BoundedCache<Key: SketchKey, Value> {
     struct Entry {
         let key: Key
         var value: Value
@@ -28,11 +28,14 @@ public struct BoundedCache<Key: Hashable, Value> {
     private var bytes = [0, 0, 0]
     private let windowCapacity: Int
     private let protectedCapacity: Int
+    private let hashSeed: UInt64
     public private(set) var evictions = 0
 
-    /// `capacity` in cost units (bytes); `expectedEntries` sizes the frequency sketch.
-    public init(capacity: Int, expectedEntries: Int, policy: EvictionPolicy = .windowTinyLFU) {
+    /// `capacity` in cost units (bytes); `expectedEntries` sizes the frequency sketch; `hashSeed` seeds its
+    /// hash (random unless a test fixes it, see `SketchKey`).
+    public init(capacity: Int, expectedEntries: Int, policy: EvictionPolicy = .windowTinyLFU, hashSeed: UInt64 = .random(in: .min ... .max)) {
         self.capacity = max(1, capacity)
+        self.hashSeed = hashSeed
         self.policy = policy
         sketch = FrequencySketch(capacity: max(16, expectedEntries))
         windowCapacity = policy == .lru ? self.capacity : max(1, self.capacity / 100)
@@ -91,7 +94,7 @@ public struct BoundedCache<Key: Hashable, Value> {
     // MARK: policy
 
     private func hash(_ key: Key) -> UInt64 {
-        UInt64(bitPattern: Int64(key.hashValue))
+        key.sketchHash(seed: hashSeed)
     }
 
     private mutating func touch(_ node: Int) {

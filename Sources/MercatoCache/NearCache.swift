@@ -21,8 +21,11 @@ public final class NearCache<Value: Sendable>: Sendable {
     private let state: Mutex<BoundedCache<String, TimedEntry<Value>>>
 
     /// `capacityBytes` bounds the sum of entry costs (body bytes plus key and bookkeeping).
-    public init(capacityBytes: Int, averageEntryBytes: Int = 4096, policy: EvictionPolicy = .windowTinyLFU) {
-        state = Mutex(BoundedCache(capacity: capacityBytes, expectedEntries: max(64, capacityBytes / max(1, averageEntryBytes)), policy: policy))
+    public init(
+        capacityBytes: Int, averageEntryBytes: Int = 4096, policy: EvictionPolicy = .windowTinyLFU, hashSeed: UInt64 = .random(in: .min ... .max)
+    ) {
+        state = Mutex(BoundedCache(
+            capacity: capacityBytes, expectedEntries: max(64, capacityBytes / max(1, averageEntryBytes)), policy: policy, hashSeed: hashSeed))
     }
 
     func lookup(_ key: String, now: UInt64) -> (CacheLookup<Value>, TimedEntry<Value>?) {

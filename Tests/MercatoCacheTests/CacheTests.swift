@@ -35,7 +35,7 @@ struct ZipfTrace {
 }
 
 func hitRate(_ policy: EvictionPolicy, s: Double, keys: Int = 100_000, capacity: Int = 10_000, accesses: Int = 400_000) -> Double {
-    var cache = BoundedCache<Int, Int>(capacity: capacity, expectedEntries: capacity, policy: policy)
+    var cache = BoundedCache<Int, Int>(capacity: capacity, expectedEntries: capacity, policy: policy, hashSeed: 42)
     var trace = ZipfTrace(keys: keys, s: s, seed: 2026)
     var hits = 0
     for _ in 0..<accesses {
@@ -49,15 +49,15 @@ func hitRate(_ policy: EvictionPolicy, s: Double, keys: Int = 100_000, capacity:
 struct NearCachePolicyTests {
     /// A simulation (a counter, not a timing) over 100k keys with a cache holding 10 % of them: W-TinyLFU
     /// beats LRU at Zipf(0.99), the target workload, and is never worse across 0.9–1.1 (at high skew LRU
-    /// is already near the optimum, so the margin shrinks). The trace is fixed, but the sketch hashes with
-    /// Swift's per-process seed, so the margin varies between runs (3.5 points typically, 2.0 seen once):
-    /// the bound is 1 point.
+    /// is already near the optimum, so the margin shrinks). The trace and the sketch's hash seed are fixed,
+    /// so every run gives the same figures (s = 0.99: LRU 71.86 %, W-TinyLFU 75.43 %); the bound keeps a
+    /// margin of 3 points there so a change of policy, not of seed, is what would fail it.
     @Test(arguments: [0.9, 0.99, 1.1])
     func windowTinyLFUBeatsLRUOnZipf(s: Double) {
         let lru = hitRate(.lru, s: s)
         let tinyLFU = hitRate(.windowTinyLFU, s: s)
         print("zipf s=\(s): LRU \(String(format: "%.2f", lru * 100)) %, W-TinyLFU \(String(format: "%.2f", tinyLFU * 100)) %")
-        #expect(tinyLFU >= lru + (s == 0.99 ? 0.01 : 0), "W-TinyLFU \(tinyLFU) vs LRU \(lru)")
+        #expect(tinyLFU >= lru + (s == 0.99 ? 0.03 : 0), "W-TinyLFU \(tinyLFU) vs LRU \(lru)")
     }
 
     @Test(arguments: [EvictionPolicy.lru, .windowTinyLFU])

@@ -1206,7 +1206,7 @@ def main():
     p.add_argument("--fresh-deadline", type=float, default=30.0, help="longest a freshness check polls (s)")
     p.add_argument("--json", default="faults-result.json", help="where to write every figure (default ./faults-result.json)")
     p.add_argument("--workdir", help="work folder (default: a new /tmp/mercato-faults-*)")
-    p.add_argument("--keep", action="store_true", help="keep the work folder (database, logs) afterwards; it is kept anyway when an invariant broke")
+    p.add_argument("--keep", action="store_true", help="keep the work folder (database, logs) afterwards; it is kept anyway when an invariant broke or a request hung or failed with a 5xx other than 503")
     args = p.parse_args()
 
     short = args.short
@@ -1241,6 +1241,7 @@ def main():
     began = time.monotonic()
     load = None
     exit_code = 2
+    anomalies = False  # a hang or an unexpected 5xx: keep the work folder (server logs) for the evidence
     violations = []
     try:
         try:
@@ -1358,6 +1359,7 @@ def main():
                           "raw_errors_before_failover": {f"{'AB'[k[0]]}:{k[1]}": v for k, v in lb.raw_errors.items()},
                           "duration_s": round(run_end, 1)}
         result["evidence"] = rec.evidence[:50]
+        anomalies = bool(rec.evidence)
         result["server_log_errors"] = server_log_errors(stack)
 
         all_windows = [result["baseline"]] + windows
@@ -1396,7 +1398,7 @@ def main():
             load.stop.set()
             load.abort.set()
         stack.close()
-        if exit_code == 0 and not args.keep and not args.workdir:
+        if exit_code == 0 and not anomalies and not args.keep and not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             log(f"work folder kept: {workdir} (logs in {stack.logdir})")

@@ -23,7 +23,7 @@ acknowledged admin write) and the time to recover. Markdown on stdout, everythin
 Exit status: 0 all hard invariants held, 1 one broke (a 500, oversold units, a lost or duplicated order,
 a stale read after recovery), 2 the setup failed.
 
-  scripts/faults.py [--mercato .build/release/mercato]            # every fault, about 4-5 minutes
+  scripts/faults.py [--mercato .build/release/mercato]            # every fault, about 3 minutes
   scripts/faults.py --short                                       # CI: redis + inventory-kill, about 60 s
 
 Needs root (scripts/postgres.sh runs PostgreSQL as the postgres user), PostgreSQL and Redis installed.

@@ -221,9 +221,15 @@ public final class InvalidationCounters: Sendable {
     let publishFailures = Atomic<Int>(0)
     let reconnects = Atomic<Int>(0)
     let subscribed = Atomic<Bool>(false)
+    let listening = Atomic<Bool>(false)
 
     /// True once the first subscription was confirmed: from then on, invalidations from other instances arrive.
     public var isSubscribed: Bool { subscribed.load(ordering: .relaxed) }
+
+    /// True while the subscription is up, so every other instance's invalidations and pushes arrive here.
+    /// While it is false (before the first subscription, and from a lost connection to its return) this
+    /// instance cannot know what others wrote, and its caches must not be trusted.
+    public var isListening: Bool { listening.load(ordering: .acquiring) }
 
     public var snapshot: (published: Int, received: Int, publishFailures: Int, reconnects: Int) {
         (published.load(ordering: .relaxed), received.load(ordering: .relaxed),
@@ -280,6 +286,13 @@ public final class InvalidationListener: Service, Sendable {
             generations.forgetAll()
             generations.facts?.reset()
             generations.counters.subscribed.store(true, ordering: .relaxed)
+            generations.counters.listening.store(true, ordering: .releasing)
+        case .disconnected:
+            // Other instances' writes no longer reach this one: serve from the database until it hears again
+            // (`isListening`), and forget facts now, so nothing pushed before can be mistaken for current.
+            generations.counters.listening.store(false, ordering: .releasing)
+            generations.facts?.reset()
+            logger.warning("invalidation subscription lost; storefront reads bypass the cache until it is back")
         case .reconnected:
             generations.counters.reconnects.add(1, ordering: .relaxed)
             generations.forgetAll()
@@ -288,6 +301,7 @@ public final class InvalidationListener: Service, Sendable {
             // Fences sent meanwhile were lost too: trust no replica for anything older than "now".
             await fences?.raiseToCurrent()
             onFlush()
+            generations.counters.listening.store(true, ordering: .releasing)
             logger.notice("invalidation subscription restored; near cache flushed")
         case .message(let message):
             guard let decoded = try? JSONDecoder().decode(InvalidationMessage.self, from: Data(message.payload.readableBytesView)) else {

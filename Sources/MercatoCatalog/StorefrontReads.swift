@@ -27,11 +27,15 @@ public struct StorefrontReads: Sendable {
     /// `cache` nil: caching switched off (`MERCATO_CACHE=off`), every read goes to the store.
     /// Read-your-writes fences when catalog reads may use replicas (nil: the primary only).
     let fences: WriteFences?
+    /// Whether this instance hears every other instance's invalidations and pushes. While it does not (a
+    /// lost Redis subscription), nothing cached can be trusted and reads go to the database.
+    let isListening: @Sendable () -> Bool
 
     public init(
         catalog: CatalogService, cache: LayeredCache<CatalogResponse>?, generations: any GenerationSource, signer: Signer, fences: WriteFences? = nil,
-        live: LiveAvailability? = nil
+        live: LiveAvailability? = nil, isListening: @escaping @Sendable () -> Bool = { true }
     ) {
+        self.isListening = isListening
         self.live = cache == nil ? nil : live
         self.fences = fences
         self.catalog = catalog
@@ -54,7 +58,9 @@ public struct StorefrontReads: Sendable {
     }
 
     public func listing(_ request: ListingRequest) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil, !clientIsAhead(request.merchantSlug) else { return (try await routed(request.merchantSlug) { try await catalog.listing(request) }, .bypass) }
+        guard cache != nil, isListening(), !clientIsAhead(request.merchantSlug) else {
+            return (Self.asRendered(try await routed(request.merchantSlug) { try await catalog.listing(request) }), .bypass)
+        }
         let slug = request.merchantSlug
         let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(slug))
         var load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
@@ -100,10 +106,10 @@ public struct StorefrontReads: Sendable {
     }
 
     public func product(merchantSlug: String, reference: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil, !clientIsAhead(merchantSlug) else {
-            return (try await routed(merchantSlug) {
+        guard cache != nil, isListening(), !clientIsAhead(merchantSlug) else {
+            return (Self.asRendered(try await routed(merchantSlug) {
                 try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
-            }, .bypass)
+            }), .bypass)
         }
         let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
         let live = live
@@ -130,8 +136,8 @@ public struct StorefrontReads: Sendable {
     }
 
     public func categories(merchantSlug: String, marketCode: String?, group: CustomerGroup) async throws -> (CatalogResponse, CacheOutcome) {
-        guard cache != nil, !clientIsAhead(merchantSlug) else {
-            return (try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }, .bypass)
+        guard cache != nil, isListening(), !clientIsAhead(merchantSlug) else {
+            return (Self.asRendered(try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }), .bypass)
         }
         let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
             .joined(separator: "\u{1F}")
@@ -171,7 +177,8 @@ public struct StorefrontReads: Sendable {
     /// levels, so nothing more is read; a listing's products whose facts are not held are loaded in one
     /// statement (once: later pages and sorts with those products find them held).
     func finish(_ response: CatalogResponse, merchantSlug: String, merchantGeneration: String, fresh: Bool) async throws -> CatalogResponse {
-        guard let template = response.template, let live else { return response }
+        guard response.template != nil, let live else { return Self.asRendered(response) }
+        let template = response.template!
         // Read before anything is looked up: a change during this fill leaves the memo behind it.
         let liveRevision = live.revision, generationRevision = generations.revision
         if let (body, etag) = response.memo.fill(live: liveRevision, generations: generationRevision, merchantGeneration: merchantGeneration) {
@@ -257,6 +264,20 @@ public struct StorefrontReads: Sendable {
             live.listingFacts(missing.map(\.0), productGenerations: missing.map(\.1), merchantGeneration: merchantGeneration, currency: currency)
         ) { a, _ in a }
         return facts
+    }
+
+    /// A response as its own load rendered it, for reads that do not use the live facts (caching off, or
+    /// this instance not hearing other instances): the holes keep the values read with the template, and
+    /// the ETag covers them (the template's own hash leaves the holes out).
+    static func asRendered(_ response: CatalogResponse) -> CatalogResponse {
+        guard let template = response.template else { return response }
+        var stamp: UInt64 = 0xcbf2_9ce4_8422_2325
+        for value in template.rendered { stamp = (stamp ^ UInt64(bitPattern: value)) &* 0x0000_0100_0000_01b3 }
+        var rendered = response
+        rendered.body = template.fill { _, _ in nil }
+        rendered.etag = String(response.etag.dropLast()) + "-r" + String(stamp, radix: 16) + "\""
+        rendered.template = nil
+        return rendered
     }
 
     /// True when the caller's `X-Mercato-Read-After` token is newer than any write this instance knows of

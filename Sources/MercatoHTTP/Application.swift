@@ -37,6 +37,11 @@ public struct AppDependencies: Sendable {
         invalidationListener?.counters.isSubscribed
     }
 
+    /// Whether this instance hears other instances' invalidations right now (nil without Redis).
+    public var invalidationListening: Bool? {
+        invalidationListener?.counters.isListening
+    }
+
     private var invalidationListener: InvalidationListener? {
         services.lazy.compactMap { $0 as? InvalidationListener }.first
     }
@@ -115,12 +120,21 @@ public struct AppDependencies: Sendable {
         MetricsCollectors.register(
             on: metrics, cache: cache, checkout: checkout, listener: listener, redis: redisAvailability, database: database)
         let connections = ConnectionGate(limit: options.connectionLimits.maxConnections)
+        // Without Redis every invalidation is in-process: this instance always hears them.
+        let isListening: @Sendable () -> Bool
+        if let counters = listener?.counters {
+            isListening = { counters.isListening }
+        } else {
+            isListening = { true }
+        }
         metrics.addCollector { metrics in
             metrics.gauge("http_connections", help: "Open HTTP connections admitted (MERCATO_MAX_CONNECTIONS is the limit).", value: Double(connections.count))
         }
         return AppDependencies(
             database: database,
-            reads: StorefrontReads(catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences, live: live),
+            reads: StorefrontReads(
+                catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences, live: live,
+                isListening: isListening),
             admin: AdminService(writer: writer, bus: bus),
             checkout: checkout,
             metrics: metrics,

@@ -127,4 +127,23 @@ struct CachingTests {
             }
         }
     }
+
+    /// Uncached answers still carry stock and prices filled at render time: their ETag must change with
+    /// them (it once covered only the template's fixed bytes, so a stock change kept answering 304).
+    @Test(arguments: Backend.available)
+    func uncachedETagsChangeWithStock(backend: Backend) async throws {
+        try await Harness.withApp(backend, merchants: 1, products: 10, cache: CacheOptions(enabled: false)) { client, fixture in
+            let listing = try await client.json("/v1/stores/\(fixture.slug)/products?limit=1")
+            let product = try #require((listing.object["items"] as? [[String: Any]])?.first?["id"] as? String)
+            let detail = try await client.json("/v1/stores/\(fixture.slug)/products/\(product)")
+            let variant = try #require((detail.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
+            let stock = try #require((detail.object["variants"] as? [[String: Any]])?.first?["stock"] as? Int)
+            let before = try #require(detail.headers[.eTag])
+            let set = try await client.admin("/v1/admin/variants/\(variant)/stock", token: fixture.token, method: .put, body: #"{"quantity": \#(stock + 7)}"#)
+            #expect(set.status == .ok)
+            let after = try await client.json("/v1/stores/\(fixture.slug)/products/\(product)")
+            #expect((after.object["variants"] as? [[String: Any]])?.first?["stock"] as? Int == stock + 7)
+            #expect(after.headers[.eTag] != before)
+        }
+    }
 }

@@ -157,8 +157,13 @@ struct RedisCacheTests {
                 let store = "/v1/stores/\(fixture.slug)"
                 _ = try await a.json("\(store)/products?limit=5")
                 #expect(try await a.json("\(store)/products?limit=5").cache == "hit")
+                _ = try await b.json("\(store)/categories")
+                #expect(try await b.json("\(store)/categories").cache == "hit")
 
                 try await redis.stop()
+                // B can no longer hear A's writes: once it knows, it answers from the database, not its cache.
+                let deaf = try await timeUntil(timeout: .seconds(30)) { depsB.invalidationListening == false }
+                try #require(deaf != nil, "B did not notice that its subscription was lost")
                 // Reads keep succeeding (near cache, then database), writes too.
                 for sort in ["position", "newest", "price_asc", "bestselling"] {
                     let response = try await b.json("\(store)/products?limit=5&sort=\(sort)")
@@ -180,6 +185,11 @@ struct RedisCacheTests {
                 #expect(again.status == .ok)
                 let treeAgain = try await a.json("\(store)/categories")
                 #expect((treeAgain.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
+                // B never heard of either write (no invalidation reached it), yet it does not serve its cached tree.
+                let treeOnBDuringOutage = try await b.json("\(store)/categories")
+                #expect(treeOnBDuringOutage.cache == "bypass")
+                #expect((treeOnBDuringOutage.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" },
+                        "an instance that cannot hear invalidations must not serve what it cached before")
 
                 try await redis.start()
                 // Both subscribers reconnect and flush their near caches; the shared tier is used again.
@@ -189,6 +199,7 @@ struct RedisCacheTests {
                 #expect(
                     recovered != nil,
                     "subscribers did not report a reconnect: A \(String(describing: depsA.invalidationCounters)), B \(String(describing: depsB.invalidationCounters))")
+                #expect(depsA.invalidationListening == true && depsB.invalidationListening == true)
                 let treeOnB = try await b.json("\(store)/categories")
                 #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
                 // Each round asks A for a page B has not cached yet, so B can only answer it from Redis or the database.

@@ -30,6 +30,8 @@ struct RestartIntegrationTests {
                 #expect(try await eventually { events.all.count == 2 })
 
                 try await server.stop()
+                // The subscriber says at once that it is no longer hearing anything.
+                #expect(try await eventually { events.all.contains(.disconnected) })
 
                 // Down: every command fails, quickly, with a clear error.
                 let clock = ContinuousClock()
@@ -49,10 +51,11 @@ struct RestartIntegrationTests {
                 // The subscriber subscribed again and says so, then receives new messages.
                 #expect(try await eventually { events.all.contains(.reconnected) })
                 #expect(try await client.publish("two", to: "invalidations") == 1)
-                #expect(try await eventually { events.all.count == 4 })
+                #expect(try await eventually { events.all.count == 5 })
                 #expect(events.all == [
                     .subscribed,
                     .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "one"))),
+                    .disconnected,
                     .reconnected,
                     .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "two"))),
                 ])

@@ -68,6 +68,7 @@ public final class RedisSubscriber: Sendable {
                     attempt = 0
                 }
                 if !Task.isCancelled {
+                    if confirmed { self.continuation.yield(.disconnected) }
                     self.logger.warning("Redis subscriber connection lost; reconnecting")
                 }
             } catch {

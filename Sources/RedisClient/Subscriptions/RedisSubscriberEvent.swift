@@ -9,6 +9,9 @@ public enum RedisSubscriberEvent: Sendable, Hashable {
     /// Subscribed again after the connection dropped. Messages published while it was down are
     /// lost, so anything derived from them (e.g. cache entries) should be considered stale.
     case reconnected
+    /// The subscribed connection was lost; `.reconnected` follows once it is back. Until then nothing
+    /// published arrives, so whatever relies on hearing every message must not trust what it holds.
+    case disconnected
 }
 
 /// One published message.

@@ -1,0 +1,36 @@
+import Hummingbird
+import HummingbirdTesting
+@testable import MercatoCheckout
+import Synchronization
+import Testing
+
+/// How calls to a slow or failing internal service are retried.
+@Suite("Service calls")
+struct ServiceCallTests {
+    /// A timed-out attempt is not retried (it used the whole budget; a retry would double the wait), while
+    /// a 503 is. Counted on the service side, so nothing here depends on how long anything took.
+    @Test func aTimedOutCallIsNotRetriedButA503Is() async throws {
+        let arrivals = Atomic<Int>(0)
+        let router = Router()
+        router.get("/slow") { _, _ -> String in
+            arrivals.add(1, ordering: .relaxed)
+            try await Task.sleep(for: .seconds(2))
+            return "late"
+        }
+        router.get("/unavailable") { _, _ -> Response in
+            arrivals.add(1, ordering: .relaxed)
+            return Response(status: .serviceUnavailable)
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let port = try #require(client.port)
+            let service = ServiceHTTPClient(
+                name: "inventory", baseURL: "http://127.0.0.1:\(port)", policy: CallPolicy(timeout: .milliseconds(200), retries: 1, backoff: .milliseconds(1)))
+            await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/slow", body: nil) }
+            #expect(arrivals.load(ordering: .relaxed) == 1, "a timed-out call was sent again")
+            await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/unavailable", body: nil) }
+            #expect(arrivals.load(ordering: .relaxed) == 3, "a 503 is retried once")
+            try await service.client.shutdown()
+        }
+    }
+}

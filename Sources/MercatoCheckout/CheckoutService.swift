@@ -80,6 +80,8 @@ public struct CheckoutService: Sendable {
     let pricingCache: LayeredCache<CheckoutCatalog?>?
     let availabilityCache: LayeredCache<Int64>?
     let options: CheckoutOptions
+    /// Where releases run after the buyer was answered (nil: inline, before answering).
+    let background: BackgroundWork?
     /// Calls made since start, by kind (the per-request counts are task local).
     public let totals = ExternalCallCounter()
     /// Told about every external call (for metrics): kind, duration, outcome.
@@ -89,8 +91,10 @@ public struct CheckoutService: Sendable {
     /// `pricingCache`/`availabilityCache` nil: no caching (as with `MERCATO_CACHE=off`).
     public init(
         store: CheckoutStore, inventory: any InventoryClient, tax: any TaxClient, generations: any GenerationSource, bus: any InvalidationBus,
-        pricingCache: LayeredCache<CheckoutCatalog?>?, availabilityCache: LayeredCache<Int64>?, options: CheckoutOptions, logger: Logger
+        pricingCache: LayeredCache<CheckoutCatalog?>?, availabilityCache: LayeredCache<Int64>?, options: CheckoutOptions, logger: Logger,
+        background: BackgroundWork? = nil
     ) {
+        self.background = background
         self.store = store
         self.inventory = inventory
         self.tax = tax
@@ -258,7 +262,12 @@ public struct CheckoutService: Sendable {
                 try await inventory.reserve(merchantID: merchant.id, key: key, lines: lines, ttl: options.reservationTTL)
             }
         } catch let error as DependencyError {
-            await releaseQuietly(merchant: merchant, key: key)
+            // The buyer gets the 503 now; the release (as slow as the call that failed) follows.
+            if let background {
+                background.submit { [self] in await releaseQuietly(merchant: merchant, key: key) }
+            } else {
+                await releaseQuietly(merchant: merchant, key: key)
+            }
             throw error
         }
     }

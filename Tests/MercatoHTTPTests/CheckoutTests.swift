@@ -289,6 +289,35 @@ struct CheckoutTests {
         }
     }
 
+    /// A slow inventory service: the reservation call times out (503 to the buyer) but the service makes the
+    /// reservation later. The release that follows, after the buyer was answered, gives the units back.
+    @Test func aReservationThatTimedOutIsGivenBack() async throws {
+        try await Harness.withDatabase(.sqlite) { database in
+            let fixture = try await Harness.seed(database)
+            try await withInventoryService(database, faults: FaultInjection(latencyMillis: 600...600)) { inventoryURL in
+                let wiring = CheckoutWiring(inventoryURL: inventoryURL, callPolicy: CallPolicy(timeout: .milliseconds(200), retries: 1, backoff: .milliseconds(10)))
+                try await Harness.serve(database, checkout: wiring) { base, _ in
+                    try await Buyers.with(base) { buyers in
+                        let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 7)
+                        let reply = try await buyers.createCheckout(store: fixture.slug, lines: [(variant, 2)])
+                        #expect(reply.status == 503, "\(reply.text)")
+                        #expect(reply.header("Retry-After") == "1")
+                        // The service reserves 600 ms after each call, the release arrives after the reservation.
+                        var settled = false
+                        for _ in 0..<1000 where !settled {
+                            let released = try await Ledger.reservations(database, merchant: fixture.merchants[0].id, status: "released")
+                            let stock = try await Ledger.stock(database, variant: variant)
+                            settled = released == 1 && stock == 7
+                            if !settled { try await Task.sleep(for: .milliseconds(10)) }
+                        }
+                        #expect(settled, "the reservation made after the timeout was not released")
+                        #expect(try await Ledger.reservations(database, merchant: fixture.merchants[0].id, status: "held") == 0)
+                    }
+                }
+            }
+        }
+    }
+
     @Test("An expired reservation gives its stock back and the checkout cannot complete", arguments: Backend.available)
     func expiry(backend: Backend) async throws {
         let wiring = CheckoutWiring(options: CheckoutOptions(reservationTTL: .seconds(600)), expiryInterval: .seconds(3600))

@@ -148,7 +148,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The Hummingbird application.
+        // The Hummingbird application. It embeds the JSON form of openapi.yaml (scripts/openapi-json.py writes
+        // it) and serves it at /openapi.json: compiled in, so a copied binary needs no resource bundle beside it.
         .target(
             name: "MercatoHTTP",
             dependencies: [
@@ -160,7 +161,9 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
+            resources: [.embedInCode("Resources/openapi.json")],
             swiftSettings: swiftSettings
         ),
         // Load generator: open-loop constant arrival rate, Zipfian workload, HdrHistogram percentiles,

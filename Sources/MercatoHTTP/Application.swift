@@ -216,6 +216,7 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     router.add(middleware: RouteMethodsMiddleware(methods))
     router.add(middleware: ReadAfterMiddleware())
     OperationsRoutes(database: deps.database, metrics: deps.metrics, metricsToken: deps.options.metricsToken).register(on: router)
+    ContractRoutes().register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
     CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)

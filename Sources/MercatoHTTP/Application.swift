@@ -230,8 +230,17 @@ public func buildApplication(
     _ deps: AppDependencies, hostname: String, port: Int, services: [any Service], logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
+    buildApplication(deps, wrappingRouter: { $0 }, hostname: hostname, port: port, services: services, logger: logger, onServerRunning: onServerRunning)
+}
+
+/// The application with the router's responder wrapped by `wrap` (inside the HEAD handling): the tests wrap it
+/// to check every answer against the contract.
+public func buildApplication<Responder: HTTPResponder>(
+    _ deps: AppDependencies, wrappingRouter wrap: (RouterResponder<BasicRequestContext>) -> Responder, hostname: String, port: Int,
+    services: [any Service], logger: Logger, onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol where Responder.Context == BasicRequestContext {
     Application(
-        responder: HeadAsGetResponder(buildRouter(deps).buildResponder()),
+        responder: HeadAsGetResponder(wrap(buildRouter(deps).buildResponder())),
         server: .http1WithProblems(limits: deps.options.connectionLimits, gate: deps.connections),
         configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato", backlog: 2048),
         services: deps.services + services,

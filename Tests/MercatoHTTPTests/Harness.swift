@@ -67,6 +67,7 @@ enum Harness {
     }
 
     /// Seeds `merchants` merchants with unique slugs, issues a token for each, and runs `body` against the router.
+    /// Every answer is checked against the API contract (see `ConformanceResponder`); a violation fails the test.
     static func withApp(
         _ backend: Backend, merchants: Int = 2, products: Int = 60, seed: UInt64 = 7, cache: CacheOptions = CacheOptions(),
         _ body: @Sendable @escaping (any TestClientProtocol, Fixture) async throws -> Void
@@ -80,7 +81,9 @@ enum Harness {
             for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
             let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
             let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache)
-            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: logger)
+            let contract = ContractLog()
+            defer { contract.recordIssues() }
+            let app = try application(deps, contract: contract)
             try await app.test(.router) { client in try await body(client, fixture) }
         }
     }
@@ -97,14 +100,16 @@ enum Harness {
     }
 
     /// Serves the API over a real HTTP listener on loopback with this checkout wiring; `body` gets
-    /// the base URL and the dependencies (for counters and services).
+    /// the base URL and the dependencies (for counters and services). Answers are checked against the contract.
     static func serve(
         _ database: any SQLDatabase, checkout: CheckoutWiring = CheckoutWiring(), cache: CacheOptions = CacheOptions(),
         _ body: @Sendable @escaping (String, AppDependencies) async throws -> Void
     ) async throws {
         let deps = try await AppDependencies.make(
             database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, checkoutOptions: checkout, logger: logger)
-        let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: logger)
+        let contract = ContractLog()
+        defer { contract.recordIssues() }
+        let app = try application(deps, contract: contract)
         try await app.test(.live) { client in
             let port = try #require(client.port)
             try await body("http://127.0.0.1:\(port)", deps)

@@ -291,7 +291,9 @@ struct HostileInputTests {
             let fixture = try await Harness.seed(database, products: 5)
             let options = HTTPOptions(exposeStatementCount: false, serverTimingCacheTier: false, metricsToken: "scrape-secret")
             let deps = try await AppDependencies.make(database: database, options: options, logger: Harness.logger)
-            try await buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger).test(.router) { client in
+            let contract = ContractLog()
+            defer { contract.recordIssues() }
+            try await Harness.application(deps, contract: contract).test(.router) { client in
                 #expect(try await client.json("/metrics").status == .unauthorized)
                 #expect(try await client.json("/metrics", headers: [.authorization: "Bearer wrong-secret!"]).status == .unauthorized)
                 let scraped = try await client.execute(uri: "/metrics", method: .get, headers: [.authorization: "Bearer scrape-secret"]) { $0.status }

@@ -41,8 +41,10 @@ enum RedisHarness {
             let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
             let a = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
             let b = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
-            let appA = buildApplication(a, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-            let appB = buildApplication(b, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let contract = ContractLog()
+            defer { contract.recordIssues() }
+            let appA = try Harness.application(a, contract: contract)
+            let appB = try Harness.application(b, contract: contract)
             try await appA.test(.router) { clientA in
                 try await appB.test(.router) { clientB in
                     try await waitUntilSubscribed(a, b)

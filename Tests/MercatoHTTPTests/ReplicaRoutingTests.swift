@@ -60,7 +60,9 @@ struct ReplicaRoutingTests {
             #expect(target.isHealthy)
 
             let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let appContract = ContractLog()
+            defer { appContract.recordIssues() }
+            let app = try Harness.application(deps, contract: appContract)
             try await app.test(.router) { client in
                 let store = "/v1/stores/\(fixture.slug)"
                 let listing = try await client.json("\(store)/products?limit=5")
@@ -89,7 +91,9 @@ struct ReplicaRoutingTests {
                         primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
                     await otherDatabase.refresh()
                     let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-                    let otherApp = buildApplication(otherDeps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+                    let otherAppContract = ContractLog()
+                    defer { otherAppContract.recordIssues() }
+                    let otherApp = try Harness.application(otherDeps, contract: otherAppContract)
                     try await otherApp.test(.router) { other in
                         let withToken = try await other.json("\(store)/products/\(product)", headers: [.mercatoReadAfter: token])
                         let amount = ((withToken.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any])?["amount"] as? Int
@@ -198,8 +202,12 @@ struct ReplicaRoutingTests {
             }
             let (_, depsA) = try await instance()
             let (databaseB, depsB) = try await instance()
-            let appA = buildApplication(depsA, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
-            let appB = buildApplication(depsB, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let appAContract = ContractLog()
+            defer { appAContract.recordIssues() }
+            let appA = try Harness.application(depsA, contract: appAContract)
+            let appBContract = ContractLog()
+            defer { appBContract.recordIssues() }
+            let appB = try Harness.application(depsB, contract: appBContract)
             try await appA.test(.router) { a in
                 try await appB.test(.router) { b in
                     try await RedisHarness.waitUntilSubscribed(depsA, depsB)
@@ -255,7 +263,9 @@ struct ReplicaRoutingTests {
                 await replicated.refresh()
                 #expect(!target.isHealthy)
                 let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-                let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+                let appContract = ContractLog()
+                defer { appContract.recordIssues() }
+                let app = try Harness.application(deps, contract: appContract)
                 try await app.test(.router) { client in
                     let response = try await client.json("/v1/stores/\(fixture.slug)/products?limit=3")
                     #expect(response.status == .ok)
@@ -289,7 +299,9 @@ struct ReplicaRoutingTests {
                 primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: .milliseconds(500),
                 readTimeout: .milliseconds(500), logger: Harness.logger)
             let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
-            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let appContract = ContractLog()
+            defer { appContract.recordIssues() }
+            let app = try Harness.application(deps, contract: appContract)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // The real monitor, polling as in production (faster), so recovery is automatic.
                 group.addTask { try await ReplicaMonitor(database: replicated, interval: .milliseconds(50)).run() }

@@ -13,13 +13,14 @@ indirect enum JSONValue: Decodable, Equatable, CustomStringConvertible {
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
+        // Most values are strings and objects: try them first (each failed attempt costs a thrown error).
         if container.decodeNil() { self = .null; return }
+        if let value = try? container.decode(String.self) { self = .string(value); return }
+        if let value = try? container.decode([String: JSONValue].self) { self = .object(value); return }
         if let value = try? container.decode(Bool.self) { self = .bool(value); return }
         if let value = try? container.decode(Int64.self) { self = .integer(value); return }
         if let value = try? container.decode(Double.self) { self = .number(value); return }
-        if let value = try? container.decode(String.self) { self = .string(value); return }
-        if let value = try? container.decode([JSONValue].self) { self = .array(value); return }
-        self = .object(try container.decode([String: JSONValue].self))
+        self = .array(try container.decode([JSONValue].self))
     }
 
     static func parse(_ bytes: some Collection<UInt8>) throws -> JSONValue {
@@ -168,9 +169,16 @@ struct SchemaValidator {
         }
     }
 
-    /// An `enum`/`const` entry as a `JSONValue` (round-tripped through JSON, so `1` and `1.0` compare alike).
+    /// An `enum`/`const` entry as a `JSONValue`: the common scalars directly (this runs for every enum value
+    /// checked), anything else round-tripped through JSON.
     static func value(of allowed: AnyCodable) -> JSONValue? {
-        guard let data = try? JSONEncoder().encode(allowed) else { return nil }
-        return try? JSONValue.parse(data)
+        switch allowed.value {
+        case let text as String: return .string(text)
+        case let flag as Bool: return .bool(flag)
+        case let int as Int: return .integer(Int64(int))
+        default:
+            guard let data = try? JSONEncoder().encode(allowed) else { return nil }
+            return try? JSONValue.parse(data)
+        }
     }
 }

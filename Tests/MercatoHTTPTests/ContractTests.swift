@@ -126,6 +126,12 @@ import Yams
         #expect(!violations(notFound, status: 401, headers: problem).isEmpty, "401 without WWW-Authenticate")
     }
 
+    /// The validator's view of JSON must not confuse `true` with `1` (Foundation's `Any` can).
+    @Test func jsonValuesKeepBooleansAndNumbersApart() throws {
+        let parsed = try JSONValue.parse(Array(#"[true, 1, 1.5, "x", null, {"a": []}]"#.utf8))
+        #expect(parsed == .array([.bool(true), .integer(1), .number(1.5), .string("x"), .null, .object(["a": .array([])])]))
+    }
+
     static let jsonHeaders: HTTPFields = [.contentType: "application/json; charset=utf-8", .cacheControl: "no-store"]
 
     /// The category tree refers to itself: its schema is checked at every depth.

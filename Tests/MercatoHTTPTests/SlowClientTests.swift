@@ -19,7 +19,9 @@ struct SlowClientTests {
             _ = try await Harness.seed(database, products: 5)
             let deps = try await AppDependencies.make(
                 database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024, connectionLimits: limits), logger: Harness.logger)
-            let app = buildApplication(deps, hostname: "127.0.0.1", port: 0, services: [], logger: Harness.logger)
+            let contract = ContractLog()
+            defer { contract.recordIssues() }
+            let app = try Harness.application(deps, contract: contract)
             try await app.test(.live) { client in try await body(try #require(client.port), deps) }
         }
     }

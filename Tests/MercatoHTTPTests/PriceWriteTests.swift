@@ -31,7 +31,8 @@ struct PriceWriteTests {
     @Test(arguments: Backend.available)
     func everyPriceWriteLeavesWhatAReprojectionWould(backend: Backend) async throws {
         try await Harness.withDatabase(backend) { database in
-            let (merchant, _, product) = try await inventoryFixture(database, stock: 5)
+            let (merchant, _, _) = try await inventoryFixture(database, stock: 5)
+            let product = try await Self.productWithVariants(database, merchant: merchant.id)
             let variants: [VariantID] = try await database.query(
                 "SELECT id FROM variants WHERE product_id = $1 ORDER BY id", product.sql).map { try $0.id(0) }
             let currency = try #require(merchant.markets.first?.currency)
@@ -80,11 +81,21 @@ struct PriceWriteTests {
         }
     }
 
+    /// An active product of the merchant with at least two variants (the seed gives most products several).
+    static func productWithVariants(_ database: any SQLDatabase, merchant: MerchantID) async throws -> ProductID {
+        try #require(try await database.query(
+            """
+            SELECT v.product_id FROM variants v JOIN products p ON p.id = v.product_id
+            WHERE v.merchant_id = $1 AND p.status = 'active' GROUP BY v.product_id HAVING COUNT(*) >= 2 ORDER BY v.product_id LIMIT 1
+            """, merchant.sql).first).id(0)
+    }
+
     /// Concurrent price writes to different variants of one product: the projected minimum is the true one.
     @Test(arguments: Backend.available)
     func concurrentPriceWritesLeaveTheTrueMinimum(backend: Backend) async throws {
         try await Harness.withDatabase(backend) { database in
-            let (merchant, _, product) = try await inventoryFixture(database, stock: 5)
+            let (merchant, _, _) = try await inventoryFixture(database, stock: 5)
+            let product = try await Self.productWithVariants(database, merchant: merchant.id)
             let variants: [VariantID] = try await database.query(
                 "SELECT id FROM variants WHERE product_id = $1 ORDER BY id", product.sql).map { try $0.id(0) }
             try #require(variants.count >= 2)

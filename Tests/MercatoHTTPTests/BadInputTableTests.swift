@@ -107,14 +107,10 @@ struct BadInputTableTests {
                 let merchant = fixture.merchants[0].id
                 let category = try #require(try await database.query(
                     "SELECT id FROM categories WHERE merchant_id = $1 ORDER BY id LIMIT 1", merchant.sql).first).id(0, as: CategoryID.self)
-                let variantRow = try #require(try await database.query(
-                    """
-                    SELECT v.id, v.product_id FROM variants v JOIN products p ON p.id = v.product_id
-                    WHERE v.merchant_id = $1 AND p.status = 'active' ORDER BY v.id LIMIT 1
-                    """, merchant.sql).first)
-                let variant = try variantRow.id(0, as: VariantID.self)
-                let product = try variantRow.id(1, as: ProductID.self)
-                _ = try await buyers.send(.PUT, "/v1/admin/variants/\(variant)/stock", headers: [("Authorization", "Bearer \(fixture.token)")], json: #"{"quantity": 50}"#)
+                // A variant the public storefront sells (some products are restricted to a customer group).
+                let variant = try #require(VariantID(try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 50)))
+                let product = try #require(try await database.query(
+                    "SELECT product_id FROM variants WHERE id = $1", variant.sql).first).id(0, as: ProductID.self)
                 let money: RawJSON = .object([("currency", .string("EUR")), ("amount", .number("3900"))])
                 let admin = [("Authorization", "Bearer \(fixture.token)")]
                 let routes: [(method: HTTPMethod, path: String, headers: [(String, String)], body: RawJSON)] = [

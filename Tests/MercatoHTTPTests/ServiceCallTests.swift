@@ -14,7 +14,7 @@ struct ServiceCallTests {
         let router = Router()
         router.get("/slow") { _, _ -> String in
             arrivals.add(1, ordering: .relaxed)
-            try await Task.sleep(for: .seconds(2))
+            try await Task.sleep(for: .seconds(5))  // past the 3 s timeout; the app waits for it at shutdown
             return "late"
         }
         router.get("/unavailable") { _, _ -> Response in
@@ -24,10 +24,12 @@ struct ServiceCallTests {
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
         try await app.test(.live) { client in
             let port = try #require(client.port)
+            // A timeout long enough that the first attempt arrives even on a loaded machine; a retry would be sent
+            // at once after it, so it would have arrived by the time the call gives up.
             let service = ServiceHTTPClient(
-                name: "inventory", baseURL: "http://127.0.0.1:\(port)", policy: CallPolicy(timeout: .milliseconds(200), retries: 1, backoff: .milliseconds(1)))
+                name: "inventory", baseURL: "http://127.0.0.1:\(port)", policy: CallPolicy(timeout: .seconds(3), retries: 1, backoff: .milliseconds(1)))
             await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/slow", body: nil) }
-            #expect(arrivals.load(ordering: .relaxed) == 1, "a timed-out call was sent again")
+            #expect(arrivals.load(ordering: .relaxed) == 1, "a timed-out call was sent again (or never arrived)")
             await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/unavailable", body: nil) }
             #expect(arrivals.load(ordering: .relaxed) == 3, "a 503 is retried once")
             try await service.client.shutdown()

@@ -42,14 +42,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Loopback only; debug headers off would hide nothing schemathesis checks, so the defaults stay.
-MERCATO_RESERVATION_TTL=600 "$MERCATO" serve --hostname 127.0.0.1 --port "$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
+# Loopback only, on embedded defaults whatever the caller's environment says (CI exports DATABASE_URL and
+# REDIS_URL for its tests): the demo catalog and its admin token exist only there.
+env -u DATABASE_URL -u DATABASE_REPLICA_URLS -u REDIS_URL -u INVENTORY_URL -u TAX_URL \
+    "$MERCATO" serve --hostname 127.0.0.1 --port "$PORT" --data-dir "$DATA" >"$DATA/server.log" 2>&1 &
 SERVER_PID=$!
 for _ in $(seq 1 200); do
     [[ -s $DATA/demo-admin-token ]] && curl -sf "http://127.0.0.1:$PORT/health" >/dev/null && break
     kill -0 "$SERVER_PID" 2>/dev/null || { say "error: the server exited"; cat "$DATA/server.log" >&2; exit 1; }
     sleep 0.1
 done
+[[ -s $DATA/demo-admin-token ]] || { say "error: the server did not start with its demo token within 20 s"; cat "$DATA/server.log" >&2; exit 1; }
 TOKEN=$(cat "$DATA/demo-admin-token")
 say "server on http://127.0.0.1:$PORT (data $DATA)"
 

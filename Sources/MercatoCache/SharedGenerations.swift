@@ -30,8 +30,8 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     public var revision: UInt64 { changes.load(ordering: .acquiring) }
     /// The Redis server's run id, read once per connection lifetime.
     private let runID = Mutex<String?>(nil)
-    /// Local generations for writes made while Redis was unreachable (see `localEpoch`).
-    private let localWrites = Mutex<[String: UInt64]>([:])
+    /// Numbers the tokens handed out while the shared generation cannot be read (see `localEpoch`).
+    private let localTokens = Atomic<UInt64>(0)
     /// Writes whose INCR/PUBLISH failed: retried by `InvalidationListener` until Redis is back.
     private let pending = Mutex<Set<String>>([])
     private let logger: Logger
@@ -79,11 +79,12 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
         return tokens
     }
 
-    /// Used while Redis cannot be read: a token no Redis-backed key has, so such entries only ever
-    /// live in this instance's near cache (flushed when the subscription comes back). It moves with
-    /// every local write of the namespace, so a write during the outage still invalidates here.
+    /// Used while the shared generation cannot be read: a token never handed out before, so nothing
+    /// cached under an earlier one is served. Without the shared value this instance cannot know what
+    /// other instances wrote, and a stable local token served their old data for as long as Redis reads
+    /// kept failing (found by the fault suite in CI: stale reads for 33 s after Redis came back).
     private func localEpoch(_ namespace: String) -> String {
-        "local\(localWrites.withLock { $0[namespace] ?? 0 })"
+        "local\(localTokens.add(1, ordering: .relaxed).newValue)"
     }
 
     private func serverRunID() async throws -> String {
@@ -134,7 +135,6 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
             // The write has committed; do not fail it. Invalidate locally now, retry the shared bump.
             availability.failed(error)
             known.withLock { $0[event.namespace] = nil }
-            localWrites.withLock { $0[event.namespace, default: 0] += 1 }
             changes.add(1, ordering: .releasing)
             _ = pending.withLock { $0.insert(event.namespace) }
             counters.publishFailures.add(1, ordering: .relaxed)

@@ -256,7 +256,8 @@ struct DependencyTableTests {
                         #expect(checkout.status == 201)
                         #expect(try await buyers.setAddress(checkout).status == 200)
                         #expect(try await buyers.complete(checkout, key: key).status == 201)
-                        #expect(try await sales() == before, "orders count in batches, not inside the checkout")
+                        // On a shared PostgreSQL another test's instance may already have counted it (its roll-up runs on a timer).
+                        if backend == .sqlite { #expect(try await sales() == before, "orders count in batches, not inside the checkout") }
                         // On a shared PostgreSQL another test's instance may count the order first (its roll-up runs on
                         // a timer): the count is checked either way, this instance's cache only when it counted it.
                         let counted = try await rollup.rollUpOnce()[merchant] ?? []

@@ -1,9 +1,9 @@
 import ServiceLifecycle
 import Synchronization
 
-/// Runs cache refreshes outside the request that noticed an entry getting old, so the request can
-/// answer from the entry it has (stale-while-revalidate, early refresh). A Service: refreshes are
-/// child tasks of its `run`, bounded in number, and one per key at a time.
+/// Runs work outside the request that asked for it, so the request can answer at once: cache refreshes
+/// (stale-while-revalidate, early refresh) and the release of a reservation whose outcome is unknown.
+/// A Service: jobs are child tasks of its `run`, bounded in number, and one per key at a time.
 public final class RefreshQueue: Service, Sendable {
     struct Job: Sendable {
         let key: String
@@ -22,7 +22,7 @@ public final class RefreshQueue: Service, Sendable {
     }
 
     /// Asks for `work` to run soon unless a refresh of `key` is already queued or running.
-    func schedule(key: String, _ work: @escaping @Sendable () async -> Void) {
+    public func schedule(key: String, _ work: @escaping @Sendable () async -> Void) {
         let isNew = pending.withLock { $0.insert(key).inserted }
         guard isNew else { return }
         // A full buffer drops its oldest job, not this one: un-mark that job's key, or it could never be

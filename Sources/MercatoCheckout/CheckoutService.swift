@@ -81,7 +81,7 @@ public struct CheckoutService: Sendable {
     let availabilityCache: LayeredCache<Int64>?
     let options: CheckoutOptions
     /// Where releases run after the buyer was answered (nil: inline, before answering).
-    let background: BackgroundWork?
+    let background: RefreshQueue?
     /// Calls made since start, by kind (the per-request counts are task local).
     public let totals = ExternalCallCounter()
     /// Told about every external call (for metrics): kind, duration, outcome.
@@ -92,7 +92,7 @@ public struct CheckoutService: Sendable {
     public init(
         store: CheckoutStore, inventory: any InventoryClient, tax: any TaxClient, generations: any GenerationSource, bus: any InvalidationBus,
         pricingCache: LayeredCache<CheckoutCatalog?>?, availabilityCache: LayeredCache<Int64>?, options: CheckoutOptions, logger: Logger,
-        background: BackgroundWork? = nil
+        background: RefreshQueue? = nil
     ) {
         self.background = background
         self.store = store
@@ -264,7 +264,7 @@ public struct CheckoutService: Sendable {
         } catch let error as DependencyError {
             // The buyer gets the 503 now; the release (as slow as the call that failed) follows.
             if let background {
-                background.submit { [self] in await releaseQuietly(merchant: merchant, key: key) }
+                background.schedule(key: "release:\(key)") { [self] in await releaseQuietly(merchant: merchant, key: key) }
             } else {
                 await releaseQuietly(merchant: merchant, key: key)
             }

@@ -109,7 +109,8 @@ public struct AppDependencies: Sendable {
         let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
             ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
             : nil
-        if cacheOptions.enabled { services.append(refresher) }
+        // Always run: besides cache refreshes it runs checkout's reservation releases.
+        services.append(refresher)
         var checkout = checkoutOptions.make(
             database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
             availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger)

@@ -67,11 +67,9 @@ public struct CheckoutWiring: Sendable {
                 near: NearCache(capacityBytes: 4 << 20), shared: availabilityShared,
                 lifetimes: CacheLifetimes(fresh: options.availabilityTTL, stale: .zero, earlyRefreshBeta: 0), refresher: refresher, cost: { _ in 160 })
             : nil
-        let background = BackgroundWork()
-        services.append(background)
         return CheckoutService(
             store: store, inventory: inventory, tax: tax, generations: generations, bus: bus, pricingCache: pricing,
-            availabilityCache: availability, options: options, logger: logger, background: background)
+            availabilityCache: availability, options: options, logger: logger, background: refresher)
     }
 
     /// After stock changed outside a request (expiry), invalidate that merchant's caches.

@@ -99,6 +99,12 @@ struct BadInputTableTests {
         return out
     }
 
+    /// A refusal as the contract promises: a 4xx with an RFC 9457 problem body.
+    static func expectProblem(_ reply: Reply, _ request: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect((400..<500).contains(reply.status), "\(request): \(reply.status) \(reply.text.prefix(200))", sourceLocation: sourceLocation)
+        #expect(reply.header("Content-Type")?.hasPrefix("application/problem+json") == true, "\(request)", sourceLocation: sourceLocation)
+    }
+
     @Test(arguments: Backend.available)
     func everyMutationOfEveryWriteBodyIsA4xxProblemAndChangesNothing(backend: Backend) async throws {
         try await Harness.withLiveApp(backend, merchants: 2) { base, fixture, _ in
@@ -145,9 +151,7 @@ struct BadInputTableTests {
                     ]
                     for (name, body) in bodies {
                         tried += 1
-                        let reply = try await buyers.send(route.method, route.path, headers: route.headers, json: body)
-                        #expect((400..<500).contains(reply.status), "\(route.method) \(route.path) with \(name): \(reply.status) \(reply.text.prefix(200))")
-                        #expect(reply.header("Content-Type")?.hasPrefix("application/problem+json") == true, "\(route.path) with \(name)")
+                        Self.expectProblem(try await buyers.send(route.method, route.path, headers: route.headers, json: body), "\(route.method) \(route.path) with \(name)")
                     }
                 }
                 #expect(try await Self.fingerprint(database, fixture.merchants) == before, "a refused request changed the database")
@@ -201,9 +205,7 @@ struct BadInputTableTests {
                 ]
                 let before = try await BadInputTableTests.fingerprint(database, fixture.merchants)
                 for (path, headers) in cases {
-                    let reply = try await buyers.send(.GET, path, headers: headers)
-                    #expect((400..<500).contains(reply.status), "GET \(path): \(reply.status) \(reply.text.prefix(200))")
-                    #expect(reply.header("Content-Type")?.hasPrefix("application/problem+json") == true, "GET \(path)")
+                    Self.expectProblem(try await buyers.send(.GET, path, headers: headers), "GET \(path)")
                 }
                 #expect(try await BadInputTableTests.fingerprint(database, fixture.merchants) == before)
             }

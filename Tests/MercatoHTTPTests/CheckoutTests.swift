@@ -303,14 +303,12 @@ struct CheckoutTests {
                         #expect(reply.status == 503, "\(reply.text)")
                         #expect(reply.header("Retry-After") == "1")
                         // The service reserves 600 ms after each call, the release arrives after the reservation.
-                        var settled = false
-                        for _ in 0..<1000 where !settled {
+                        let settled = try await timeUntil(timeout: .seconds(10)) {
                             let released = try await Ledger.reservations(database, merchant: fixture.merchants[0].id, status: "released")
                             let stock = try await Ledger.stock(database, variant: variant)
-                            settled = released == 1 && stock == 7
-                            if !settled { try await Task.sleep(for: .milliseconds(10)) }
+                            return released == 1 && stock == 7
                         }
-                        #expect(settled, "the reservation made after the timeout was not released")
+                        #expect(settled != nil, "the reservation made after the timeout was not released")
                         #expect(try await Ledger.reservations(database, merchant: fixture.merchants[0].id, status: "held") == 0)
                     }
                 }

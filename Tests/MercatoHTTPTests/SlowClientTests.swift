@@ -118,13 +118,8 @@ struct SlowClientTests {
         }
     }
 
-    /// Waits for a condition the server reaches on its own (polled), failing after 10 s.
+    /// Waits for a condition the server reaches on its own, failing after 10 s (`timeUntil`).
     static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(10)
-        while !condition() {
-            try #require(clock.now < deadline, "the condition was not reached within 10 s")
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        try #require(try await timeUntil(timeout: .seconds(10)) { condition() } != nil, "the condition was not reached within 10 s")
     }
 }

@@ -172,9 +172,14 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     }
 
     /// The primary's current WAL position: every transaction committed before this call is at or below it.
+    ///
+    /// The insert position, not `pg_current_wal_lsn()` (the write position): with `synchronous_commit = off`
+    /// a commit returns while its record may still sit in the WAL buffers, past the write position. A fence
+    /// taken there let a replica that had not replayed the commit serve the old row, which was then cached
+    /// under the write's new generation (found by the fault suite on a cluster with asynchronous commits).
     public func currentPosition() async throws -> WALPosition {
-        guard let text = try await primary.query("SELECT pg_current_wal_lsn()::text").first?.text(0), let position = WALPosition(text) else {
-            throw StorageError.decoding("pg_current_wal_lsn")
+        guard let text = try await primary.query("SELECT pg_current_wal_insert_lsn()::text").first?.text(0), let position = WALPosition(text) else {
+            throw StorageError.decoding("pg_current_wal_insert_lsn")
         }
         history.withLock { $0.record(position, at: .now) }
         return position

@@ -4,15 +4,19 @@ import Logging
 import NIOCore
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 
 /// PostgreSQL through PostgresNIO's pooled `PostgresClient`; run it as a Service.
 public final class PostgresDatabase: SQLDatabase, Service {
     public let client: PostgresClient
     private let logger: Logger
+    /// How long a statement or transaction waits for a pooled connection (see `withLease`).
+    let leaseTimeout: Duration
     public var dialect: SQLDialect { .postgres }
 
     /// Builds a client from a `postgres://user:pass@host:port/db` URL with an explicit pool size.
-    public init(url: String, maxConnections: Int, logger: Logger) throws {
+    /// `leaseTimeout`: how long work waits for a free connection before the database counts as unavailable.
+    public init(url: String, maxConnections: Int, leaseTimeout: Duration = .seconds(3), logger: Logger) throws {
         guard let components = URLComponents(string: url),
               components.scheme == "postgres" || components.scheme == "postgresql",
               let host = components.host
@@ -31,6 +35,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
         config.options.connectTimeout = .seconds(5)
         self.client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.logger = logger
+        self.leaseTimeout = leaseTimeout
     }
 
     public func run() async {
@@ -38,7 +43,44 @@ public final class PostgresDatabase: SQLDatabase, Service {
     }
 
     public func query(_ sql: SQL) async throws -> [SQLRow] {
-        try await Self.run(sql, unprepared: { try await Self.collect(client.query($0, logger: logger)) }, prepared: { try await execute($0) })
+        let logger = logger
+        return try await Self.run(
+            sql,
+            unprepared: { query in try await withLease { try await Self.collect($0.query(query, logger: logger)) } },
+            prepared: { statement in try await withLease { try await Self.collect($0.execute(statement, logger: logger)) } })
+    }
+
+    /// Runs `body` on a pooled connection, waiting at most `leaseTimeout` for one.
+    ///
+    /// While the server is down, PostgresNIO's pool keeps requests waiting until it is back (it has no lease
+    /// timeout): writes and checkouts hung for the whole outage (19 s in the fault suite, longer than
+    /// clients wait) and were applied after the client had given up. The deadline covers only the wait.
+    /// Once `body` holds its connection it runs to the end, so nothing that may have reached the server is
+    /// abandoned with an unknown outcome; a request that gave up never reaches it.
+    func withLease<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        let lease = LeaseRace()
+        let (client, timeout) = (client, leaseTimeout)
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    guard lease.begin() else { throw StorageError.unavailable("no PostgreSQL connection within \(timeout)") }
+                    return try await body(connection)
+                }
+            }
+            group.addTask {
+                // Cancelled (and then harmless) when the work ends first.
+                try? await Task.sleep(for: timeout)
+                guard lease.expire() else { return nil }
+                throw StorageError.unavailable("no PostgreSQL connection within \(timeout): the server is down or every connection is busy")
+            }
+            while let result = try await group.next() {
+                if let result {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw StorageError.database("a connection lease ended without a result")
+        }
     }
 
     /// One statement on the pool or a connection: counted, prepared when marked hot, errors translated.
@@ -59,14 +101,16 @@ public final class PostgresDatabase: SQLDatabase, Service {
         } }
     }
 
-    private func execute(_ statement: some SlotStatementProtocol) async throws -> [SQLRow] {
-        try await Self.collect(client.execute(statement, logger: logger))
-    }
-
     public func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T {
+        let logger = logger
         do {
-            return try await client.withTransaction(logger: logger) { connection in
-                try await body(PostgresConnectionExecutor(connection: connection, logger: logger))
+            // `withLease` returns only after its work has ended, so `body` does not outlive this call.
+            return try await withoutActuallyEscaping(body) { body in
+                try await withLease { connection in
+                    try await connection.withTransaction(logger: logger) { connection in
+                        try await body(PostgresConnectionExecutor(connection: connection, logger: logger))
+                    }
+                }
             }
         } catch let error as PostgresTransactionError {
             if let closureError = error.closureError { throw closureError }
@@ -151,6 +195,26 @@ public final class PostgresDatabase: SQLDatabase, Service {
             return StorageError.unavailable(String(reflecting: error))
         default:
             return StorageError.database(String(reflecting: error))
+        }
+    }
+}
+
+/// Who decides a lease's fate first: the pool handing out a connection, or the deadline. Exactly one wins.
+final class LeaseRace: Sendable {
+    private enum State { case waiting, leased, expired }
+    private let state = Mutex(State.waiting)
+
+    /// The connection arrived: true if the deadline has not passed (the work may start).
+    func begin() -> Bool { settle(.leased) }
+
+    /// The deadline passed: true if no connection arrived before it (the wait is given up).
+    func expire() -> Bool { settle(.expired) }
+
+    private func settle(_ outcome: State) -> Bool {
+        state.withLock { state in
+            guard state == .waiting else { return false }
+            state = outcome
+            return true
         }
     }
 }

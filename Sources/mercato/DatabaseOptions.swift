@@ -16,6 +16,9 @@ struct DatabaseOptions: ParsableArguments {
     @Option(name: .long, help: "PostgreSQL connection pool size (env MERCATO_DB_POOL_SIZE).")
     var dbPoolSize: Int = Int(ProcessInfo.processInfo.environment["MERCATO_DB_POOL_SIZE"] ?? "") ?? 12
 
+    @Option(help: "Longest a statement waits for a free PostgreSQL connection before the request is answered 503 database-unavailable (env MERCATO_DB_LEASE_TIMEOUT_MS).")
+    var dbLeaseTimeoutMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_DB_LEASE_TIMEOUT_MS"] ?? "") ?? 3000
+
     @Option(name: .customLong("database-replica-urls"), help: "Comma-separated PostgreSQL read replicas for catalog reads (env DATABASE_REPLICA_URLS).")
     var replicaURLsOption: String = ProcessInfo.processInfo.environment["DATABASE_REPLICA_URLS"] ?? ""
 
@@ -29,6 +32,9 @@ struct DatabaseOptions: ParsableArguments {
     var replicaFenceWaitMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_REPLICA_FENCE_WAIT_MS"] ?? "") ?? 20
 
     func validate() throws {
+        guard (1...600_000).contains(dbLeaseTimeoutMs) else {
+            throw ValidationError("--db-lease-timeout-ms (MERCATO_DB_LEASE_TIMEOUT_MS) must be from 1 to 600000, not \(dbLeaseTimeoutMs)")
+        }
         guard replicaMaxLagMs >= 1 else { throw ValidationError("--replica-max-lag-ms (MERCATO_REPLICA_MAX_LAG_MS) must be at least 1, not \(replicaMaxLagMs)") }
         guard (0...1000).contains(replicaFenceWaitMs) else {
             throw ValidationError("--replica-fence-wait-ms (MERCATO_REPLICA_FENCE_WAIT_MS) must be from 0 to 1000, not \(replicaFenceWaitMs)")
@@ -42,8 +48,9 @@ struct DatabaseOptions: ParsableArguments {
     /// Opens the database, runs `body` with it (the PostgreSQL pool runs alongside), then closes it.
     func withDatabase<T: Sendable>(logger: Logger, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
         if let url = databaseURL {
-            let database = try PostgresDatabase(url: url, maxConnections: dbPoolSize, logger: logger)
-            let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: dbPoolSize, logger: logger) }
+            let leaseTimeout = Duration.milliseconds(dbLeaseTimeoutMs)
+            let database = try PostgresDatabase(url: url, maxConnections: dbPoolSize, leaseTimeout: leaseTimeout, logger: logger)
+            let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: dbPoolSize, leaseTimeout: leaseTimeout, logger: logger) }
             guard !replicas.isEmpty else { return try await database.withRunning { try await body($0) } }
             let names = replicaURLs.map { url in URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "replica" }
             let (maxLag, maxLagBytes, fenceWait) = (Duration.milliseconds(replicaMaxLagMs), replicaMaxLagBytes, Duration.milliseconds(replicaFenceWaitMs))

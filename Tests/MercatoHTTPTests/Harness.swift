@@ -33,6 +33,9 @@ struct Fixture: Sendable {
 }
 
 enum Harness {
+    /// How long test pools wait for a PostgreSQL connection before a statement fails as unavailable.
+    static let leaseTimeout: Duration = .seconds(60)
+
     static let logger: Logger = {
         var logger = Logger(label: "mercato.tests")
         logger.logLevel = .warning
@@ -58,7 +61,9 @@ enum Harness {
             }
         case .postgres:
             let url = try #require(Backend.databaseURL)
-            let database = try PostgresDatabase(url: url, maxConnections: 4, logger: logger)
+            // A long lease deadline: tests check behaviour, not overload, and on CI's two cores a pool of 4
+            // serving 200 concurrent buyers queues for seconds (`LeaseTimeoutTests` checks the deadline itself).
+            let database = try PostgresDatabase(url: url, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: logger)
             return try await database.withRunning { database in
                 try await Schema.migrate(database, logger: logger)
                 return try await body(database)

@@ -35,16 +35,33 @@ struct LeaseTimeoutTests {
         let url = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
         let database = try PostgresDatabase(url: url, maxConnections: 1, leaseTimeout: .milliseconds(300), logger: Self.logger)
         try await database.withRunning { database in
+            // The one connection is opened first: under load, opening it may take longer than the deadline,
+            // and the holder below must not be the one that gives up.
+            var opened = false
+            for _ in 0 ..< 100 where !opened { opened = (try? await database.query("SELECT 1")) != nil }
+            try #require(opened, "no connection to \(url) in 100 attempts")
             let (holding, held) = AsyncStream.makeStream(of: Void.self)
             let (releasing, release) = AsyncStream.makeStream(of: Void.self)
-            async let holder: Int64 = database.transaction { transaction in
-                let value = try await transaction.query("SELECT 41 + 1").first?.int(0) ?? 0
-                held.yield()
-                // Held past the deadline on purpose, until the waiter below has given up.
-                for await _ in releasing { break }
-                return value
+            @Sendable func hold() async throws -> Int64 {
+                // Ends the stream also when the transaction fails, so the test reports it instead of hanging.
+                defer { held.finish() }
+                return try await database.transaction { transaction in
+                    let value = try await transaction.query("SELECT 41 + 1").first?.int(0) ?? 0
+                    held.yield()
+                    // Held past the deadline on purpose, until the waiter below has given up.
+                    for await _ in releasing { break }
+                    return value
+                }
             }
-            for await _ in holding { break }
+            async let holder = hold()
+            var holds = false
+            for await _ in holding { holds = true; break }
+            guard holds else {
+                let outcome: String
+                do { outcome = "it returned \(try await holder)" } catch { outcome = "\(error)" }
+                Issue.record("the holder did not get the connection: \(outcome)")
+                return
+            }
             let error = await #expect(throws: StorageError.self) { try await database.query("SELECT 1") }
             #expect(error?.isUnavailable == true, "\(String(describing: error))")
             release.yield()

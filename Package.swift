@@ -74,7 +74,8 @@ let package = Package(
             dependencies: ["RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
-        // Cache tiers: near cache (W-TinyLFU), layered read-through with coalescing, generations, invalidation bus.
+        // Cache tiers, generic: near cache (W-TinyLFU), layered read-through with coalescing, generations,
+        // invalidation bus. What a catalog write invalidates is the catalog's policy (MercatoCatalog).
         .target(
             name: "MercatoCache",
             dependencies: [
@@ -86,7 +87,8 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Storefront reads: audience, cursors, listing/detail encoding to bytes.
+        // Storefront reads (audience, cursors, listing/detail encoding to bytes) and the catalog's cache
+        // policy: namespaces, what each write invalidates (CatalogInvalidation), read-your-writes fences.
         .target(
             name: "MercatoCatalog",
             dependencies: [
@@ -99,7 +101,7 @@ let package = Package(
         // Merchant writes: validation, tokens, invalidation on every write.
         .target(
             name: "MercatoAdmin",
-            dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
@@ -142,7 +144,7 @@ let package = Package(
             name: "MercatoCheckout",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoInventory", "MercatoTax",
+                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoInventory", "MercatoTax",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

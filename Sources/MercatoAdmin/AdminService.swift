@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCache
+import MercatoCatalog
 import MercatoCore
 import MercatoStorage
 
@@ -7,41 +8,32 @@ import MercatoStorage
 /// and publishes an invalidation for every successful write before returning.
 public struct AdminService: Sendable {
     public let writer: CatalogWriter
-    let bus: any InvalidationBus
+    let invalidation: CatalogInvalidation
 
     public init(writer: CatalogWriter, bus: any InvalidationBus) {
         self.writer = writer
-        self.bus = bus
+        self.invalidation = CatalogInvalidation(bus: bus)
     }
 
     /// Tells every instance's caches what the write changed. The write has committed, so a reader
     /// that misses afterwards loads the new state.
     func invalidate(_ merchant: Merchant, _ effect: WriteEffect) async throws {
-        let keys = ["m:\(merchant.id)"] + effect.categoryIDs.map { "c:\($0)" } + effect.productIDs.map { "p:\($0)" }
-        try await bus.publish(InvalidationEvent(namespace: merchant.slug, surrogateKeys: keys))
+        try await invalidation.catalogChanged(
+            merchantSlug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, categories: effect.categoryIDs)
     }
 
     /// A price write: the product's own bytes and the price order of the scopes it is listed in change.
     func priceWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
         let (bytes, effect) = try await body()
-        // A variant write concerns one product, so each move can name it.
-        let product = effect.productIDs.count == 1 ? effect.productIDs.first?.description : nil
-        let moves = effect.minPriceMoves.map { SortMove(dimension: $0.key, from: $0.value.before, to: $0.value.after, product: product) }
-        for event in CacheNamespace.variantWriteEvents(
-            slug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, scopes: effect.scopes, moves: moves)
-        {
-            try await bus.publish(event)
-        }
+        try await invalidation.pricesChanged(
+            merchantSlug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, scopes: effect.scopes, minPriceMoves: effect.minPriceMoves)
         return (bytes, effect)
     }
 
     /// A stock write: the new level is pushed to every instance; listings change only if it crossed zero.
     func stockWrite(_ merchant: Merchant, _ body: () async throws -> ([UInt8], WriteEffect)) async throws -> ([UInt8], WriteEffect) {
         let (bytes, effect) = try await body()
-        await bus.push(CacheNamespace.pushedFacts(effect.stock))
-        for event in CacheNamespace.stockEvents(slug: merchant.slug, merchantID: merchant.id, change: effect.stock) {
-            try await bus.publish(event)
-        }
+        try await invalidation.stockMoved(merchantSlug: merchant.slug, merchantID: merchant.id, change: effect.stock)
         return (bytes, effect)
     }
 

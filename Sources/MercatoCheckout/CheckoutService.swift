@@ -3,6 +3,7 @@ import Foundation
 import Tracing
 import Logging
 import MercatoCache
+import MercatoCatalog
 import MercatoCore
 import MercatoInventory
 import MercatoStorage
@@ -463,12 +464,8 @@ public struct CheckoutService: Sendable {
     }
 
     func stockChanged(slug: String, merchantID: MerchantID, _ change: StockChange) async {
-        // The levels first: a read that follows this request's response sees them on this instance.
-        await bus.push(CacheNamespace.pushedFacts(change))
         do {
-            for event in CacheNamespace.stockEvents(slug: slug, merchantID: merchantID, change: change) {
-                try await bus.publish(event)
-            }
+            try await CatalogInvalidation(bus: bus).stockMoved(merchantSlug: slug, merchantID: merchantID, change: change)
         } catch {
             logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(slug)", "error": "\(error)"])
         }

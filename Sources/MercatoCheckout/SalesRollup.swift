@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MercatoCache
+import MercatoCatalog
 import MercatoCore
 import MercatoStorage
 import ServiceLifecycle
@@ -51,10 +52,7 @@ public struct SalesRollup: Service {
             for (merchantID, rollUp) in rolled {
                 grown[merchantID, default: []].formUnion(rollUp.products)
                 guard let slug = try await store.merchantSlug(merchantID) else { continue }
-                let moves = rollUp.counts.map { SortMove(dimension: CacheNamespace.salesDimension, from: $0.value.before, to: $0.value.after, product: $0.key.description) }
-                for event in CacheNamespace.salesEvents(slug: slug, merchantID: merchantID, scopes: rollUp.scopes, moves: moves) {
-                    try await bus.publish(event)
-                }
+                try await CatalogInvalidation(bus: bus).salesRolledUp(merchantSlug: slug, merchantID: merchantID, scopes: rollUp.scopes, counts: rollUp.counts)
             }
         }
         if !grown.isEmpty { logger.debug("rolled sales into bestselling order", metadata: ["merchants": "\(grown.count)"]) }

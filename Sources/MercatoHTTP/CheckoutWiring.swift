@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MercatoCache
+import MercatoCatalog
 import MercatoCheckout
 import MercatoCore
 import MercatoInventory
@@ -76,11 +77,8 @@ public struct CheckoutWiring: Sendable {
     public static func publisher(store: CheckoutStore, bus: any InvalidationBus, logger: Logger) -> StockChangeHandler {
         { merchantID, change in
             do {
-                await bus.push(CacheNamespace.pushedFacts(change))
                 guard let slug = try await store.merchantSlug(merchantID) else { return }
-                for event in CacheNamespace.stockEvents(slug: slug, merchantID: merchantID, change: change) {
-                    try await bus.publish(event)
-                }
+                try await CatalogInvalidation(bus: bus).stockMoved(merchantSlug: slug, merchantID: merchantID, change: change)
             } catch {
                 logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchantID)", "error": "\(error)"])
             }

@@ -1,3 +1,4 @@
+import MercatoCache
 import MercatoCore
 
 /// The generation namespaces of one merchant's storefront cache, and which writes bump which.

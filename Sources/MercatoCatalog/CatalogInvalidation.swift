@@ -1,0 +1,56 @@
+import MercatoCache
+import MercatoCore
+
+/// What each kind of catalog write tells every instance, in one place: the admin service, the checkout,
+/// the reservation expiry and the sales roll-up describe their change here, and the bus carries it.
+/// Which namespaces each change bumps is `CacheNamespace`'s table (and `docs/caching.md`).
+public struct CatalogInvalidation: Sendable {
+    public let bus: any InvalidationBus
+
+    public init(bus: any InvalidationBus) {
+        self.bus = bus
+    }
+
+    /// Products or categories changed (text, membership, visibility, the category tree): every response
+    /// of the merchant. The surrogate keys name what changed, for edge purges.
+    public func catalogChanged(merchantSlug: String, merchantID: MerchantID, products: [ProductID], categories: [CategoryID]) async throws {
+        let keys = ["m:\(merchantID)"] + categories.map { "c:\($0)" } + products.map { "p:\($0)" }
+        try await bus.publish(InvalidationEvent(namespace: CacheNamespace.merchant(merchantSlug), surrogateKeys: keys))
+    }
+
+    /// Prices or variants of `products` changed: their own bytes, the checkout's pricing, and the price
+    /// order of every scope they are listed in. `minPriceMoves` (per currency, the cheapest price before
+    /// and after) let price-sorted pages that no move concerns stay valid.
+    public func pricesChanged(
+        merchantSlug: String, merchantID: MerchantID, products: [ProductID], scopes: [String],
+        minPriceMoves: [String: (before: Int64?, after: Int64?)]
+    ) async throws {
+        // A variant write concerns one product, so each move can name it.
+        let product = products.count == 1 ? products.first?.description : nil
+        let moves = minPriceMoves.map { SortMove(dimension: $0.key, from: $0.value.before, to: $0.value.after, product: product) }
+        for event in CacheNamespace.variantWriteEvents(slug: merchantSlug, merchantID: merchantID, products: products, scopes: scopes, moves: moves) {
+            try await bus.publish(event)
+        }
+    }
+
+    /// Stock moved (a reservation, a release, an expiry, an admin stock write). The levels are pushed
+    /// first, so a read that follows on this instance sees them; then availability is invalidated, and
+    /// `in_stock=true` listings when a level crossed zero.
+    public func stockMoved(merchantSlug: String, merchantID: MerchantID, change: StockChange) async throws {
+        await bus.push(CacheNamespace.pushedFacts(change))
+        for event in CacheNamespace.stockEvents(slug: merchantSlug, merchantID: merchantID, change: change) {
+            try await bus.publish(event)
+        }
+    }
+
+    /// A sales roll-up changed bestselling counts (per product, before and after): the bestselling order
+    /// of `scopes`; pages no count moved into or out of stay valid.
+    public func salesRolledUp(
+        merchantSlug: String, merchantID: MerchantID, scopes: [String], counts: [ProductID: (before: Int64, after: Int64)]
+    ) async throws {
+        let moves = counts.map { SortMove(dimension: CacheNamespace.salesDimension, from: $0.value.before, to: $0.value.after, product: $0.key.description) }
+        for event in CacheNamespace.salesEvents(slug: merchantSlug, merchantID: merchantID, scopes: scopes, moves: moves) {
+            try await bus.publish(event)
+        }
+    }
+}

@@ -238,7 +238,7 @@ extension ReplicatedDatabase {
     }
 }
 
-/// Polls the replicas' replay positions (`MERCATO_REPLICA_POLL_MS`).
+/// Polls the replicas' replay positions (every 100 ms by default; the interval is not configurable yet).
 public struct ReplicaMonitor: Service {
     let database: ReplicatedDatabase
     let interval: Duration

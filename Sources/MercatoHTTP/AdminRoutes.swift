@@ -7,41 +7,45 @@ import MercatoCatalog
 import MercatoCore
 import NIOCore
 
-/// The merchant admin API; every route authenticates and scopes to the token's merchant.
+/// The merchant admin API. `AdminAuthentication` authenticates every route once and the handlers work for
+/// the merchant it put in the context, so every statement is scoped to the token's merchant.
 struct AdminRoutes {
     let admin: AdminService
     let reads: StorefrontReads
     let maxBodyBytes: Int
+    /// Per-merchant write limit (nil: none).
+    let writeLimit: AdminWriteLimit?
 
     func register(on router: Router<BasicRequestContext>) {
-        let group = router.group("/v1/admin")
+        let group = router.group("/v1/admin", context: AdminRequestContext.self)
+            .add(middleware: AdminAuthentication(admin: admin, limiter: writeLimit.map { AdminWriteLimiter(limit: $0) }))
 
-        group.get("/categories") { request, _ in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+        group.get("/categories") { request, context in
+            let merchant = try context.merchant
             return Self.ok(try await admin.listCategories(merchant))
         }
         group.post("/categories") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.createCategory(merchant, body: try await self.body(request))
             return Self.ok(body, status: .created)
         }
         group.get("/categories/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             return Self.ok(try await admin.category(merchant, id: try Self.id(context, as: CategoryID.self)))
         }
         group.put("/categories/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.updateCategory(merchant, id: try Self.id(context, as: CategoryID.self), body: try await self.body(request))
             return Self.ok(body)
         }
         group.delete("/categories/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             _ = try await admin.deleteCategory(merchant, id: try Self.id(context, as: CategoryID.self))
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
 
-        group.get("/products") { request, _ in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+        group.get("/products") { request, context in
+            let merchant = try context.merchant
             let query = request.uri.queryParameters
             var limit = 50
             if let raw = query.get("limit") {
@@ -57,52 +61,52 @@ struct AdminRoutes {
             }
             return Self.ok(try await admin.listProducts(merchant, after: after, limit: limit))
         }
-        group.post("/products") { request, _ in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+        group.post("/products") { request, context in
+            let merchant = try context.merchant
             let (body, _) = try await admin.createProduct(merchant, body: try await self.body(request))
             return Self.ok(body, status: .created)
         }
         group.get("/products/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             return Self.ok(try await admin.product(merchant, id: try Self.id(context, as: ProductID.self)))
         }
         group.patch("/products/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.updateProduct(merchant, id: try Self.id(context, as: ProductID.self), body: try await self.body(request))
             return Self.ok(body)
         }
         group.delete("/products/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.archiveProduct(merchant, id: try Self.id(context, as: ProductID.self))
             return Self.ok(body)
         }
         group.post("/products/:id/variants") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.addVariant(merchant, productID: try Self.id(context, as: ProductID.self), body: try await self.body(request))
             return Self.ok(body, status: .created)
         }
         group.patch("/variants/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.updateVariant(merchant, id: try Self.id(context, as: VariantID.self), body: try await self.body(request))
             return Self.ok(body)
         }
         group.delete("/variants/:id") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.deleteVariant(merchant, id: try Self.id(context, as: VariantID.self))
             return Self.ok(body)
         }
         group.put("/variants/:id/price") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.setPrice(merchant, variantID: try Self.id(context, as: VariantID.self), body: try await self.body(request))
             return Self.ok(body)
         }
         group.put("/variants/:id/stock") { request, context in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+            let merchant = try context.merchant
             let (body, _) = try await admin.setStock(merchant, variantID: try Self.id(context, as: VariantID.self), body: try await self.body(request))
             return Self.ok(body)
         }
-        group.post("/storefront-tokens") { request, _ in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+        group.post("/storefront-tokens") { request, context in
+            let merchant = try context.merchant
             let (customerGroup, lifetime) = try admin.storefrontTokenRequest(
                 body: try await self.body(request), fallback: StorefrontTokens.defaultLifetime, maximum: StorefrontTokens.maximumLifetime)
             let (token, expiresAt) = reads.issueToken(merchantSlug: merchant.slug, group: customerGroup, lifetime: lifetime)
@@ -113,12 +117,12 @@ struct AdminRoutes {
             json.raw("}")
             return Self.ok(json.bytes, status: .created)
         }
-        group.post("/tokens") { request, _ in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+        group.post("/tokens") { request, context in
+            let merchant = try context.merchant
             return Self.ok(try await admin.issueAdminToken(merchant), status: .created)
         }
-        group.delete("/tokens/current") { request, _ in
-            let merchant = try await admin.authenticate(authorization: request.headers[.authorization])
+        group.delete("/tokens/current") { request, context in
+            let merchant = try context.merchant
             try await admin.revokeAdminToken(merchant, authorization: request.headers[.authorization])
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
@@ -129,7 +133,7 @@ struct AdminRoutes {
         try await JSONBody.read(request, limit: maxBodyBytes)
     }
 
-    static func id<Tag>(_ context: BasicRequestContext, as: Identifier<Tag>.Type) throws -> Identifier<Tag> {
+    static func id<Tag>(_ context: some RequestContext, as: Identifier<Tag>.Type) throws -> Identifier<Tag> {
         let raw = try context.parameters.require("id")
         guard let id = Identifier<Tag>(raw) else { throw MercatoError.badRequest("'\(raw)' is not a valid UUID") }
         return id

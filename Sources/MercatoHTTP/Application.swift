@@ -189,12 +189,15 @@ public struct HTTPOptions: Sendable {
     public var metricsToken: String?
     /// Idle and body timeouts and the connection limit (slow and idle clients).
     public var connectionLimits: ConnectionLimits
+    /// Each merchant's admin write allowance on this instance (nil: unlimited).
+    public var adminWriteLimit: AdminWriteLimit?
 
     public init(
         maxBodyBytes: Int = 1 << 20, exposeStatementCount: Bool = true, serverTiming: Bool = true, serverTimingCacheTier: Bool = true,
-        metricsToken: String? = nil, connectionLimits: ConnectionLimits = ConnectionLimits()
+        metricsToken: String? = nil, connectionLimits: ConnectionLimits = ConnectionLimits(), adminWriteLimit: AdminWriteLimit? = .standard
     ) {
         self.connectionLimits = connectionLimits
+        self.adminWriteLimit = adminWriteLimit
         self.maxBodyBytes = maxBodyBytes
         self.exposeStatementCount = exposeStatementCount
         self.serverTiming = serverTiming
@@ -219,7 +222,8 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     OperationsRoutes(database: deps.database, metrics: deps.metrics, metricsToken: deps.options.metricsToken).register(on: router)
     ContractRoutes().register(on: router)
     StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
-    AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes).register(on: router)
+    AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, writeLimit: deps.options.adminWriteLimit)
+        .register(on: router)
     CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)
         .register(on: router)
     methods.record(router)

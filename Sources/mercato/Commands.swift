@@ -143,7 +143,7 @@ struct Serve: AsyncParsableCommand {
             maxBodyBytes: Int(environment["MERCATO_MAX_BODY_BYTES"] ?? "") ?? (1 << 20),
             exposeStatementCount: !production, serverTiming: environment["MERCATO_SERVER_TIMING"]?.lowercased() != "off",
             serverTimingCacheTier: !production, metricsToken: environment["MERCATO_METRICS_TOKEN"].flatMap { $0.isEmpty ? nil : $0 },
-            connectionLimits: try ConnectionLimits.from(environment))
+            connectionLimits: try ConnectionLimits.from(environment), adminWriteLimit: try AdminWriteLimit.from(environment))
         let cacheOptions = try Self.cacheOptions(environment)
         let checkoutWiring = try Self.checkoutWiring(environment)
         let (hostname, port, seedDemo, database) = (hostname, port, seedDemo, database)
@@ -240,6 +240,28 @@ struct Serve: AsyncParsableCommand {
         if let milliseconds = try integer("MERCATO_REDIS_TIMEOUT_MS") { options.redisTimeout = .milliseconds(max(1, milliseconds)) }
         if let url = environment["REDIS_URL"], !url.isEmpty { options.redisURL = url }
         return options
+    }
+}
+
+extension AdminWriteLimit {
+    /// From `MERCATO_ADMIN_WRITE_RATE` (writes per second per merchant and instance; 0 turns the limit off)
+    /// and `MERCATO_ADMIN_WRITE_BURST` (how many at once); an invalid value is an error.
+    static func from(_ environment: [String: String]) throws -> AdminWriteLimit? {
+        var limit = AdminWriteLimit.standard
+        if let raw = environment["MERCATO_ADMIN_WRITE_RATE"], !raw.isEmpty {
+            guard let rate = Double(raw), rate.isFinite, (0...1_000_000).contains(rate) else {
+                throw ValidationError("MERCATO_ADMIN_WRITE_RATE must be a number of writes per second from 0 (no limit) to 1000000, not '\(raw)'")
+            }
+            if rate == 0 { return nil }
+            limit.rate = rate
+        }
+        if let raw = environment["MERCATO_ADMIN_WRITE_BURST"], !raw.isEmpty {
+            guard let burst = Int(raw), (1...1_000_000).contains(burst) else {
+                throw ValidationError("MERCATO_ADMIN_WRITE_BURST must be a number of writes from 1 to 1000000, not '\(raw)'")
+            }
+            limit.burst = Double(burst)
+        }
+        return limit
     }
 }
 

@@ -75,6 +75,7 @@ enum Harness {
     /// Every answer is checked against the API contract (see `ConformanceResponder`); a violation fails the test.
     static func withApp(
         _ backend: Backend, merchants: Int = 2, products: Int = 60, seed: UInt64 = 7, cache: CacheOptions = CacheOptions(),
+        options: HTTPOptions = HTTPOptions(maxBodyBytes: 64 * 1024),
         _ body: @Sendable @escaping (any TestClientProtocol, Fixture) async throws -> Void
     ) async throws {
         try await withDatabase(backend) { database in
@@ -85,7 +86,7 @@ enum Harness {
             var tokens: [String] = []
             for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
             let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
-            let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache)
+            let deps = try await AppDependencies.make(database: database, options: options, cacheOptions: cache)
             let contract = ContractLog()
             defer { contract.recordIssues() }
             let app = try application(deps, contract: contract)

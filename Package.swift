@@ -30,20 +30,29 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-otel/swift-otel.git", from: "1.6.0", traits: ["OTLPHTTP"]),
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
+        .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         // Test only: the API contract (openapi.yaml) is parsed and checked by the HTTP tests, never by the server.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
-        // Domain values: no dependencies.
+        // Domain values and the JSON input/output rules; no dependencies.
+        .target(name: "MercatoCore", swiftSettings: swiftSettings),
+        // Request telemetry: the W3C trace of a request (`RequestTrace`), whether a tracer is on, and where a
+        // request spent its time (`RequestTimings`, for Server-Timing).
         .target(
-            name: "MercatoCore", dependencies: [.product(name: "Tracing", package: "swift-distributed-tracing")], swiftSettings: swiftSettings),
+            name: "MercatoTelemetry",
+            dependencies: [
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
+                .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+            ],
+            swiftSettings: swiftSettings),
         // Persistence: SQL executor over PostgreSQL and SQLite, schema, stores, seed generator.
         .target(
             name: "MercatoStorage",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore",
+                "MercatoCore", "MercatoTelemetry",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,7 +89,7 @@ let package = Package(
             name: "MercatoCache",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "RedisClient",
+                "MercatoCore", "MercatoTelemetry", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -93,7 +102,7 @@ let package = Package(
             name: "MercatoCatalog",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoStorage", "MercatoCache",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -109,7 +118,7 @@ let package = Package(
             name: "MercatoHTTPEdge",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore",
+                "MercatoCore", "MercatoTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,7 +153,7 @@ let package = Package(
             name: "MercatoCheckout",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoInventory", "MercatoTax",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoInventory", "MercatoTax",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -158,7 +167,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
                 "MercatoHTTPEdge", "MercatoInventory", "MercatoTax", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -220,7 +229,7 @@ let package = Package(
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
-                "MercatoHTTP", "MercatoStorage", "MercatoCore", "TestServers",
+                "MercatoHTTP", "MercatoStorage", "MercatoCore", "MercatoTelemetry", "TestServers",
                 "MercatoCheckout", "MercatoInventory", "MercatoHTTPEdge", "MercatoTax", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

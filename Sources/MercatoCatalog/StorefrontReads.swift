@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import MercatoCache
 import MercatoCore
+import MercatoTelemetry
 import Tracing
 import Synchronization
 

@@ -5,6 +5,7 @@ import Logging
 import MercatoCache
 import MercatoCatalog
 import MercatoCore
+import MercatoTelemetry
 import MercatoInventory
 import MercatoStorage
 import MercatoTax

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import MercatoCore
+import MercatoTelemetry
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
@@ -103,7 +104,7 @@ public final class ServiceHTTPClient: Service, Sendable {
         request.headers.add(name: "Accept", value: "application/json")
         // The service continues this request's trace (its log lines carry the same trace id).
         // With an OpenTelemetry tracer, AsyncHTTPClient injects the client span's context itself.
-        if let trace = TraceContext.current, !trace.fromTracer { request.headers.add(name: "traceparent", value: trace.traceparent) }
+        if let trace = RequestTrace.current, !trace.fromTracer { request.headers.add(name: "traceparent", value: trace.traceparent) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(data: body))

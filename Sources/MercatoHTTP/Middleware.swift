@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MercatoCore
+import MercatoTelemetry
 import MercatoHTTPEdge
 import MercatoStorage
 

@@ -4,6 +4,7 @@ import MercatoHTTPEdge
 import MercatoCache
 import MercatoCatalog
 import MercatoCore
+import MercatoTelemetry
 
 /// Public storefront reads: categories, listing, product detail, with HTTP caching (ETag, 304,
 /// Cache-Control per category kind, surrogate keys for edge purges).

@@ -3,6 +3,7 @@ import Hummingbird
 import Instrumentation
 import Tracing
 import MercatoCore
+import MercatoTelemetry
 import ServiceContextModule
 
 /// Continues (or starts) the request's W3C trace: the context is task local for outgoing calls, and
@@ -13,21 +14,18 @@ public struct TraceContextMiddleware<Context: RequestContext>: RouterMiddleware 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // With an OpenTelemetry tracer (its middleware runs first) the log ids are the span's own;
         // without one, the incoming header is continued by hand.
-        let trace = (TracingState.active ? Self.fromTracer() : nil) ?? TraceContext.continuing(request.headers[.traceparent])
+        let trace = (TracingState.active ? Self.fromTracer() : nil) ?? RequestTrace.continuing(request.headers[.traceparent])
         var context = context
         context.logger[metadataKey: "trace_id"] = "\(trace.traceID)"
         context.logger[metadataKey: "span_id"] = "\(trace.spanID)"
-        return try await TraceContext.$current.withValue(trace) { try await next(request, context) }
+        return try await RequestTrace.$current.withValue(trace) { try await next(request, context) }
     }
 
     /// The current span's W3C context, as the bootstrapped instrument would send it; nil with the no-op tracer.
-    static func fromTracer() -> TraceContext? {
+    static func fromTracer() -> RequestTrace? {
         var carrier: [String: String] = [:]
         InstrumentationSystem.instrument.inject(ServiceContext.current ?? .topLevel, into: &carrier, using: DictionaryInjector())
-        guard let header = carrier["traceparent"] else { return nil }
-        let parts = header.split(separator: "-")
-        guard let parsed = TraceContext.parse(header), parts.count == 4 else { return nil }
-        return TraceContext(traceID: parsed.traceID, spanID: String(parts[2]), sampled: parsed.sampled, fromTracer: true)
+        return carrier["traceparent"].flatMap(RequestTrace.ownedByTracer)
     }
 }
 

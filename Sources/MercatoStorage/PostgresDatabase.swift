@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoTelemetry
 import Foundation
 import Logging
 import NIOCore

@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoTelemetry
 import Synchronization
 import Tracing
 

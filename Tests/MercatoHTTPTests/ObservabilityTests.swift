@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import MercatoCheckout
 import MercatoCore
+import MercatoTelemetry
 import MercatoHTTP
 import MercatoHTTPEdge
 import MercatoInventory
@@ -61,13 +62,13 @@ struct ObservabilityTests {
     @Test("traceparent: malformed headers start a new trace, valid ones are continued with a new span")
     func traceContextParsing() {
         let incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-        let continued = TraceContext.continuing(incoming)
+        let continued = RequestTrace.continuing(incoming)
         #expect(continued.traceID == "4bf92f3577b34da6a3ce929d0e0e4736")
         #expect(continued.spanID != "00f067aa0ba902b7")
         #expect(continued.spanID.count == 16)
         #expect(continued.traceparent.hasPrefix("00-4bf92f3577b34da6a3ce929d0e0e4736-"))
         for bad in ["", "00-zz-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01", "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"] {
-            let fresh = TraceContext.continuing(bad)
+            let fresh = RequestTrace.continuing(bad)
             #expect(fresh.traceID.count == 32 && fresh.traceID != "4bf92f3577b34da6a3ce929d0e0e4736", "\(bad)")
         }
     }

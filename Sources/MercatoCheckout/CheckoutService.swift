@@ -381,7 +381,7 @@ public struct CheckoutService: Sendable {
         return checkout
     }
 
-    static func sameHash(_ a: String, _ b: String) -> Bool { ConstantTime.equals(a, b) }
+    static func sameHash(_ a: String, _ b: String) -> Bool { Secrets.same(a, b) }
 
     // MARK: caches
 

@@ -14,10 +14,3 @@ public enum BearerToken {
         return value.isEmpty ? nil : String(value)
     }
 }
-
-/// Comparison of secrets whose time does not depend on where they first differ.
-public enum ConstantTime {
-    public static func equals(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && zip(a.utf8, b.utf8).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
-    }
-}

@@ -29,7 +29,7 @@ struct OperationsRoutes {
         }
         router.get("/metrics") { request, _ in
             if let metricsToken {
-                guard let sent = BearerToken.parse(request.headers[.authorization]), ConstantTime.equals(sent, metricsToken) else { throw MercatoError.unauthorized("/metrics needs 'Authorization: Bearer <MERCATO_METRICS_TOKEN>'") }
+                guard let sent = BearerToken.parse(request.headers[.authorization]), Secrets.same(sent, metricsToken) else { throw MercatoError.unauthorized("/metrics needs 'Authorization: Bearer <MERCATO_METRICS_TOKEN>'") }
             }
             return Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8", .cacheControl: "no-store"],

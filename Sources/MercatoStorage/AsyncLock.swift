@@ -1,10 +1,11 @@
+import DequeModule
 import Synchronization
 
 /// A FIFO async mutex: SQLite has one writer, and a transaction must own it from BEGIN to COMMIT.
 final class AsyncLock: Sendable {
     private struct State {
         var locked = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var waiters: Deque<CheckedContinuation<Void, Never>> = []
     }
 
     private let state = Mutex(State())
@@ -31,11 +32,11 @@ final class AsyncLock: Sendable {
 
     private func release() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            if state.waiters.isEmpty {
+            guard let next = state.waiters.popFirst() else {
                 state.locked = false
                 return nil
             }
-            return state.waiters.removeFirst()
+            return next
         }
         next?.resume()
     }

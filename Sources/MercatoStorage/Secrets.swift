@@ -11,6 +11,12 @@ public enum Secrets {
     }
 
     /// SHA-256 hex digest: admin tokens are stored only as this.
+    /// Whether two secrets (tokens, token hashes) are equal, in time that does not depend on where they differ:
+    /// swift-crypto compares digests in constant time, and hashing both first also hides their lengths.
+    public static func same(_ a: String, _ b: String) -> Bool {
+        SHA256.hash(data: Data(a.utf8)) == SHA256.hash(data: Data(b.utf8))
+    }
+
     public static func sha256Hex(_ text: String) -> String {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -1,4 +1,5 @@
 import NIOCore
+import DequeModule
 
 /// A task waiting for a connection; resumed with one, or with nil to decide again.
 struct PoolWaiter {
@@ -28,7 +29,8 @@ struct PoolState {
     var connectionCount = 0
     private(set) var isClosed = false
     private var idle: [RedisConnection] = []
-    private var waiters: [PoolWaiter] = []
+    /// First come, first served: a deque, so serving the oldest waiter is O(1).
+    private var waiters: Deque<PoolWaiter> = []
     private var nextWaiterID: UInt64 = 0
     private var consecutiveFailures = 0
     private var retryAfter = NIODeadline.uptimeNanoseconds(0)
@@ -65,10 +67,10 @@ struct PoolState {
         }
         guard isAlive else {
             self.connectionCount -= 1
-            return self.waiters.isEmpty ? .none : .wake(self.waiters.removeFirst())
+            return self.waiters.popFirst().map { .wake($0) } ?? .none
         }
-        if !self.waiters.isEmpty {
-            return .handOver(self.waiters.removeFirst())
+        if let waiter = self.waiters.popFirst() {
+            return .handOver(waiter)
         }
         self.idle.append(connection)
         return .none
@@ -89,7 +91,7 @@ struct PoolState {
         self.isProbing = false
         self.lastError = error
         self.retryAfter = now + TimeAmount(configuration.reconnectDelay(attempt: self.consecutiveFailures))
-        let woken = self.waiters
+        let woken = Array(self.waiters)
         self.waiters.removeAll()
         return woken
     }
@@ -120,7 +122,7 @@ struct PoolState {
 
     mutating func close() -> (idle: [RedisConnection], waiters: [PoolWaiter]) {
         self.isClosed = true
-        let result = (self.idle, self.waiters)
+        let result = (self.idle, Array(self.waiters))
         self.connectionCount -= self.idle.count
         self.idle.removeAll()
         self.waiters.removeAll()

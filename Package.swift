@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-distributed-tracing.git", from: "1.7.3"),
         .package(url: "https://github.com/swift-otel/swift-w3c-trace-context.git", from: "1.0.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.5.0"),
         // Test only: the API contract (openapi.yaml) is parsed and checked by the HTTP tests, never by the server.
         .package(url: "https://github.com/mattpolzin/OpenAPIKit.git", from: "6.4.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -39,6 +41,15 @@ let package = Package(
     targets: [
         // Domain values and the JSON input/output rules; no dependencies.
         .target(name: "MercatoCore", swiftSettings: swiftSettings),
+        // Every setting of Mercato (name, flag, default, meaning, valid values) and the one reader of them:
+        // swift-configuration's, over command-line flags, the environment, a .env file and the defaults.
+        .target(
+            name: "MercatoSettings",
+            dependencies: [
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: swiftSettings),
         // Request telemetry: the W3C trace of a request (`RequestTrace`), whether a tracer is on, and where a
         // request spent its time (`RequestTimings`, for Server-Timing).
         .target(
@@ -200,7 +211,7 @@ let package = Package(
             name: "mercato",
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
-                "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
+                "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench", "MercatoSettings",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -221,6 +232,7 @@ let package = Package(
         ),
         .testTarget(name: "MercatoBenchTests", dependencies: ["MercatoBench", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTax", "MercatoCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MercatoSettingsTests", dependencies: ["MercatoSettings"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoCacheTests", dependencies: ["MercatoCache", "RedisClient", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings),

@@ -12,7 +12,7 @@ public struct RedisCacheTier: SharedCacheTier {
     /// Told about every command (for metrics): name, duration, success.
     public var observer: (@Sendable (String, Duration, Bool) -> Void)?
 
-    public init(client: RedisClient, availability: RedisAvailability, prefix: String = RedisKeyspace.current.cacheKeyPrefix) {
+    public init(client: RedisClient, availability: RedisAvailability, prefix: String = RedisKeyspace().cacheKeyPrefix) {
         self.client = client
         self.availability = availability
         self.prefix = prefix

@@ -42,7 +42,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     let changeLog = ChangeLog()
 
     public init(
-        client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = .current, facts: (any FactSink)? = nil
+        client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = RedisKeyspace(), facts: (any FactSink)? = nil
     ) {
         self.facts = facts
         self.keyspace = keyspace

@@ -83,10 +83,11 @@ public struct AppDependencies: Sendable {
             let client = RedisClient(configuration: configuration, logger: logger)
             let availability = RedisAvailability(logger: logger)
             redisAvailability = availability
-            let sharedGenerations = SharedGenerations(client: client, availability: availability, logger: logger, facts: live)
+            let sharedGenerations = SharedGenerations(
+                client: client, availability: availability, logger: logger, keyspace: cacheOptions.redisKeyspace, facts: live)
             generations = sharedGenerations
             bus = sharedGenerations
-            var tier = RedisCacheTier(client: client, availability: availability)
+            var tier = RedisCacheTier(client: client, availability: availability, prefix: cacheOptions.redisKeyspace.cacheKeyPrefix)
             tier.observer = { command, duration, succeeded in
                 metrics.recordRedisCommand(command, outcome: succeeded ? "ok" : "error", duration: duration)
             }
@@ -160,11 +161,14 @@ public struct CacheOptions: Sendable {
     public var redisURL: String?
     /// Longest a cache request waits for Redis before falling back (`MERCATO_REDIS_TIMEOUT_MS`).
     public var redisTimeout: Duration
+    /// Where this deployment's keys and channel live in Redis (`MERCATO_REDIS_PREFIX`).
+    public var redisKeyspace: RedisKeyspace
 
     public init(
         enabled: Bool = true, nearCapacityBytes: Int = 64 << 20, fresh: Duration = .seconds(300), stale: Duration = .seconds(30),
-        redisURL: String? = nil, redisTimeout: Duration = .milliseconds(100)
+        redisURL: String? = nil, redisTimeout: Duration = .milliseconds(100), redisKeyspace: RedisKeyspace = RedisKeyspace()
     ) {
+        self.redisKeyspace = redisKeyspace
         self.enabled = enabled
         self.nearCapacityBytes = nearCapacityBytes
         self.fresh = fresh

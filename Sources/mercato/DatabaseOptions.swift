@@ -1,59 +1,72 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MercatoSettings
 import MercatoStorage
+import Synchronization
 
 /// Where the data lives: PostgreSQL when `DATABASE_URL` is set, else an SQLite file in the data folder.
+/// The flags only carry what was typed; every value, its default and its check come from `MercatoSettings`.
 struct DatabaseOptions: ParsableArguments {
-    @Option(name: .long, help: "Folder for the embedded SQLite database (env MERCATO_DATA_DIR).")
-    var dataDir: String = ProcessInfo.processInfo.environment["MERCATO_DATA_DIR"] ?? "mercato-data"
+    @Option(name: .customLong("data-dir"), help: help(MercatoSettings.dataDir)) var dataDirFlag: String?
+    @Option(name: .customLong("database-url"), help: help(MercatoSettings.databaseURL)) var databaseURLFlag: String?
+    @Option(name: .customLong("db-pool-size"), help: help(MercatoSettings.dbPoolSize)) var dbPoolSizeFlag: String?
+    @Option(name: .customLong("db-lease-timeout-ms"), help: help(MercatoSettings.dbLeaseTimeoutMs)) var dbLeaseTimeoutFlag: String?
+    @Option(name: .customLong("database-replica-urls"), help: help(MercatoSettings.replicaURLs)) var replicaURLsFlag: String?
+    @Option(name: .customLong("replica-max-lag-ms"), help: help(MercatoSettings.replicaMaxLagMs)) var replicaMaxLagFlag: String?
+    @Option(name: .customLong("replica-max-lag-bytes"), help: help(MercatoSettings.replicaMaxLagBytes)) var replicaMaxLagBytesFlag: String?
+    @Option(name: .customLong("replica-fence-wait-ms"), help: help(MercatoSettings.replicaFenceWaitMs)) var replicaFenceWaitFlag: String?
 
-    @Option(name: .customLong("database-url"), help: "PostgreSQL URL, postgres://user:pass@host:port/db (env DATABASE_URL). Empty: embedded SQLite.")
-    var databaseURLOption: String = ProcessInfo.processInfo.environment["DATABASE_URL"] ?? ""
-
-    var databaseURL: String? { databaseURLOption.isEmpty ? nil : databaseURLOption }
-
-    @Option(name: .long, help: "PostgreSQL connection pool size (env MERCATO_DB_POOL_SIZE).")
-    var dbPoolSize: Int = Int(ProcessInfo.processInfo.environment["MERCATO_DB_POOL_SIZE"] ?? "") ?? 12
-
-    @Option(help: "Longest a statement waits for a free PostgreSQL connection before the request is answered 503 database-unavailable (env MERCATO_DB_LEASE_TIMEOUT_MS).")
-    var dbLeaseTimeoutMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_DB_LEASE_TIMEOUT_MS"] ?? "") ?? 3000
-
-    @Option(name: .customLong("database-replica-urls"), help: "Comma-separated PostgreSQL read replicas for catalog reads (env DATABASE_REPLICA_URLS).")
-    var replicaURLsOption: String = ProcessInfo.processInfo.environment["DATABASE_REPLICA_URLS"] ?? ""
-
-    @Option(help: "Skip a replica that lags the primary by more than this many bytes of WAL (env MERCATO_REPLICA_MAX_LAG_BYTES).")
-    var replicaMaxLagBytes: UInt64 = UInt64(ProcessInfo.processInfo.environment["MERCATO_REPLICA_MAX_LAG_BYTES"] ?? "") ?? (16 << 20)
-
-    @Option(help: "Skip a replica more than this many milliseconds behind the primary (env MERCATO_REPLICA_MAX_LAG_MS).")
-    var replicaMaxLagMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_REPLICA_MAX_LAG_MS"] ?? "") ?? 1000
-
-    @Option(help: "Longest a read after a write waits for a replica to replay it before reading the primary; 0: never wait (env MERCATO_REPLICA_FENCE_WAIT_MS).")
-    var replicaFenceWaitMs: Int = Int(ProcessInfo.processInfo.environment["MERCATO_REPLICA_FENCE_WAIT_MS"] ?? "") ?? 20
-
-    func validate() throws {
-        guard (1...600_000).contains(dbLeaseTimeoutMs) else {
-            throw ValidationError("--db-lease-timeout-ms (MERCATO_DB_LEASE_TIMEOUT_MS) must be from 1 to 600000, not \(dbLeaseTimeoutMs)")
-        }
-        guard replicaMaxLagMs >= 1 else { throw ValidationError("--replica-max-lag-ms (MERCATO_REPLICA_MAX_LAG_MS) must be at least 1, not \(replicaMaxLagMs)") }
-        guard (0...1000).contains(replicaFenceWaitMs) else {
-            throw ValidationError("--replica-fence-wait-ms (MERCATO_REPLICA_FENCE_WAIT_MS) must be from 0 to 1000, not \(replicaFenceWaitMs)")
-        }
+    /// The flags given, by setting name.
+    var flags: [String: String] {
+        Flags.collect([
+            (MercatoSettings.dataDir.name, dataDirFlag), (MercatoSettings.databaseURL.name, databaseURLFlag),
+            (MercatoSettings.dbPoolSize.name, dbPoolSizeFlag), (MercatoSettings.dbLeaseTimeoutMs.name, dbLeaseTimeoutFlag),
+            (MercatoSettings.replicaURLs.name, replicaURLsFlag), (MercatoSettings.replicaMaxLagMs.name, replicaMaxLagFlag),
+            (MercatoSettings.replicaMaxLagBytes.name, replicaMaxLagBytesFlag), (MercatoSettings.replicaFenceWaitMs.name, replicaFenceWaitFlag),
+        ])
     }
 
-    var replicaURLs: [String] { replicaURLsOption.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+    /// This command's settings (its flags plus `extra`, the environment, `.env`) and its database settings.
+    func load(flags extra: [String: String] = [:]) async throws -> (SettingsReader, DatabaseSettings) {
+        let settings = try await SettingsReader.load(flags: flags.merging(extra) { mine, _ in mine })
+        return (settings, try resolve(settings))
+    }
+
+    /// The database settings, read and checked.
+    func resolve(_ settings: SettingsReader) throws -> DatabaseSettings {
+        DatabaseSettings(
+            dataDir: try settings.value(MercatoSettings.dataDir), databaseURL: try settings.value(MercatoSettings.databaseURL),
+            poolSize: try settings.value(MercatoSettings.dbPoolSize),
+            leaseTimeout: .milliseconds(try settings.value(MercatoSettings.dbLeaseTimeoutMs)),
+            replicaURLs: try settings.value(MercatoSettings.replicaURLs),
+            maxLag: .milliseconds(try settings.value(MercatoSettings.replicaMaxLagMs)),
+            maxLagBytes: UInt64(try settings.value(MercatoSettings.replicaMaxLagBytes)),
+            fenceWait: .milliseconds(try settings.value(MercatoSettings.replicaFenceWaitMs)))
+    }
+}
+
+/// The database settings of a command, checked.
+struct DatabaseSettings: Sendable {
+    var dataDir: String
+    var databaseURL: String?
+    var poolSize: Int
+    var leaseTimeout: Duration
+    var replicaURLs: [String]
+    var maxLag: Duration
+    var maxLagBytes: UInt64
+    var fenceWait: Duration
 
     var isEmbedded: Bool { databaseURL == nil }
 
     /// Opens the database, runs `body` with it (the PostgreSQL pool runs alongside), then closes it.
     func withDatabase<T: Sendable>(logger: Logger, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
         if let url = databaseURL {
-            let leaseTimeout = Duration.milliseconds(dbLeaseTimeoutMs)
-            let database = try PostgresDatabase(url: url, maxConnections: dbPoolSize, leaseTimeout: leaseTimeout, logger: logger)
-            let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: dbPoolSize, leaseTimeout: leaseTimeout, logger: logger) }
+            let database = try PostgresDatabase(url: url, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger)
+            let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger) }
             guard !replicas.isEmpty else { return try await database.withRunning { try await body($0) } }
             let names = replicaURLs.map { url in URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "replica" }
-            let (maxLag, maxLagBytes, fenceWait) = (Duration.milliseconds(replicaMaxLagMs), replicaMaxLagBytes, Duration.milliseconds(replicaFenceWaitMs))
+            let (maxLag, maxLagBytes, fenceWait) = (maxLag, maxLagBytes, fenceWait)
             return try await database.withRunning { primary in
                 try await Self.running(replicas) {
                     let replicated = ReplicatedDatabase(
@@ -87,10 +100,34 @@ struct DatabaseOptions: ParsableArguments {
     var demoTokenPath: String { (dataDir as NSString).appendingPathComponent("demo-admin-token") }
 }
 
-/// Logger setup shared by all subcommands (env LOG_LEVEL, LOG_FORMAT).
-func makeLogger(_ label: String) -> Logger {
-    _ = LogSetup.bootstrapped
-    var logger = Logger(label: label)
-    logger.logLevel = ProcessInfo.processInfo.environment["LOG_LEVEL"].flatMap(Logger.Level.init(rawValue:)) ?? .info
-    return logger
+/// The `--help` line of a flag: its setting's meaning, name and default.
+func help<Value>(_ setting: Setting<Value>) -> ArgumentHelp {
+    ArgumentHelp("\(setting.help.replacingOccurrences(of: "`", with: "")) (env \(setting.name); default \(setting.defaultText))")
+}
+
+/// Command-line flags to hand to `SettingsReader`.
+enum Flags {
+    /// The flags that were given, by setting name.
+    static func collect(_ pairs: [(String, String?)]) -> [String: String] {
+        Dictionary(pairs.compactMap { name, value in value.map { (name, $0) } }) { first, _ in first }
+    }
+}
+
+/// Logging for a command, from `LOG_LEVEL`, `LOG_FORMAT` and `MERCATO_ENV`; set up once per process.
+enum Logs {
+    private static let format = Mutex<String?>(nil)
+
+    /// A logger at the configured level; the first call chooses the format for the process.
+    static func logger(_ label: String, _ settings: SettingsReader) throws -> Logger {
+        let production = try settings.value(MercatoSettings.environment) == "production"
+        let format = try settings.value(MercatoSettings.logFormat) ?? (production ? "json" : "text")
+        let first = Self.format.withLock { chosen -> Bool in
+            defer { chosen = chosen ?? format }
+            return chosen == nil
+        }
+        if first, format == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
+        var logger = Logger(label: label)
+        logger.logLevel = Logger.Level(rawValue: try settings.value(MercatoSettings.logLevel)) ?? .info
+        return logger
+    }
 }

@@ -41,14 +41,3 @@ struct JSONLogHandler: LogHandler {
         }
     }
 }
-
-/// Chooses the log format once per process: `LOG_FORMAT=json|text`; JSON by default when `MERCATO_ENV=production`.
-enum LogSetup {
-    static let bootstrapped: Void = {
-        let environment = ProcessInfo.processInfo.environment
-        let format = environment["LOG_FORMAT"]?.lowercased() ?? (environment["MERCATO_ENV"] == "production" ? "json" : "text")
-        if format == "json" {
-            LoggingSystem.bootstrap { label in JSONLogHandler(label: label) }
-        }
-    }()
-}

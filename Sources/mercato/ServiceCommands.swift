@@ -7,6 +7,7 @@ import MercatoCheckout
 import MercatoHTTP
 import MercatoHTTPEdge
 import MercatoInventory
+import MercatoSettings
 import MercatoStorage
 import MercatoTax
 import RedisClient
@@ -33,23 +34,24 @@ struct FaultOptions: ParsableArguments {
 /// `mercato inventory-service`: stock and reservations over HTTP, with the expiry sweeper.
 struct InventoryServiceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "inventory-service", abstract: "Run the inventory service (stock, reservations, expiry) over HTTP.")
+        commandName: "inventory-service", abstract: "Run the inventory service (stock, reservations, expiry) over HTTP.",
+        discussion: "Reads the database, Redis, connection, log and trace settings that `mercato serve --help` lists.")
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var faultOptions: FaultOptions
     @Option(name: .long, help: "Address to listen on.") var hostname = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on.") var port = 8081
-    @Option(help: "Default reservation lifetime in seconds (env MERCATO_RESERVATION_TTL).")
-    var reservationTtl: Int = Int(ProcessInfo.processInfo.environment["MERCATO_RESERVATION_TTL"] ?? "") ?? 600
+    @Option(name: .customLong("reservation-ttl"), help: help(MercatoSettings.reservationTTL)) var reservationTTLFlag: String?
     @Option(help: "Seconds between expiry sweeps.") var expiryInterval: Int = 5
 
     func run() async throws {
-        let limits = try ConnectionLimits.from(ProcessInfo.processInfo.environment)
-        let logger = makeLogger("mercato.inventory")
+        let (settings, database) = try await self.database.load(flags: Flags.collect([(MercatoSettings.reservationTTL.name, reservationTTLFlag)]))
+        let limits = try ConnectionLimits(settings)
+        let logger = try Logs.logger("mercato.inventory", settings)
         let faults = try faultOptions.faults()
-        guard reservationTtl >= 1 else { throw ValidationError("--reservation-ttl must be at least 1 second") }
-        let (hostname, port, ttl, interval) = (hostname, port, reservationTtl, expiryInterval)
-        let redisURL = ProcessInfo.processInfo.environment["REDIS_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        let tracing = try TracingSetup.bootstrap(serviceName: "mercato-inventory", logger: logger)
+        let (hostname, port, ttl, interval) = (hostname, port, try settings.value(MercatoSettings.reservationTTL), expiryInterval)
+        let redisURL = try settings.value(MercatoSettings.redisURL)
+        let keyspace = RedisKeyspace(prefix: try settings.value(MercatoSettings.redisPrefix))
+        let tracing = try TracingSetup.bootstrap(serviceName: "mercato-inventory", settings: settings, logger: logger)
         try await database.withDatabase(logger: logger) { db in
             try await Schema.migrate(db, logger: logger)
             let store = InventoryStore(database: db)
@@ -59,7 +61,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
                 var configuration = try RedisConfiguration(url: redisURL)
                 configuration.clientName = "mercato-inventory"
                 let client = RedisClient(configuration: configuration, logger: logger)
-                bus = SharedGenerations(client: client, availability: RedisAvailability(logger: logger), logger: logger)
+                bus = SharedGenerations(client: client, availability: RedisAvailability(logger: logger), logger: logger, keyspace: keyspace)
             } else {
                 logger.notice("REDIS_URL is not set: API instances learn of stock changes made here only from their own calls or their cache TTL")
                 bus = InProcessInvalidationBus(generations: GenerationMap())
@@ -83,15 +85,18 @@ struct InventoryServiceCommand: AsyncParsableCommand {
 
 /// `mercato tax-service`: tax quotes over HTTP.
 struct TaxServiceCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "tax-service", abstract: "Run the tax service (VAT/GST quotes) over HTTP.")
+    static let configuration = CommandConfiguration(
+        commandName: "tax-service", abstract: "Run the tax service (VAT/GST quotes) over HTTP.",
+        discussion: "Reads the connection, log and trace settings that `mercato serve --help` lists.")
     @OptionGroup var faultOptions: FaultOptions
     @Option(name: .long, help: "Address to listen on.") var hostname = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on.") var port = 8082
 
     func run() async throws {
-        let limits = try ConnectionLimits.from(ProcessInfo.processInfo.environment)
-        let logger = makeLogger("mercato.tax")
-        let tracing = try TracingSetup.bootstrap(serviceName: "mercato-tax", logger: logger)
+        let settings = try await SettingsReader.load()
+        let limits = try ConnectionLimits(settings)
+        let logger = try Logs.logger("mercato.tax", settings)
+        let tracing = try TracingSetup.bootstrap(serviceName: "mercato-tax", settings: settings, logger: logger)
         let router = serviceRouter(faults: try faultOptions.faults())
         TaxRoutes().register(on: router)
         let (hostname, port) = (hostname, port)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MercatoSettings
 import OTel
 import ServiceLifecycle
 
@@ -7,11 +8,13 @@ import ServiceLifecycle
 /// standard `OTEL_*` variables apply), off otherwise (the global tracer stays a no-op, at no cost).
 enum TracingSetup {
     /// Bootstraps the global tracer for `serviceName` and returns the exporter's Service, or nil when off.
-    static func bootstrap(serviceName: String, logger: Logger) throws -> (any Service)? {
-        let environment = ProcessInfo.processInfo.environment
-        guard let endpoint = environment["OTEL_EXPORTER_OTLP_ENDPOINT"], !endpoint.isEmpty else { return nil }
+    static func bootstrap(serviceName: String, settings: SettingsReader, logger: Logger) throws -> (any Service)? {
+        guard let endpoint = try settings.value(MercatoSettings.otlpEndpoint) else { return nil }
         var configuration = OTel.Configuration.default
-        configuration.serviceName = environment["OTEL_SERVICE_NAME"] ?? serviceName
+        configuration.serviceName = settings.text("OTEL_SERVICE_NAME") ?? serviceName
+        // Set here too: the value may come from a flag or `.env`, which OTel does not read. As for the
+        // standard variable, the traces path is appended to the collector's base URL.
+        configuration.traces.otlpExporter.endpoint = endpoint.hasSuffix("/v1/traces") ? endpoint : (endpoint.hasSuffix("/") ? String(endpoint.dropLast()) : endpoint) + "/v1/traces"
         // Metrics are Prometheus (/metrics) and logs go to stdout: OpenTelemetry carries traces only.
         configuration.metrics.enabled = false
         configuration.logs.enabled = false

@@ -8,6 +8,7 @@ import MercatoInventory
 import MercatoStorage
 import NIOCore
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// One HTTP answer, parsed.
@@ -139,6 +140,60 @@ func withInventoryService(
     _ database: any SQLDatabase, faults: FaultInjection, _ body: @Sendable @escaping (String) async throws -> Void
 ) async throws {
     let router = serviceRouter(faults: faults)
+    InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
+    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+    try await app.test(.live) { client in
+        try await body("http://127.0.0.1:\(try #require(client.port))")
+    }
+}
+
+/// Proves calls overlap without measuring time: each request waits at the door until `parties` requests are
+/// inside together (or `patience` runs out), and the most that were ever inside at once is recorded. Calls a
+/// client makes in parallel all get in together; calls it makes one after another never do.
+final class Rendezvous: Sendable {
+    let parties: Int
+    let patience: Duration
+    private let state = Mutex<(inside: Int, most: Int)>((0, 0))
+
+    init(parties: Int, patience: Duration) {
+        self.parties = parties
+        self.patience = patience
+    }
+
+    /// The most requests that were inside at the same time.
+    var most: Int { state.withLock { $0.most } }
+
+    func arrive() async {
+        state.withLock { state in
+            state.inside += 1
+            state.most = max(state.most, state.inside)
+        }
+        // Waits for the others (an event), bounded by `patience` for calls that never come.
+        _ = try? await timeUntil(timeout: patience) { self.state.withLock { $0.most >= self.parties } }
+    }
+
+    func leave() {
+        state.withLock { $0.inside -= 1 }
+    }
+}
+
+/// Sends every request of a test service through a `Rendezvous`.
+struct RendezvousMiddleware<Context: RequestContext>: RouterMiddleware {
+    let rendezvous: Rendezvous
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        await rendezvous.arrive()
+        defer { rendezvous.leave() }
+        return try await next(request, context)
+    }
+}
+
+/// An inventory service whose requests meet at `rendezvous` first.
+func withInventoryService(
+    _ database: any SQLDatabase, rendezvous: Rendezvous, _ body: @Sendable @escaping (String) async throws -> Void
+) async throws {
+    let router = serviceRouter(faults: .off)
+    router.add(middleware: RendezvousMiddleware(rendezvous: rendezvous))
     InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
     let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
     try await app.test(.live) { client in

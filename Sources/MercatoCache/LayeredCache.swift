@@ -60,11 +60,15 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     public let counters = CacheCounters()
     private let ledger = MissLedger()
 
+    /// Monotonic nanoseconds: lifetimes are measured on it (tests pass a clock they move by hand).
+    private let clock: @Sendable () -> UInt64
+
     /// `shared`: the Redis tier and how values are stored there (nil: near cache only).
     public init(
         near: NearCache<Value>, shared: (tier: any SharedCacheTier, codec: ValueCodec<Value>)? = nil, lifetimes: CacheLifetimes,
-        refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int
+        refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int, clock: @escaping @Sendable () -> UInt64 = LayeredCache.uptime
     ) {
+        self.clock = clock
         self.near = near
         self.shared = shared
         self.lifetimes = lifetimes
@@ -81,7 +85,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         for key: String, family: (@Sendable () -> String)? = nil, validity: (@Sendable (Value) -> Validity)? = nil,
         load: @escaping @Sendable () async throws -> Value
     ) async throws -> (Value, CacheOutcome) {
-        let now = Self.now()
+        let now = clock()
         var (found, entry) = near.lookup(key, now: now)
         if let validity {
             switch found {
@@ -110,7 +114,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
 
     /// The fresh cached value for `key` from either tier, without loading it on a miss.
     public func cachedValue(for key: String) async -> Value? {
-        if case .fresh(let value) = near.lookup(key, now: Self.now()).0 {
+        if case .fresh(let value) = near.lookup(key, now: clock()).0 {
             counters.nearHits.add(1, ordering: .relaxed)
             return value
         }
@@ -166,7 +170,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
                     // Built only here: a hit never needs it.
                     let family = family()
                     // A held value that failed validation was invalidated, whatever the ledger says.
-                    let held = validity != nil && near.lookup(key, now: Self.now()).1 != nil
+                    let held = validity != nil && near.lookup(key, now: clock()).1 != nil
                     counters.missed(held ? .invalidated : ledger.cause(family: family, key: key))
                     ledger.record(family: family, key: key)
                 }
@@ -196,9 +200,9 @@ public final class LayeredCache<Value: Sendable>: Sendable {
 
     private func loadAndStore(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> Value {
         counters.loads.add(1, ordering: .relaxed)
-        let started = Self.now()
+        let started = clock()
         let value = try await load()
-        storeNear(key, value, loadNanos: Self.now() &- started)
+        storeNear(key, value, loadNanos: clock() &- started)
         if let shared {
             await shared.tier.set(key, shared.codec.encode(value), ttl: lifetimes.fresh + lifetimes.stale)
         }
@@ -206,7 +210,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     }
 
     private func storeNear(_ key: String, _ value: Value, loadNanos: UInt64) {
-        let now = Self.now()
+        let now = clock()
         let fresh = Self.nanos(lifetimes.fresh)
         near.store(
             key, TimedEntry(value: value, freshUntil: now &+ fresh, staleUntil: now &+ fresh &+ Self.nanos(lifetimes.stale), loadNanos: loadNanos),
@@ -228,7 +232,8 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         return Double(now) + gap >= Double(entry.freshUntil)
     }
 
-    static func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+    /// The default clock: nanoseconds since boot.
+    @Sendable public static func uptime() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
 
     static func nanos(_ duration: Duration) -> UInt64 {
         let (seconds, attoseconds) = duration.components

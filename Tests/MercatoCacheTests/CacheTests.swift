@@ -108,17 +108,38 @@ final class Loader: Sendable {
 
 func makeCache(
     fresh: Duration = .seconds(60), stale: Duration = .seconds(60), beta: Double = 0, refresher: RefreshQueue = RefreshQueue(),
-    shared: (any SharedCacheTier)? = nil
+    shared: (any SharedCacheTier)? = nil, clock: @escaping @Sendable () -> UInt64 = LayeredCache<String>.uptime
 ) -> (LayeredCache<String>, RefreshQueue) {
     let codec = ValueCodec<String>(encode: { ByteBuffer(string: $0) }, decode: { String(buffer: $0) })
     let cache = LayeredCache<String>(
         near: NearCache(capacityBytes: 1 << 20), shared: shared.map { ($0, codec) },
-        lifetimes: CacheLifetimes(fresh: fresh, stale: stale, earlyRefreshBeta: beta), refresher: refresher, cost: { $0.utf8.count })
+        lifetimes: CacheLifetimes(fresh: fresh, stale: stale, earlyRefreshBeta: beta), refresher: refresher, cost: { $0.utf8.count }, clock: clock)
     return (cache, refresher)
 }
 
 @Suite("Layered cache")
 struct LayeredCacheTests {
+    /// Lifetimes on an injected clock, moved by hand: fresh until `fresh`, then stale (served, one refresh
+    /// scheduled) until `fresh + stale`, then gone (loaded again). No sleeping, exact boundaries.
+    @Test func lifetimesFollowTheClock() async throws {
+        let now = Atomic<UInt64>(1_000)
+        let second: UInt64 = 1_000_000_000
+        let (cache, _) = makeCache(fresh: .seconds(10), stale: .seconds(5), clock: { now.load(ordering: .relaxed) })
+        let loads = Atomic<Int>(0)
+        @Sendable func load() -> String { "v\(loads.add(1, ordering: .relaxed).newValue)" }
+        #expect(try await cache.value(for: "k") { load() } == ("v1", .miss))
+        now.store(1_000 + 10 * second - 1, ordering: .relaxed)
+        #expect(try await cache.value(for: "k") { load() } == ("v1", .hit))
+        now.store(1_000 + 10 * second, ordering: .relaxed)
+        #expect(try await cache.value(for: "k") { load() } == ("v1", .stale))
+        now.store(1_000 + 15 * second - 1, ordering: .relaxed)
+        #expect(try await cache.value(for: "k") { load() } == ("v1", .stale))
+        now.store(1_000 + 15 * second, ordering: .relaxed)
+        #expect(try await cache.value(for: "k") { load() } == ("v2", .miss))
+        // The refresh queue was never run, so the stale reads loaded nothing themselves.
+        #expect(loads.load(ordering: .relaxed) == 2)
+    }
+
     @Test func concurrentMissesShareOneLoad() async throws {
         let (cache, _) = makeCache()
         let loader = Loader()

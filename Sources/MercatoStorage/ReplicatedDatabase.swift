@@ -91,7 +91,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     public var dialect: SQLDialect { primary.dialect }
 
     public func query(_ sql: SQL) async throws -> [SQLRow] {
-        if let fence = ReadRouting.replicaFence, let replica = await replica(replayed: fence) {
+        if sql.replicaReadable, let fence = ReadRouting.replicaFence, let replica = await replica(replayed: fence) {
             do {
                 // A replica that stops answering must not stall reads: after `readTimeout` the read is
                 // retried on the primary and the replica marked down until a probe succeeds.
@@ -112,7 +112,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
                 logger.warning("replica read failed; marked unhealthy, reading from the primary", metadata: ["replica": "\(replica.name)", "error": "\(error)"])
             }
         }
-        if ReadRouting.replicaFence != nil { counters.fallbacks.add(1, ordering: .relaxed) }
+        if sql.replicaReadable, ReadRouting.replicaFence != nil { counters.fallbacks.add(1, ordering: .relaxed) }
         counters.primary.add(1, ordering: .relaxed)
         return try await primary.query(sql)
     }

@@ -16,11 +16,21 @@ public struct SQL: Sendable {
     public var binds: [SQLValue]
     /// Hot-path statements are prepared once per connection on PostgreSQL (planning is not free).
     public var prepared: Bool
+    /// A read that a replica may answer (when the caller's `ReadRouting.replicaFence` allows one). Only
+    /// statements marked so ever leave the primary: a write inside a replica-routed task still goes to it.
+    public var replicaReadable: Bool = false
 
     public init(_ text: String, _ binds: [SQLValue] = [], prepared: Bool = false) {
         self.text = text
         self.binds = binds
         self.prepared = prepared
+    }
+
+    /// This statement, marked as a read a replica may answer.
+    public var onReplica: SQL {
+        var sql = self
+        sql.replicaReadable = true
+        return sql
     }
 }
 

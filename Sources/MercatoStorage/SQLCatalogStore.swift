@@ -6,6 +6,11 @@ public struct SQLCatalogStore: CatalogStore {
 
     public init(database: any SQLDatabase) { self.database = database }
 
+    /// Every statement here is a storefront read, which a replica may answer when the caller routed it so.
+    private func read(_ sql: SQL) async throws -> [SQLRow] {
+        try await database.query(sql.onReplica)
+    }
+
     static let merchantColumns = "m.id, m.slug, m.name, m.markets"
     static let categoryColumns = "c.id, c.merchant_id, c.parent_id, c.slug, c.name, c.kind, c.position, c.allowed_groups, c.allowed_markets, c.effective_mask"
 
@@ -13,13 +18,13 @@ public struct SQLCatalogStore: CatalogStore {
         let rows: [SQLRow]
         switch category {
         case nil:
-            rows = try await database.query(SQL("SELECT \(Self.merchantColumns) FROM merchants m WHERE m.slug = $1", [.text(slug)], prepared: true))
+            rows = try await read(SQL("SELECT \(Self.merchantColumns) FROM merchants m WHERE m.slug = $1", [.text(slug)], prepared: true))
         case .id(let id)?:
-            rows = try await database.query(SQL(
+            rows = try await read(SQL(
                 "SELECT \(Self.merchantColumns), \(Self.categoryColumns) FROM merchants m LEFT JOIN categories c ON c.merchant_id = m.id AND c.id = $2 WHERE m.slug = $1",
                 [.text(slug), id], prepared: true))
         case .slug(let categorySlug)?:
-            rows = try await database.query(SQL(
+            rows = try await read(SQL(
                 "SELECT \(Self.merchantColumns), \(Self.categoryColumns) FROM merchants m LEFT JOIN categories c ON c.merchant_id = m.id AND c.slug = $2 WHERE m.slug = $1",
                 [.text(slug), .text(categorySlug)], prepared: true))
         }
@@ -30,7 +35,7 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func categoryTree(slug: String) async throws -> (Merchant, [Category])? {
-        let rows = try await database.query(SQL(
+        let rows = try await read(SQL(
             "SELECT \(Self.merchantColumns), \(Self.categoryColumns) FROM merchants m LEFT JOIN categories c ON c.merchant_id = m.id WHERE m.slug = $1 ORDER BY c.position, c.slug",
             [.text(slug)], prepared: true))
         guard let first = rows.first else { return nil }
@@ -40,7 +45,7 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func listing(_ query: ListingQuery) async throws -> [ListingRow] {
-        try await database.query(Self.listingSQL(query)).map { row in
+        try await read(Self.listingSQL(query)).map { row in
             ListingRow(
                 productID: try row.id(0), sortValue: try row.int(1), slug: try row.text(3), name: try row.text(4),
                 imageURL: try row.optionalText(5), price: try row.int(6), inStock: try row.bool(2))
@@ -92,7 +97,7 @@ public struct SQLCatalogStore: CatalogStore {
         case .id(let id): (condition, value) = ("p.id = $2", id)
         case .slug(let slug): (condition, value) = ("p.slug = $2", .text(slug))
         }
-        let rows = try await database.query(SQL(
+        let rows = try await read(SQL(
             """
             SELECT \(Self.merchantColumns), p.id, p.slug, p.name, p.description, p.images, p.status, e.audience_mask
             FROM merchants m JOIN products p ON p.merchant_id = m.id
@@ -109,7 +114,7 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func variants(of product: ProductID, currency: CurrencyCode) async throws -> [VariantRecord] {
-        try await database.query(SQL(
+        try await read(SQL(
             """
             SELECT v.id, v.sku, v.options, vp.amount, v.stock, v.stock_version FROM variants v
             JOIN variant_prices vp ON vp.variant_id = v.id AND vp.currency = $2
@@ -126,7 +131,7 @@ public struct SQLCatalogStore: CatalogStore {
     public func stockLevels(_ variants: [VariantID]) async throws -> [VariantID: (stock: Int64, version: Int64)] {
         guard !variants.isEmpty else { return [:] }
         var levels: [VariantID: (stock: Int64, version: Int64)] = [:]
-        for row in try await database.query(SQL(
+        for row in try await read(SQL(
             "SELECT id, stock, stock_version FROM variants WHERE id IN (\(BatchInsert.placeholders(count: variants.count, startingAt: 1)))",
             variants.map(\.sql)))
         {
@@ -138,7 +143,7 @@ public struct SQLCatalogStore: CatalogStore {
     public func productFacts(_ products: [ProductID], currency: CurrencyCode) async throws -> [ProductID: ProductFactsRecord] {
         guard !products.isEmpty else { return [:] }
         var facts: [ProductID: ProductFactsRecord] = [:]
-        for row in try await database.query(SQL(
+        for row in try await read(SQL(
             """
             SELECT v.product_id, v.id, v.stock, v.stock_version, pp.min_amount FROM variants v
             LEFT JOIN product_prices pp ON pp.product_id = v.product_id AND pp.currency = $1
@@ -155,7 +160,7 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func ping() async throws {
-        _ = try await database.query("SELECT 1")
+        _ = try await read(SQL("SELECT 1"))
     }
 
     static func merchant(_ row: SQLRow, at offset: Int) throws -> Merchant {

@@ -129,7 +129,7 @@ struct ReplicaRoutingTests {
                     try await Task.sleep(for: .milliseconds(300))
                     await lagLimited.refresh()
                     #expect(lagging.isHealthy && lagging.lag >= .milliseconds(300), "lag \(lagging.lag)")
-                    _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query("SELECT 1") }
+                    _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query(SQL("SELECT 1").onReplica) }
                     #expect(lagLimited.counters.snapshot.replica == 0 && lagLimited.counters.snapshot.fallbacks == 1)
                 } catch {
                     _ = try? await replica.query("SELECT pg_wal_replay_resume()")
@@ -150,7 +150,7 @@ struct ReplicaRoutingTests {
                 #expect(write.status == .ok)
                 let fence = try #require(write.headers[.mercatoReadAfter].flatMap(WALPosition.init))
                 let rows = try await ReadRouting.$replicaFence.withValue(fence) {
-                    try await waiting.query("SELECT amount FROM variant_prices WHERE variant_id = $1::uuid AND amount = 4322", .text(variant))
+                    try await waiting.query(SQL("SELECT amount FROM variant_prices WHERE variant_id = $1::uuid AND amount = 4322", [.text(variant)]).onReplica)
                 }
                 #expect(rows.count == 1, "the replica had replayed the write when it answered")
                 #expect(waiting.counters.snapshot.replica == 1 && waiting.counters.fenceWaits.replayed == 1)
@@ -162,7 +162,7 @@ struct ReplicaRoutingTests {
                     logger: Harness.logger)
                 try await Self.eventuallyAsync("the resumed replica is within 2 s of the primary") {
                     await lagLimited.refresh()
-                    _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query("SELECT 1") }
+                    _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query(SQL("SELECT 1").onReplica) }
                     return lagLimited.counters.snapshot.replica > 0
                 }
 

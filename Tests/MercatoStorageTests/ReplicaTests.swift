@@ -93,12 +93,35 @@ struct ReplicaTests {
                     }
                     let fence = try await replicated.currentPosition()
                     let seen = try await ReadRouting.$replicaFence.withValue(fence) {
-                        try await replicated.query(SQL("SELECT value FROM fence_checks WHERE id = $1", [.int(id)])).first?.int(0)
+                        try await replicated.query(SQL("SELECT value FROM fence_checks WHERE id = $1", [.int(id)]).onReplica).first?.int(0)
                     }
                     #expect(seen == Int64(round), "round \(round): the replica, past the fence \(fence), showed \(seen.map(String.init) ?? "no row")")
                 }
                 #expect(replicated.counters.snapshot.replica == 20, "every read was answered by the replica")
                 try await primary.execute(SQL("DELETE FROM fence_checks WHERE id = $1", [.int(id)]))
+            }
+        }
+    }
+
+    /// Only statements marked as replica reads leave the primary: inside a replica-routed task, an unmarked
+    /// statement (a write, say) still runs on the primary.
+    @Test func onlyMarkedReadsReachAReplica() async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
+        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
+        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
+        try await primary.withRunning { primary in
+            try await replica.withRunning { replica in
+                let replicated = ReplicatedDatabase(
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
+                    fenceWait: .seconds(10), logger: Self.logger)
+                await replicated.refresh()
+                let (unmarked, marked) = try await ReadRouting.$replicaFence.withValue(.zero) {
+                    (try await replicated.query("SELECT pg_is_in_recovery()").first?.bool(0),
+                     try await replicated.query(SQL("SELECT pg_is_in_recovery()").onReplica).first?.bool(0))
+                }
+                #expect(unmarked == false, "an unmarked statement ran on a replica")
+                #expect(marked == true, "a marked read inside a replica fence did not use the replica")
             }
         }
     }

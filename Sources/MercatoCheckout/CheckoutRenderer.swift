@@ -9,7 +9,7 @@ enum CheckoutRenderer {
         var json = JSONWriter(capacity: 1024)
         json.raw("{"); json.key("id"); json.string(record.id.description)
         if let token { json.raw(","); json.key("token"); json.string(token) }
-        json.raw(","); json.key("status"); json.string(record.status)
+        json.raw(","); json.key("status"); json.string(record.status.rawValue)
         try body(&json, record: record)
         json.raw(","); json.key("reservation_expires_at"); json.string(iso(record.reservationExpiresAt))
         json.raw(","); json.key("created_at"); json.string(iso(record.createdAt))
@@ -21,7 +21,7 @@ enum CheckoutRenderer {
         var json = JSONWriter(capacity: 1024)
         json.raw("{"); json.key("id"); json.string(order.id.description)
         json.raw(","); json.key("checkout_id"); json.string(checkout.id.description)
-        json.raw(","); json.key("status"); json.string("placed")
+        json.raw(","); json.key("status"); json.string(OrderStatus.placed.rawValue)
         try body(&json, record: checkout)
         json.raw(","); json.key("created_at"); json.string(iso(order.createdAt))
         json.raw("}")

@@ -196,9 +196,9 @@ public struct CheckoutService: Sendable {
         await stockChanged(merchant, change)
 
         let token = Secrets.randomToken(bytes: 24)
-        let now = Clock.nowMicros()
+        let now = WallClock.nowMicros()
         let record = CheckoutRecord(
-            id: checkoutID, merchantID: merchant.id, tokenHash: Secrets.sha256Hex(token), status: "open", market: chosen.code,
+            id: checkoutID, merchantID: merchant.id, tokenHash: Secrets.sha256Hex(token), status: .open, market: chosen.code,
             currency: chosen.currency.code, email: email, linesJSON: try Self.encode(lines), shippingAddressJSON: nil,
             taxJSON: try taxQuote.map { try Self.encode(TaxAPI.QuoteBody($0)) }, reservationKey: reservationKey,
             reservationExpiresAt: reservation.expiresAt, createdAt: now, updatedAt: now)
@@ -279,7 +279,7 @@ public struct CheckoutService: Sendable {
     /// Stores the address and asks the tax service for the first time (standard) or again (sequential).
     public func setShippingAddress(_ id: CheckoutID, token: String?, body: Data) async throws -> [UInt8] {
         let checkout = try await authorized(id, token: token)
-        guard checkout.status == "open" else { throw CheckoutError.notOpen(checkout.status) }
+        guard checkout.status == .open else { throw CheckoutError.notOpen(checkout.status.rawValue) }
         let address = try CheckoutValidation.address(try JSONInput.decode(ShippingAddress.self, from: body, schema: ShippingAddress.schema))
         guard address.country == checkout.market else { throw CheckoutError.countryMismatch(expected: checkout.market, got: address.country) }
         let lines = try Self.decode([StoredLine].self, checkout.linesJSON)
@@ -288,7 +288,7 @@ public struct CheckoutService: Sendable {
         let taxJSON = try Self.encode(TaxAPI.QuoteBody(quote))
         guard try await store.setShippingAddress(id, addressJSON: addressJSON, taxJSON: taxJSON) else {
             let now = try await store.checkout(id)
-            throw CheckoutError.notOpen(now?.status ?? "gone")
+            throw CheckoutError.notOpen(now?.status.rawValue ?? "gone")
         }
         var updated = checkout
         updated.shippingAddressJSON = addressJSON
@@ -315,17 +315,17 @@ public struct CheckoutService: Sendable {
         if !body.isEmpty { _ = try JSONInput.decode(CompleteInput.self, from: body, schema: CompleteInput.schema) }
         let requestHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
         let checkout = try await authorized(id, token: token)
-        guard checkout.status == "open" else {
+        guard checkout.status == .open else {
             // Completed (or expired at completion): the order's stored answer, for the key that made it.
-            if let existing = try await store.order(checkout: id), existing.status != "pending" {
+            if let existing = try await store.order(checkout: id), existing.status != .pending {
                 return try replay(existing, key: key, requestHash: requestHash)
             }
-            throw CheckoutError.notOpen(checkout.status)
+            throw CheckoutError.notOpen(checkout.status.rawValue)
         }
         guard checkout.shippingAddressJSON != nil, checkout.taxJSON != nil else { throw CheckoutError.addressRequired }
 
         let claimed = try await store.claimOrder(OrderID.random(), for: checkout, idempotencyKey: key, requestHash: requestHash)
-        if claimed.status != "pending" { return try replay(claimed, key: key, requestHash: requestHash) }
+        if claimed.status != .pending { return try replay(claimed, key: key, requestHash: requestHash) }
         guard claimed.idempotencyKey == key else { throw CheckoutError.alreadyCompleted(claimed.id) }
         guard claimed.requestHash == requestHash else { throw CheckoutError.idempotencyKeyReused }
 
@@ -335,13 +335,13 @@ public struct CheckoutService: Sendable {
         do {
             _ = try await call(.commit) { try await inventory.commit(merchantID: checkout.merchantID, key: checkout.reservationKey) }
             let body = String(decoding: try CheckoutRenderer.order(claimed, checkout: checkout), as: UTF8.self)
-            answer = (201, body, try await store.finishOrder(claimed.id, checkout: id, status: "placed", responseStatus: 201, body: body, checkoutStatus: "completed"))
+            answer = (201, body, try await store.finishOrder(claimed.id, checkout: id, status: .placed, responseStatus: 201, body: body, checkoutStatus: .completed))
         } catch InventoryError.notHeld(_, .released) {
             // The reservation ran out before the buyer completed. Inventory refuses to commit it even
             // before the sweeper has run; give the units back now rather than at the next sweep.
             await releaseExpired(checkout)
             let problem = CheckoutRenderer.expiredProblem(checkoutID: id)
-            answer = (409, problem, try await store.finishOrder(claimed.id, checkout: id, status: "failed", responseStatus: 409, body: problem, checkoutStatus: "expired"))
+            answer = (409, problem, try await store.finishOrder(claimed.id, checkout: id, status: .failed, responseStatus: 409, body: problem, checkoutStatus: .expired))
         }
         // This request wrote the answer: it is what every repeat will replay.
         if answer.won { return StoredResponse(status: answer.status, body: Array(answer.body.utf8), replayed: false) }
@@ -367,7 +367,7 @@ public struct CheckoutService: Sendable {
 
     /// The order, for the holder of its checkout's token. Only placed orders exist to buyers.
     public func order(_ id: OrderID, token: String?) async throws -> [UInt8] {
-        guard let order = try await store.order(id), order.status == "placed", let body = order.body,
+        guard let order = try await store.order(id), order.status == .placed, let body = order.body,
               let token, Self.sameHash(order.tokenHash, Secrets.sha256Hex(token))
         else { throw MercatoError.notFound("no order \(id)") }
         return Array(body.utf8)

@@ -24,7 +24,7 @@ extension CatalogWriter {
         try await database.transaction { tx in
             let id = ProductID.random()
             try await Self.requireCategories(draft.categoryIDs, merchantID: merchantID, on: tx)
-            let now = Clock.nowMicros()
+            let now = WallClock.nowMicros()
             do {
                 try await tx.execute(SQL(
                     """
@@ -67,7 +67,7 @@ extension CatalogWriter {
             if let position = patch.position { set("position", .int(position)) }
             if let status = patch.status { set("status", .text(status.rawValue)) }
             if let taxClass = patch.taxClass { set("tax_class", .text(taxClass.rawValue)) }
-            set("updated_at", .int(Clock.nowMicros()))
+            set("updated_at", .int(WallClock.nowMicros()))
             do {
                 try await tx.execute(SQL("UPDATE products SET \(sets.joined(separator: ", ")) WHERE merchant_id = $1 AND id = $2", binds))
             } catch StorageError.uniqueViolation {
@@ -134,7 +134,7 @@ extension CatalogWriter {
             // one product then take their minimum one after the other, each seeing the other's price.
             guard let locked = try await tx.query(
                 "UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = (SELECT product_id FROM variants WHERE merchant_id = $1 AND id = $2) RETURNING id",
-                merchantID.sql, variantID.sql, .int(Clock.nowMicros())
+                merchantID.sql, variantID.sql, .int(WallClock.nowMicros())
             ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
             let productID: ProductID = try locked.id(0)
             let currency = price.currency.code
@@ -204,7 +204,7 @@ extension CatalogWriter {
         merchantID: MerchantID, productID: ProductID, reproject: Bool = true, markUpdated: Bool = true, on tx: any SQLExecutor
     ) async throws -> (AdminProduct, WriteEffect) {
         if reproject, markUpdated {
-            try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(Clock.nowMicros()))
+            try await tx.execute("UPDATE products SET updated_at = $3 WHERE merchant_id = $1 AND id = $2", merchantID.sql, productID.sql, .int(WallClock.nowMicros()))
         }
         let outcome = reproject ? try await ListingProjector.reproject([productID], merchantID: merchantID, on: tx) : ListingProjector.Outcome()
         let product = try await loadProduct(merchantID: merchantID, id: productID, on: tx)

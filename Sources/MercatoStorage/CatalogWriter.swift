@@ -148,7 +148,7 @@ public struct CatalogWriter: Sendable {
         do {
             try await database.execute(
                 "INSERT INTO merchants (id, slug, name, markets, created_at) VALUES ($1, $2, $3, $4, $5)",
-                merchant.id.sql, .text(slug), .text(name), .text(markets.map(\.code).joined(separator: ",")), .int(Clock.nowMicros()))
+                merchant.id.sql, .text(slug), .text(name), .text(markets.map(\.code).joined(separator: ",")), .int(WallClock.nowMicros()))
         } catch StorageError.uniqueViolation {
             throw MercatoError.conflict("a merchant with slug '\(slug)' already exists")
         }
@@ -166,7 +166,7 @@ public struct CatalogWriter: Sendable {
         let token = "mk_" + Secrets.randomToken(bytes: 24)
         try await database.execute(
             "INSERT INTO admin_tokens (token_hash, merchant_id, created_at) VALUES ($1, $2, $3)",
-            .text(Secrets.sha256Hex(token)), merchantID.sql, .int(Clock.nowMicros()))
+            .text(Secrets.sha256Hex(token)), merchantID.sql, .int(WallClock.nowMicros()))
         return token
     }
 

@@ -42,7 +42,7 @@ public struct CheckoutRecord: Sendable, Equatable {
     public var id: CheckoutID
     public var merchantID: MerchantID
     public var tokenHash: String
-    public var status: String
+    public var status: CheckoutStatus
     public var market: String
     public var currency: String
     public var email: String
@@ -55,7 +55,7 @@ public struct CheckoutRecord: Sendable, Equatable {
     public var updatedAt: Int64
 
     public init(
-        id: CheckoutID, merchantID: MerchantID, tokenHash: String, status: String, market: String, currency: String, email: String,
+        id: CheckoutID, merchantID: MerchantID, tokenHash: String, status: CheckoutStatus, market: String, currency: String, email: String,
         linesJSON: String, shippingAddressJSON: String?, taxJSON: String?, reservationKey: String, reservationExpiresAt: Int64,
         createdAt: Int64, updatedAt: Int64
     ) {
@@ -84,8 +84,7 @@ public struct OrderRecord: Sendable, Equatable {
     public var tokenHash: String
     public var idempotencyKey: String
     public var requestHash: String
-    /// `pending` while the reservation is being committed, then `placed` or `failed`.
-    public var status: String
+    public var status: OrderStatus
     public var responseStatus: Int?
     public var body: String?
     public var createdAt: Int64
@@ -138,7 +137,7 @@ public struct CheckoutStore: Sendable {
                 reservation_key, reservation_expires_at, created_at, updated_at)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
             """,
-            checkout.id.sql, checkout.merchantID.sql, .text(checkout.tokenHash), .text(checkout.status), .text(checkout.market),
+            checkout.id.sql, checkout.merchantID.sql, .text(checkout.tokenHash), .text(checkout.status.rawValue), .text(checkout.market),
             .text(checkout.currency), .text(checkout.email), .text(checkout.linesJSON), Self.optional(checkout.shippingAddressJSON),
             Self.optional(checkout.taxJSON), .text(checkout.reservationKey), .int(checkout.reservationExpiresAt),
             .int(checkout.createdAt), .int(checkout.updatedAt))
@@ -153,7 +152,7 @@ public struct CheckoutStore: Sendable {
             """, id.sql
         ).first else { return nil }
         return CheckoutRecord(
-            id: try row.id(0), merchantID: try row.id(1), tokenHash: try row.text(2), status: try row.text(3), market: try row.text(4),
+            id: try row.id(0), merchantID: try row.id(1), tokenHash: try row.text(2), status: try Self.status(row.text(3)), market: try row.text(4),
             currency: try row.text(5), email: try row.text(6), linesJSON: try row.text(7), shippingAddressJSON: try row.optionalText(8),
             taxJSON: try row.optionalText(9), reservationKey: try row.text(10), reservationExpiresAt: try row.int(11),
             createdAt: try row.int(12), updatedAt: try row.int(13))
@@ -163,14 +162,14 @@ public struct CheckoutStore: Sendable {
     public func setShippingAddress(_ id: CheckoutID, addressJSON: String, taxJSON: String) async throws -> Bool {
         try await database.query(
             "UPDATE checkouts SET shipping_address = $2, tax = $3, updated_at = $4 WHERE id = $1 AND status = 'open' RETURNING id",
-            id.sql, .text(addressJSON), .text(taxJSON), .int(Clock.nowMicros())
+            id.sql, .text(addressJSON), .text(taxJSON), .int(WallClock.nowMicros())
         ).count == 1
     }
 
     /// Claims the checkout's one order for an idempotency key: inserts a `pending` order unless the
     /// checkout already has one, then returns whichever order the checkout has.
     public func claimOrder(_ id: OrderID, for checkout: CheckoutRecord, idempotencyKey: String, requestHash: String) async throws -> OrderRecord {
-        let now = Clock.nowMicros()
+        let now = WallClock.nowMicros()
         // One statement when the claim is new (the usual case); a second only to read the order that won.
         if let claimed = try await database.query(
             """
@@ -188,14 +187,16 @@ public struct CheckoutStore: Sendable {
     /// Records how a pending order ended and moves its checkout on, in one transaction. Only the
     /// first finisher writes (true); later ones (concurrent retries) leave the stored response alone (false).
     @discardableResult
-    public func finishOrder(_ id: OrderID, checkout: CheckoutID, status: String, responseStatus: Int, body: String, checkoutStatus: String) async throws -> Bool {
+    public func finishOrder(
+        _ id: OrderID, checkout: CheckoutID, status: OrderStatus, responseStatus: Int, body: String, checkoutStatus: CheckoutStatus
+    ) async throws -> Bool {
         try await database.transaction { tx in
             let updated = try await tx.query(
                 "UPDATE orders SET status = $2, response_status = $3, body = $4, updated_at = $5 WHERE id = $1 AND status = 'pending' RETURNING id",
-                id.sql, .text(status), .int(Int64(responseStatus)), .text(body), .int(Clock.nowMicros()))
+                id.sql, .text(status.rawValue), .int(Int64(responseStatus)), .text(body), .int(WallClock.nowMicros()))
             guard !updated.isEmpty else { return false }
             try await tx.execute(
-                "UPDATE checkouts SET status = $2, updated_at = $3 WHERE id = $1", checkout.sql, .text(checkoutStatus), .int(Clock.nowMicros()))
+                "UPDATE checkouts SET status = $2, updated_at = $3 WHERE id = $1", checkout.sql, .text(checkoutStatus.rawValue), .int(WallClock.nowMicros()))
             return true
         }
     }
@@ -260,12 +261,18 @@ public struct CheckoutStore: Sendable {
         try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
     }
 
+    /// A stored status, which only this store writes: anything else is a corrupt row.
+    static func status<Status: RawRepresentable<String>>(_ text: String) throws -> Status {
+        guard let status = Status(rawValue: text) else { throw StorageError.decoding("unknown status '\(text)'") }
+        return status
+    }
+
     static let orderColumns = "id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, response_status, body, created_at"
 
     static func order(_ row: SQLRow) throws -> OrderRecord {
         OrderRecord(
             id: try row.id(0), merchantID: try row.id(1), checkoutID: try row.id(2), tokenHash: try row.text(3), idempotencyKey: try row.text(4),
-            requestHash: try row.text(5), status: try row.text(6), responseStatus: try row.optionalInt(7).map(Int.init), body: try row.optionalText(8),
+            requestHash: try row.text(5), status: try Self.status(row.text(6)), responseStatus: try row.optionalInt(7).map(Int.init), body: try row.optionalText(8),
             createdAt: try row.int(9))
     }
 

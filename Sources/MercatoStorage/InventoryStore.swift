@@ -124,7 +124,7 @@ public struct InventoryStore: Sendable {
             }
             // Throwing rolls back every decrement made above.
             if !shortages.isEmpty { throw InventoryError.insufficientStock(shortages) }
-            let now = Clock.nowMicros()
+            let now = WallClock.nowMicros()
             let expiresAt = now + Int64(ttl.components.seconds) * 1_000_000 + Int64(ttl.components.attoseconds / 1_000_000_000_000)
             try await tx.execute(
                 "INSERT INTO reservations (id, merchant_id, status, lines_digest, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
@@ -144,7 +144,7 @@ public struct InventoryStore: Sendable {
     /// Marks a held reservation as sold. Committing twice is a no-op. A reservation past its expiry
     /// is refused as released even before the sweeper has given its units back: its deadline was
     /// advertised to the buyer, and the units may already be promised to someone else.
-    public func commit(merchantID: MerchantID, key: String, now: Int64 = Clock.nowMicros()) async throws -> Reservation {
+    public func commit(merchantID: MerchantID, key: String, now: Int64 = WallClock.nowMicros()) async throws -> Reservation {
         // The usual case in one conditional statement (atomic against a concurrent release or expiry);
         // the reason for a refusal is looked up only when it is refused.
         if let row = try await database.query(
@@ -192,7 +192,7 @@ public struct InventoryStore: Sendable {
     }
 
     /// Releases every held reservation whose time ran out; returns what it released.
-    public func releaseExpired(now: Int64 = Clock.nowMicros(), limit: Int = 100) async throws -> [(Reservation, StockChange)] {
+    public func releaseExpired(now: Int64 = WallClock.nowMicros(), limit: Int = 100) async throws -> [(Reservation, StockChange)] {
         let keys = try await database.query(
             "SELECT id, merchant_id FROM reservations WHERE status = 'held' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
             .int(now), .int(Int64(limit))
@@ -270,7 +270,7 @@ public struct InventoryStore: Sendable {
     static func setStatus(_ status: ReservationStatus, key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws {
         try await tx.execute(
             "UPDATE reservations SET status = $3, updated_at = $4 WHERE merchant_id = $1 AND id = $2",
-            merchantID.sql, .text(key), .text(status.rawValue), .int(Clock.nowMicros()))
+            merchantID.sql, .text(key), .text(status.rawValue), .int(WallClock.nowMicros()))
     }
 
     static func digest(key: String, merchantID: MerchantID, on tx: any SQLExecutor) async throws -> String? {

@@ -174,7 +174,7 @@ public enum Schema {
                 }
                 try await tx.execute(
                     "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)",
-                    .int(Int64(migration.version)), .int(Clock.nowMicros())
+                    .int(Int64(migration.version)), .int(WallClock.nowMicros())
                 )
                 // A per-installation secret signs cursors and storefront tokens; all instances share it.
                 try await tx.execute(
@@ -192,8 +192,9 @@ public enum Schema {
     }
 }
 
-/// Wall-clock helpers in microseconds since 1970, the unit stored in the database.
-public enum Clock {
+/// The wall clock in microseconds since 1970, the unit timestamps are stored in (named so it does not
+/// shadow the standard library's `Clock`).
+public enum WallClock {
     public static func nowMicros() -> Int64 {
         Int64(Date().timeIntervalSince1970 * 1_000_000)
     }

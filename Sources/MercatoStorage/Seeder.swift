@@ -78,7 +78,7 @@ public struct Seeder: Sendable {
             id: MerchantID(rng.uuid()), slug: slug, name: index == 0 ? "Demo Outfitters" : "Shop \(index + 1)",
             markets: marketCodes.compactMap(Market.named))
         let currencies = Array(Set(merchant.markets.map(\.currency))).sorted()
-        let now = Clock.nowMicros()
+        let now = WallClock.nowMicros()
         try await database.execute(
             "INSERT INTO merchants (id, slug, name, markets, created_at) VALUES ($1, $2, $3, $4, $5)",
             merchant.id.sql, .text(merchant.slug), .text(merchant.name), .text(marketCodes.joined(separator: ",")), .int(now))

@@ -143,18 +143,22 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Tax quotes: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding;
-        // and the tax service's HTTP API.
+        // The tax contract: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding
+        // (TaxCalculator), and the wire format of the tax service. No HTTP server: the checkout uses it in-process.
+        .target(name: "MercatoTaxContract", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
+        // The tax service: its HTTP routes over the contract.
         .target(
             name: "MercatoTax",
-            dependencies: ["MercatoCore", "MercatoHTTPEdge", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["MercatoCore", "MercatoTaxContract", "MercatoHTTPEdge", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
+        // The inventory contract: the wire format of the inventory service, and the stock-change callback.
+        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoStorage"], swiftSettings: swiftSettings),
         // The inventory service: its HTTP API over `InventoryStore`, and the reservation expiry sweeper.
         .target(
             name: "MercatoInventory",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoHTTPEdge",
+                "MercatoCore", "MercatoStorage", "MercatoHTTPEdge", "MercatoInventoryContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -167,7 +171,7 @@ let package = Package(
             name: "MercatoCheckout",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoInventory", "MercatoTax",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -182,7 +186,7 @@ let package = Package(
             name: "MercatoHTTP",
             dependencies: [
                 "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
-                "MercatoHTTPEdge", "MercatoInventory", "MercatoTax", "MercatoCheckout",
+                "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -211,7 +215,8 @@ let package = Package(
             name: "mercato",
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
-                "MercatoInventory", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench", "MercatoSettings",
+                "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
+                "MercatoSettings",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -231,7 +236,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "MercatoBenchTests", dependencies: ["MercatoBench", "MercatoCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTax", "MercatoCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTaxContract", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoSettingsTests", dependencies: ["MercatoSettings"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoCacheTests", dependencies: ["MercatoCache", "RedisClient", .product(name: "Logging", package: "swift-log")],
@@ -245,7 +250,7 @@ let package = Package(
             name: "MercatoHTTPTests",
             dependencies: [
                 "MercatoHTTP", "MercatoStorage", "MercatoCore", "MercatoTelemetry", "TestServers",
-                "MercatoCheckout", "MercatoInventory", "MercatoHTTPEdge", "MercatoTax", "MercatoBench",
+                "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),

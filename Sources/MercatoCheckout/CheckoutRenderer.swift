@@ -1,7 +1,7 @@
 import Foundation
 import MercatoCore
 import MercatoStorage
-import MercatoTax
+import MercatoTaxContract
 
 /// Checkout and order JSON, written once per change (orders are stored as these exact bytes).
 enum CheckoutRenderer {

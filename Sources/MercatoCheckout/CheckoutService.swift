@@ -6,9 +6,9 @@ import MercatoCache
 import MercatoCatalog
 import MercatoCore
 import MercatoTelemetry
-import MercatoInventory
+import MercatoInventoryContract
 import MercatoStorage
-import MercatoTax
+import MercatoTaxContract
 
 /// Which checkout flow runs (`MERCATO_CHECKOUT`).
 public enum CheckoutMode: String, Sendable, CaseIterable {

@@ -1,6 +1,6 @@
 import Foundation
 import MercatoCore
-import MercatoInventory
+import MercatoInventoryContract
 import MercatoStorage
 
 /// The inventory service as checkout sees it: in-process for the embedded setup, HTTP otherwise.

@@ -1,6 +1,6 @@
 import Foundation
 import MercatoCore
-import MercatoTax
+import MercatoTaxContract
 
 /// The tax service as checkout sees it: in-process for the embedded setup, HTTP otherwise.
 public protocol TaxClient: Sendable {

@@ -9,6 +9,7 @@ import MercatoCatalog
 import MercatoCheckout
 import MercatoCore
 import MercatoInventory
+import MercatoInventoryContract
 import MercatoStorage
 import ServiceLifecycle
 

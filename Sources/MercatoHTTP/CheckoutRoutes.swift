@@ -6,6 +6,7 @@ import MercatoCheckout
 import MercatoCore
 import MercatoHTTPEdge
 import MercatoInventory
+import MercatoInventoryContract
 
 /// The buyer's checkout: create, shipping address (tax), complete (idempotent), and reads by token.
 struct CheckoutRoutes {

@@ -5,6 +5,7 @@ import MercatoCatalog
 import MercatoCheckout
 import MercatoCore
 import MercatoInventory
+import MercatoInventoryContract
 import MercatoStorage
 import NIOCore
 import ServiceLifecycle

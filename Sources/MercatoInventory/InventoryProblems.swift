@@ -1,5 +1,6 @@
 import Foundation
 import MercatoHTTPEdge
+import MercatoInventoryContract
 import MercatoStorage
 
 extension InventoryError: ProblemConvertible {

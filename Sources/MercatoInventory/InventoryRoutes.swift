@@ -3,11 +3,9 @@ import HTTPTypes
 import Hummingbird
 import MercatoCore
 import MercatoHTTPEdge
+import MercatoInventoryContract
 import MercatoStorage
 
-/// Called after stock changed for some products (reservation, release, expiry), so the caller can
-/// invalidate the caches that show that stock.
-public typealias StockChangeHandler = @Sendable (MerchantID, StockChange) async -> Void
 
 /// The inventory service's HTTP API over `InventoryStore` (see `InventoryAPI` for the routes).
 public struct InventoryRoutes: Sendable {

@@ -1,4 +1,5 @@
 import Logging
+import MercatoInventoryContract
 import MercatoStorage
 import ServiceLifecycle
 
@@ -24,7 +25,7 @@ public struct ReservationExpiry: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    _ = try await sweep()
+                    try await sweep()
                 } catch {
                     logger.warning("reservation expiry sweep failed; retrying", metadata: ["error": "\(error)"])
                 }
@@ -33,18 +34,20 @@ public struct ReservationExpiry: Service {
         }
     }
 
-    /// Releases everything expired now, in batches; returns how many reservations it released.
-    public func sweep() async throws -> Int {
-        var total = 0
+    /// Releases everything expired now, in batches; returns the reservations this sweep released (another
+    /// instance's sweep may release some of them first).
+    @discardableResult
+    public func sweep() async throws -> [Reservation] {
+        var all: [Reservation] = []
         while true {
             let released = try await store.releaseExpired(limit: 100)
             for (reservation, change) in released where !change.isEmpty {
                 await onStockChange(reservation.merchantID, change)
             }
-            total += released.count
+            all += released.map(\.0)
             if released.count < 100 { break }
         }
-        if total > 0 { logger.info("released expired reservations", metadata: ["count": "\(total)"]) }
-        return total
+        if !all.isEmpty { logger.info("released expired reservations", metadata: ["count": "\(all.count)"]) }
+        return all
     }
 }

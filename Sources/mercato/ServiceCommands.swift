@@ -7,9 +7,11 @@ import MercatoCheckout
 import MercatoHTTP
 import MercatoHTTPEdge
 import MercatoInventory
+import MercatoInventoryContract
 import MercatoSettings
 import MercatoStorage
 import MercatoTax
+import MercatoTaxContract
 import RedisClient
 
 /// Latency and failure injection flags shared by the two services.

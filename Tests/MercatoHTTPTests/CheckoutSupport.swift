@@ -5,6 +5,7 @@ import HummingbirdTesting
 import MercatoCore
 import MercatoHTTPEdge
 import MercatoInventory
+import MercatoInventoryContract
 import MercatoStorage
 import NIOCore
 import NIOHTTP1

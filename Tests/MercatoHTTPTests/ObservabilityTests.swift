@@ -7,6 +7,7 @@ import MercatoTelemetry
 import MercatoHTTP
 import MercatoHTTPEdge
 import MercatoInventory
+import MercatoInventoryContract
 import MercatoStorage
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 import MercatoCore
-@testable import MercatoTax
+@testable import MercatoTaxContract
 import Testing
 
 @Suite("Tax quotes")

@@ -20,7 +20,8 @@ public enum InventoryAPI {
     public struct AvailabilityRequest: Codable, Sendable {
         public var variantIds: [String]
         public init(variantIds: [String]) { self.variantIds = variantIds }
-        static let schema = KeySchema.object(["variant_ids": .value])
+        /// The accepted members, for the service's strict decoding.
+        public static let schema = KeySchema.object(["variant_ids": .value])
     }
 
     /// Answer of `POST /availability`: variants the merchant does not have are absent.
@@ -49,7 +50,8 @@ public enum InventoryAPI {
             self.lines = lines
             self.ttlSeconds = ttlSeconds
         }
-        static let schema = KeySchema.object([
+        /// The accepted members, for the service's strict decoding.
+        public static let schema = KeySchema.object([
             "key": .value, "lines": .array(.object(["variant_id": .value, "quantity": .integer])), "ttl_seconds": .integer,
         ])
     }
@@ -113,6 +115,12 @@ public enum InventoryAPI {
         public var variantId: String
         public var requested: Int64
         public var available: Int64
+
+        public init(variantId: String, requested: Int64, available: Int64) {
+            self.variantId = variantId
+            self.requested = requested
+            self.available = available
+        }
     }
 
     /// Both sides use the shared wire coders.
@@ -125,3 +133,7 @@ public enum InventoryAPI {
         (1...200).contains(key.utf8.count) && key.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "%") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") }
     }
 }
+
+/// Called after stock changed for some products (reservation, release, expiry), so the caller can
+/// invalidate the caches that show that stock.
+public typealias StockChangeHandler = @Sendable (MerchantID, StockChange) async -> Void

@@ -59,18 +59,29 @@ let package = Package(
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ],
             swiftSettings: swiftSettings),
-        // Persistence: SQL executor over PostgreSQL and SQLite, schema, stores, seed generator.
+        // The SQL layer: statements and rows, the PostgreSQL and SQLite executors, prepared statements, the
+        // connection lease deadline, and replica routing with WAL fences. No domain types.
         .target(
-            name: "MercatoStorage",
+            name: "MercatoSQL",
             dependencies: [
-                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore", "MercatoTelemetry",
+                .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Persistence of the domain over the SQL layer: schema and migrations, the stores of catalog,
+        // checkout and inventory, the seed generator, secrets.
+        .target(
+            name: "MercatoStorage",
+            dependencies: [
+                "MercatoCore", "MercatoSQL",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -116,7 +127,7 @@ let package = Package(
             name: "MercatoCatalog",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -124,7 +135,7 @@ let package = Package(
         // Merchant writes: validation, tokens, invalidation on every write.
         .target(
             name: "MercatoAdmin",
-            dependencies: ["MercatoCore", "MercatoStorage", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
@@ -158,7 +169,7 @@ let package = Package(
         .target(
             name: "MercatoInventory",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoHTTPEdge", "MercatoInventoryContract",
+                "MercatoCore", "MercatoStorage", "MercatoSQL", "MercatoHTTPEdge", "MercatoInventoryContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -171,7 +182,7 @@ let package = Package(
             name: "MercatoCheckout",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -185,7 +196,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
                 "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -214,7 +225,7 @@ let package = Package(
         .executableTarget(
             name: "mercato",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
+                "MercatoCore", "MercatoStorage", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
                 "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
                 "MercatoSettings",
                 .product(name: "OTel", package: "swift-otel"),
@@ -224,7 +235,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoCatalog"], swiftSettings: swiftSettings),
+        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoCatalog", "MercatoStorage", "MercatoSQL"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
@@ -243,13 +254,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
-            dependencies: ["MercatoStorage", "MercatoCore"],
+            dependencies: ["MercatoStorage", "MercatoSQL", "MercatoCore"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
-                "MercatoHTTP", "MercatoStorage", "MercatoCore", "MercatoTelemetry", "TestServers",
+                "MercatoHTTP", "MercatoStorage", "MercatoSQL", "MercatoCore", "MercatoTelemetry", "TestServers",
                 "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -8,6 +8,7 @@ import MercatoCore
 import MercatoTelemetry
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoSQL
 import MercatoTaxContract
 
 /// Which checkout flow runs (`MERCATO_CHECKOUT`).

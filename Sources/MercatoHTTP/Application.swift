@@ -11,6 +11,7 @@ import MercatoCore
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoSQL
 import ServiceLifecycle
 
 /// Everything the routes need, built once at startup.

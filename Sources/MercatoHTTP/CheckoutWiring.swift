@@ -7,6 +7,7 @@ import MercatoCore
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoSQL
 import NIOCore
 import ServiceLifecycle
 

@@ -2,6 +2,7 @@ import MercatoCache
 import MercatoCatalog
 import MercatoCheckout
 import MercatoStorage
+import MercatoSQL
 
 /// Reads the counters other modules keep (atomics, no metrics dependency) into `/metrics` at scrape time.
 enum MetricsCollectors {

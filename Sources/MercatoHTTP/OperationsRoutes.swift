@@ -3,6 +3,7 @@ import Hummingbird
 import MercatoCore
 import MercatoHTTPEdge
 import MercatoStorage
+import MercatoSQL
 import NIOCore
 
 /// `/health` (process is up), `/ready` (database answers) and `/metrics` (Prometheus).

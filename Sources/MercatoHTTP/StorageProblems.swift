@@ -1,5 +1,6 @@
 import MercatoHTTPEdge
 import MercatoStorage
+import MercatoSQL
 
 extension StorageError: ProblemConvertible {
     /// A database that cannot be reached is a 503 the client may retry; anything else stays an opaque 500.

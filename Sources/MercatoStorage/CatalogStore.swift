@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoSQL
 
 /// How a storefront names a product or category: by UUID or by slug.
 public enum Reference: Sendable, Hashable {

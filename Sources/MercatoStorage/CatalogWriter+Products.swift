@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoSQL
 
 extension CatalogWriter {
     /// A product with its categories, variants, prices and stock, as the admin API shows it.

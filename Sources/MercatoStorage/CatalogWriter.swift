@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoSQL
 
 /// A category as the admin API creates or replaces it.
 public struct CategoryDraft: Sendable {

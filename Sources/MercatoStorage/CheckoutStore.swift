@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoSQL
 
 /// A variant as checkout prices it: what it is, its price in one currency, and who may buy it.
 public struct PricedVariant: Sendable, Hashable {

@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoSQL
 
 /// One line of a reservation: a variant and how many units.
 public struct ReservationLine: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoSQL
 
 /// Keeps the listing projections (`listing_entries`, `listing_prices`, `product_prices`) equal to
 /// what the base tables imply. Called inside the transaction of every write that can change them,

@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoSQL
 
 /// `CatalogStore` over either SQL database; the statements are the same text for both dialects.
 public struct SQLCatalogStore: CatalogStore {

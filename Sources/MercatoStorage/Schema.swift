@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import MercatoSQL
 
 /// Versioned, idempotent schema migrations for both dialects.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MercatoCore
+import MercatoSQL
 
 /// Builds a deterministic, realistic demo catalog: category trees with restricted branches,
 /// 1–6 variants per product, prices in each market currency, skewed stock and sales.

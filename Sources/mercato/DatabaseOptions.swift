@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import MercatoSettings
 import MercatoStorage
+import MercatoSQL
 import Synchronization
 
 /// Where the data lives: PostgreSQL when `DATABASE_URL` is set, else an SQLite file in the data folder.

@@ -2,6 +2,7 @@ import Foundation
 import MercatoCatalog
 import MercatoCore
 import MercatoStorage
+import MercatoSQL
 import Testing
 
 @Suite("Cursors and tokens")

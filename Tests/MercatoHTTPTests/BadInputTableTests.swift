@@ -3,6 +3,7 @@ import Foundation
 import NIOHTTP1
 import MercatoCore
 import MercatoStorage
+import MercatoSQL
 import Testing
 
 /// A JSON document built by hand, so that mutations can produce what no encoder would: numbers beyond

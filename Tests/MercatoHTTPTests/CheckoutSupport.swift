@@ -7,6 +7,7 @@ import MercatoHTTPEdge
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoSQL
 import NIOCore
 import NIOHTTP1
 import Synchronization

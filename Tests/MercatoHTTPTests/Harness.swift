@@ -5,6 +5,7 @@ import Logging
 import MercatoCore
 import MercatoHTTP
 import MercatoStorage
+import MercatoSQL
 import NIOCore
 import Testing
 

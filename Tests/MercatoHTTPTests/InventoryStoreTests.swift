@@ -1,6 +1,7 @@
 import Foundation
 import MercatoCore
 import MercatoStorage
+import MercatoSQL
 import Synchronization
 import Testing
 

@@ -9,6 +9,7 @@ import MercatoHTTPEdge
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoSQL
 import Synchronization
 import Testing
 

@@ -1,5 +1,6 @@
 import MercatoCore
 import MercatoStorage
+import MercatoSQL
 import Testing
 
 /// A price write updates the listing projection in place (only the product's cheapest price can change

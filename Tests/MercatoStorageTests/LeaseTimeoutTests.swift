@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MercatoStorage
+import MercatoSQL
 import Testing
 
 /// Work that cannot get a PostgreSQL connection gives up after the lease timeout with `unavailable` (the

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MercatoCore
 import MercatoStorage
+import MercatoSQL
 import Testing
 
 /// PostgreSQL is part of the suite, not an optional extra: in CI its absence is a failure.

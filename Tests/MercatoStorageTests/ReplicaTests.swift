@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MercatoCore
 import MercatoStorage
+import MercatoSQL
 import Testing
 
 /// The streaming replica is part of the CI setup (issue 7's groundwork): in CI its absence is a failure.

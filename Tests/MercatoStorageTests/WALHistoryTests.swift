@@ -1,5 +1,6 @@
 import MercatoCore
-@testable import MercatoStorage
+import MercatoStorage
+@testable import MercatoSQL
 import Testing
 
 /// How far behind the primary a replica is, in time, from the primary's sampled WAL positions.

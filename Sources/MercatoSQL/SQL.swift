@@ -84,20 +84,6 @@ public struct SQLRow: Sendable {
         default: throw StorageError.decoding("column \(index) is not a boolean: \(values[index])")
         }
     }
-
-    public func id<Tag>(_ index: Int, as: Identifier<Tag>.Type = Identifier<Tag>.self) throws -> Identifier<Tag> {
-        switch values[index] {
-        case .uuid(let u): return Identifier(u)
-        case .text(let s): if let id = Identifier<Tag>(s) { return id }
-        default: break
-        }
-        throw StorageError.decoding("column \(index) is not a UUID: \(values[index])")
-    }
-
-    public func optionalID<Tag>(_ index: Int, as: Identifier<Tag>.Type = Identifier<Tag>.self) throws -> Identifier<Tag>? {
-        if case .null = values[index] { return nil }
-        return try id(index, as: Identifier<Tag>.self)
-    }
 }
 
 /// Errors from the storage layer itself (not domain errors).
@@ -159,19 +145,4 @@ public protocol SQLDatabase: SQLExecutor {
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Releases connections.
     func close() async
-}
-
-extension Identifier {
-    /// This identifier as a bind value.
-    public var sql: SQLValue { .uuid(uuid) }
-}
-
-extension Optional {
-    /// An optional identifier or text as a bind value (NULL when nil).
-    public func sqlValue<Tag>() -> SQLValue where Wrapped == Identifier<Tag> {
-        switch self {
-        case .some(let id): .uuid(id.uuid)
-        case .none: .null
-        }
-    }
 }

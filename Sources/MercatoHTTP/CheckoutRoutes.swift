@@ -67,23 +67,18 @@ struct ExternalCallCountMiddleware<Context: RequestContext>: RouterMiddleware {
         let counter = ExternalCallCounter()
         do {
             var response = try await ExternalCallCounter.$current.withValue(counter) { try await next(request, context) }
-            if exposeHeaders { Self.annotate(&response.headers, counter) }
+            if exposeHeaders { response.headers.append(contentsOf: Self.headers(counter)) }
             return response
         } catch {
-            // Errors become problems here, so the counts reach failed requests too (409, 503, …).
-            let problem = Problem.from(error)
-            if problem.status == .internalServerError {
-                context.logger.error("request failed", metadata: ["path": "\(request.uri.path)", "error": "\(String(reflecting: error))"])
-            }
-            var response = problem.response()
-            if exposeHeaders { Self.annotate(&response.headers, counter) }
-            return response
+            // The counts travel with the error, so failed steps (409, 503, …) report them too; the problem
+            // itself is made at the boundary (`ProblemMiddleware`).
+            guard exposeHeaders else { throw error }
+            throw AnnotatedError(error, headers: Self.headers(counter))
         }
     }
 
-    static func annotate(_ headers: inout HTTPFields, _ counter: ExternalCallCounter) {
-        headers[.mercatoInventoryCalls] = String(counter.inventory)
-        headers[.mercatoTaxCalls] = String(counter.tax)
+    static func headers(_ counter: ExternalCallCounter) -> HTTPFields {
+        [.mercatoInventoryCalls: String(counter.inventory), .mercatoTaxCalls: String(counter.tax)]
     }
 }
 

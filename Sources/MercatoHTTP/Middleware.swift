@@ -21,13 +21,9 @@ struct RequestObservationMiddleware<Context: RequestContext>: RouterMiddleware {
         let counter = StatementCounter()
         let timings = RequestTimings()
         let started = ContinuousClock.now
-        var response: Response
-        do {
-            response = try await StatementCounter.$current.withValue(counter) {
-                try await RequestTimings.$current.withValue(timings) { try await next(request, context) }
-            }
-        } catch {
-            response = Problem.from(error).response()
+        // Errors have become problems already: `ProblemMiddleware`, the boundary, runs inside this one.
+        var response = try await StatementCounter.$current.withValue(counter) {
+            try await RequestTimings.$current.withValue(timings) { try await next(request, context) }
         }
         let duration = ContinuousClock.now - started
         let route = context.endpointPath ?? "unmatched"

@@ -91,7 +91,29 @@ public protocol ProblemConvertible: Error {
     var problem: Problem { get }
 }
 
-/// Turns every thrown error into a problem response; logs the unexpected ones once with detail.
+/// An error on its way to `ProblemMiddleware` with headers its answer must carry (a middleware inside the
+/// boundary adds what it knows, e.g. the calls a failed checkout step made), so errors still become problems
+/// in one place only.
+public struct AnnotatedError: ProblemConvertible, CustomDebugStringConvertible {
+    public let error: any Error
+    public let headers: HTTPFields
+
+    public init(_ error: any Error, headers: HTTPFields) {
+        self.error = error
+        self.headers = headers
+    }
+
+    public var problem: Problem {
+        var problem = Problem.from(error)
+        for field in headers { problem.extraHeaders[field.name] = field.value }
+        return problem
+    }
+
+    public var debugDescription: String { String(reflecting: error) }
+}
+
+/// The error boundary: turns every thrown error into a problem response, and logs the unexpected ones once
+/// with detail. Every router has it, and nothing else converts errors.
 public struct ProblemMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 

@@ -46,12 +46,8 @@ public struct RequestLogMiddleware<Context: RequestContext>: RouterMiddleware {
 
     public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let started = ContinuousClock.now
-        let response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = Problem.from(error).response()
-        }
+        // Errors have become problems already: `ProblemMiddleware`, the boundary, runs inside this one.
+        let response = try await next(request, context)
         let (seconds, attoseconds) = (ContinuousClock.now - started).components
         context.logger.info("request", metadata: [
             "http.route": "\(context.endpointPath ?? "unmatched")", "http.method": "\(request.method.rawValue)",

@@ -48,6 +48,10 @@ struct ReplicaRoutingTests {
 
     struct ReplayTimeout: Error {}
 
+    /// Probe and read timeouts for tests about fences and routing, not about slow replicas: under CI load a
+    /// healthy replica can take longer than the production 1 s to answer a probe.
+    static let patientProbe: Duration = .seconds(30)
+
     @Test("With replay paused, a write is read fresh from the primary, while untouched data still comes from the replica")
     func readYourWrites() async throws {
         try await Self.withSeededReplica(Self.replicaURL, connections: 4, merchants: 2) { primary, replica, fixture in
@@ -55,7 +59,8 @@ struct ReplicaRoutingTests {
             // No lag limit here: other suites write heavily meanwhile, and this test is about the fence.
             // A long wait suspension, so "the next read does not wait" holds however slow the machine is.
             let replicated = ReplicatedDatabase(
-                primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, waitSuspension: .seconds(3600), logger: Harness.logger)
+                primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, waitSuspension: .seconds(3600),
+                probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger)
             #expect(!target.isHealthy)
             await replicated.refresh()
             #expect(target.isHealthy)
@@ -89,7 +94,8 @@ struct ReplicaRoutingTests {
                     // it reads at least that fresh; without it, it would trust its replica.
                     let otherTarget = Replica(database: replica, name: "replica")
                     let otherDatabase = ReplicatedDatabase(
-                        primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, logger: Harness.logger)
+                        primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: Self.patientProbe,
+                        readTimeout: Self.patientProbe, logger: Harness.logger)
                     await otherDatabase.refresh()
                     let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
                     let otherAppContract = ContractLog()
@@ -125,7 +131,8 @@ struct ReplicaRoutingTests {
                     // With a lag limit, the paused replica is skipped once it is that far behind, fence or not.
                     let lagging = Replica(database: replica, name: "replica")
                     let lagLimited = ReplicatedDatabase(
-                        primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, logger: Harness.logger)
+                        primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, probeTimeout: Self.patientProbe,
+                        readTimeout: Self.patientProbe, logger: Harness.logger)
                     await lagLimited.refresh()
                     try await Task.sleep(for: .milliseconds(300))
                     await lagLimited.refresh()
@@ -142,7 +149,7 @@ struct ReplicaRoutingTests {
                 // (here up to 5 s, so a loaded machine cannot make the test flaky) and is served there.
                 let waiting = ReplicatedDatabase(
                     primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(5), logger: Harness.logger)
+                    fenceWait: .seconds(5), probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger)
                 await waiting.refresh()
                 let variant = try await Self.firstVariant(client, product, fixture.token)
                 let write = try await client.admin(

@@ -39,8 +39,11 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
-        // Domain values and the JSON input/output rules; no dependencies.
+        // Domain values; no dependencies.
         .target(name: "MercatoCore", swiftSettings: swiftSettings),
+        // JSON at the edges: strict request checking and decoding (StrictJSON, JSONInput), the byte writer the
+        // pre-serialized responses are rendered with (JSONWriter), and the services' shared wire coders.
+        .target(name: "MercatoJSON", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
         // Every setting of Mercato (name, flag, default, meaning, valid values) and the one reader of them:
         // swift-configuration's, over command-line flags, the environment, a .env file and the defaults.
         .target(
@@ -79,7 +82,7 @@ let package = Package(
         .target(
             name: "MercatoStorage",
             dependencies: [
-                "MercatoCore", "MercatoSQL",
+                "MercatoCore", "MercatoJSON", "MercatoSQL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -127,7 +130,7 @@ let package = Package(
             name: "MercatoCatalog",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache",
+                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -135,7 +138,7 @@ let package = Package(
         // Merchant writes: validation, tokens, invalidation on every write.
         .target(
             name: "MercatoAdmin",
-            dependencies: ["MercatoCore", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
@@ -143,7 +146,7 @@ let package = Package(
             name: "MercatoHTTPEdge",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry",
+                "MercatoCore", "MercatoJSON", "MercatoTelemetry",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -156,20 +159,20 @@ let package = Package(
         ),
         // The tax contract: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding
         // (TaxCalculator), and the wire format of the tax service. No HTTP server: the checkout uses it in-process.
-        .target(name: "MercatoTaxContract", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
+        .target(name: "MercatoTaxContract", dependencies: ["MercatoCore", "MercatoJSON"], swiftSettings: swiftSettings),
         // The tax service: its HTTP routes over the contract.
         .target(
             name: "MercatoTax",
-            dependencies: ["MercatoCore", "MercatoTaxContract", "MercatoHTTPEdge", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: ["MercatoCore", "MercatoJSON", "MercatoTaxContract", "MercatoHTTPEdge", .product(name: "Hummingbird", package: "hummingbird")],
             swiftSettings: swiftSettings
         ),
         // The inventory contract: the wire format of the inventory service, and the stock-change callback.
-        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoStorage"], swiftSettings: swiftSettings),
+        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage"], swiftSettings: swiftSettings),
         // The inventory service: its HTTP API over `InventoryStore`, and the reservation expiry sweeper.
         .target(
             name: "MercatoInventory",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoSQL", "MercatoHTTPEdge", "MercatoInventoryContract",
+                "MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoSQL", "MercatoHTTPEdge", "MercatoInventoryContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -182,7 +185,7 @@ let package = Package(
             name: "MercatoCheckout",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
+                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -196,7 +199,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
                 "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -235,7 +238,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoCatalog", "MercatoStorage", "MercatoSQL"], swiftSettings: swiftSettings),
+        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoJSON", "MercatoCatalog", "MercatoStorage", "MercatoSQL"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [

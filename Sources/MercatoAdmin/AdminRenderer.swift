@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 
 /// JSON for admin responses.

@@ -2,6 +2,7 @@ import Foundation
 import MercatoCache
 import MercatoCatalog
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 
 /// Merchant admin operations: validates input precisely, writes through `CatalogWriter`, renders JSON,

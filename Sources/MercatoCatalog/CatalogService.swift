@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import MercatoCache
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 import NIOCore
 

@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoJSON
 
 /// Body of `POST /v1/stores/{merchant}/checkouts`.
 public struct CheckoutInput: Decodable, Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 import MercatoTaxContract
 

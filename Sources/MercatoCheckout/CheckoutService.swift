@@ -5,6 +5,7 @@ import Logging
 import MercatoCache
 import MercatoCatalog
 import MercatoCore
+import MercatoJSON
 import MercatoTelemetry
 import MercatoInventoryContract
 import MercatoStorage

@@ -3,6 +3,7 @@ import Logging
 import MercatoCache
 import MercatoCatalog
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 import ServiceLifecycle
 

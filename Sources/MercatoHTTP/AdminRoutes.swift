@@ -5,6 +5,7 @@ import MercatoHTTPEdge
 import MercatoAdmin
 import MercatoCatalog
 import MercatoCore
+import MercatoJSON
 import NIOCore
 
 /// The merchant admin API. `AdminAuthentication` authenticates every route once and the handlers work for

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import MercatoCore
+import MercatoJSON
 import NIOCore
 
 /// An RFC 9457 problem detail, rendered as `application/problem+json`.

@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import MercatoCore
+import MercatoJSON
 import MercatoHTTPEdge
 import MercatoInventoryContract
 import MercatoStorage

@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 
 /// The inventory service's wire format (JSON, snake_case), shared by its server and its HTTP client.

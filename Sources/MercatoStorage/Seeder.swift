@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MercatoCore
+import MercatoJSON
 import MercatoSQL
 
 /// Builds a deterministic, realistic demo catalog: category trees with restricted branches,

@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoJSON
 
 /// The tax service's wire format (the contract both sides share, no HTTP server in it): `POST /v1/tax/quotes`
 /// `{"country": "DE", "lines": [{"id", "unit_price", "quantity", "tax_class"}]}` → the quote.

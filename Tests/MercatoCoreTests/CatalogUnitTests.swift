@@ -1,6 +1,7 @@
 import Foundation
 import MercatoCatalog
 import MercatoCore
+import MercatoJSON
 import MercatoStorage
 import MercatoSQL
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import MercatoCore
 
 /// The allowed shape of a request body's keys, checked before typed decoding so a misspelt field
 /// is a precise 422 instead of being silently ignored.

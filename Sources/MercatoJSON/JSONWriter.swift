@@ -1,3 +1,5 @@
+import MercatoCore
+
 /// Appends JSON to a byte array directly: storefront responses are built once per cache fill,
 /// so there is no Encodable machinery or intermediate object graph on the hot path.
 public struct JSONWriter: Sendable {

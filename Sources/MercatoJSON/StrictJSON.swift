@@ -1,3 +1,5 @@
+import MercatoCore
+
 /// A strict RFC 8259 check of a request body, run before decoding.
 ///
 /// Foundation's parser on Linux accepts trailing commas and duplicate keys, and `JSONDecoder` then

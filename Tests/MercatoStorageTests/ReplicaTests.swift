@@ -66,64 +66,62 @@ struct ReplicaTests {
         }
     }
 
+    /// Runs `body` with the primary and a `ReplicatedDatabase` over it and the replica. Reads fenced ahead of
+    /// the replica wait as long as replay needs (the WAL writer flushes asynchronous commits within
+    /// `wal_writer_delay`), and probes and reads get 30 s: these tests are about routing, not slow replicas,
+    /// and under CI load a healthy replica can take longer than the production 1 s to answer.
+    static func withReplicated(_ body: @Sendable @escaping (PostgresDatabase, ReplicatedDatabase) async throws -> Void) async throws {
+        let environment = ProcessInfo.processInfo.environment
+        let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
+        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
+        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
+        try await primary.withRunning { primary in
+            try await replica.withRunning { replica in
+                let replicated = ReplicatedDatabase(
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
+                    fenceWait: .seconds(10), probeTimeout: .seconds(30), readTimeout: .seconds(30), logger: Self.logger)
+                await replicated.refresh()
+                try await body(primary, replicated)
+            }
+        }
+    }
+
     /// A fence taken after a commit covers that commit even when it was asynchronous
     /// (`synchronous_commit = off`, as CI's clusters and many production ones run): a read routed to a
     /// replica with that fence sees the write. With the WAL *write* position as the fence, the commit record
     /// could still sit in the primary's WAL buffers past it, and a replica that had replayed the fence served
     /// the old row (the fault suite's stale reads after a Redis restart). Each round writes a new value.
     @Test func aFenceTakenAfterAnAsynchronousCommitCoversIt() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
-        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
-        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
-        try await primary.withRunning { primary in
-            try await replica.withRunning { replica in
-                // Reads wait as long as replay needs (the WAL writer flushes asynchronous commits within
-                // `wal_writer_delay`), so every read below is answered by the replica.
-                let replicated = ReplicatedDatabase(
-                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(10), logger: Self.logger)
-                await replicated.refresh()
-                try await primary.execute("CREATE TABLE IF NOT EXISTS fence_checks (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)")
-                let id = Int64.random(in: 1 ... .max)
-                try await primary.execute(SQL("INSERT INTO fence_checks (id, value) VALUES ($1, 0)", [.int(id)]))
-                for round in 1 ... 20 {
-                    try await primary.transaction { transaction in
-                        try await transaction.execute("SET LOCAL synchronous_commit = off")
-                        try await transaction.execute(SQL("UPDATE fence_checks SET value = $1 WHERE id = $2", [.int(Int64(round)), .int(id)]))
-                    }
-                    let fence = try await replicated.currentPosition()
-                    let seen = try await ReadRouting.$replicaFence.withValue(fence) {
-                        try await replicated.query(SQL("SELECT value FROM fence_checks WHERE id = $1", [.int(id)]).onReplica).first?.int(0)
-                    }
-                    #expect(seen == Int64(round), "round \(round): the replica, past the fence \(fence), showed \(seen.map(String.init) ?? "no row")")
-                }
-                #expect(replicated.counters.snapshot.replica == 20, "every read was answered by the replica")
-                try await primary.execute(SQL("DELETE FROM fence_checks WHERE id = $1", [.int(id)]))
+        try await Self.withReplicated { primary, replicated in
+        try await primary.execute("CREATE TABLE IF NOT EXISTS fence_checks (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)")
+        let id = Int64.random(in: 1 ... .max)
+        try await primary.execute(SQL("INSERT INTO fence_checks (id, value) VALUES ($1, 0)", [.int(id)]))
+        for round in 1 ... 20 {
+            try await primary.transaction { transaction in
+                try await transaction.execute("SET LOCAL synchronous_commit = off")
+                try await transaction.execute(SQL("UPDATE fence_checks SET value = $1 WHERE id = $2", [.int(Int64(round)), .int(id)]))
             }
+            let fence = try await replicated.currentPosition()
+            let seen = try await ReadRouting.$replicaFence.withValue(fence) {
+                try await replicated.query(SQL("SELECT value FROM fence_checks WHERE id = $1", [.int(id)]).onReplica).first?.int(0)
+            }
+            #expect(seen == Int64(round), "round \(round): the replica, past the fence \(fence), showed \(seen.map(String.init) ?? "no row")")
+        }
+        #expect(replicated.counters.snapshot.replica == 20, "every read was answered by the replica")
+        try await primary.execute(SQL("DELETE FROM fence_checks WHERE id = $1", [.int(id)]))
         }
     }
 
     /// Only statements marked as replica reads leave the primary: inside a replica-routed task, an unmarked
     /// statement (a write, say) still runs on the primary.
     @Test func onlyMarkedReadsReachAReplica() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
-        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
-        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
-        try await primary.withRunning { primary in
-            try await replica.withRunning { replica in
-                let replicated = ReplicatedDatabase(
-                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(10), logger: Self.logger)
-                await replicated.refresh()
-                let (unmarked, marked) = try await ReadRouting.$replicaFence.withValue(.zero) {
-                    (try await replicated.query("SELECT pg_is_in_recovery()").first?.bool(0),
-                     try await replicated.query(SQL("SELECT pg_is_in_recovery()").onReplica).first?.bool(0))
-                }
-                #expect(unmarked == false, "an unmarked statement ran on a replica")
-                #expect(marked == true, "a marked read inside a replica fence did not use the replica")
-            }
+        try await Self.withReplicated { _, replicated in
+        let (unmarked, marked) = try await ReadRouting.$replicaFence.withValue(.zero) {
+            (try await replicated.query("SELECT pg_is_in_recovery()").first?.bool(0),
+             try await replicated.query(SQL("SELECT pg_is_in_recovery()").onReplica).first?.bool(0))
+        }
+        #expect(unmarked == false, "an unmarked statement ran on a replica")
+        #expect(marked == true, "a marked read inside a replica fence did not use the replica")
         }
     }
 }

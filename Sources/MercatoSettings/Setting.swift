@@ -74,7 +74,7 @@ extension Setting where Value == Int {
 extension Setting where Value == Double {
     /// A finite number within `range`.
     static func number(_ name: String, flag: String? = nil, default value: Double, shown: String, range: ClosedRange<Double>, unit: String, help: String) -> Setting {
-        Setting(name, flag: flag, default: value, shown: shown, expects: "\(unit) from \(range.lowerBound.formatted) to \(range.upperBound.formatted)", help: help) { text in
+        Setting(name, flag: flag, default: value, shown: shown, expects: "\(unit) from \(range.lowerBound.plainText) to \(range.upperBound.plainText)", help: help) { text in
             Double(text).flatMap { $0.isFinite && range.contains($0) ? $0 : nil }
         }
     }
@@ -133,9 +133,5 @@ extension Setting where Value == [String] {
 
 extension Double {
     /// Without a fraction when it has none (`50`, not `50.0`).
-    var formatted: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: CharacterSet) -> String { String(self).trimmingCharacters(in: set) }
+    var plainText: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
 }

@@ -4,7 +4,7 @@ import MercatoJSON
 import MercatoStorage
 
 /// Body of POST/PUT category requests.
-public struct CategoryInput: Decodable, Sendable {
+public struct CategoryInput: JSONRequestBody {
     public var slug: String
     public var name: String
     public var kind: String?
@@ -12,7 +12,7 @@ public struct CategoryInput: Decodable, Sendable {
     public var position: Int64?
     public var visibility: VisibilityInput?
 
-    static let schema = KeySchema.object([
+    public static let schema = KeySchema.object([
         "slug": .value, "name": .value, "kind": .value, "parent_id": .value, "position": .integer,
         "visibility": .object(["customer_groups": .value, "markets": .value]),
     ])
@@ -25,27 +25,27 @@ public struct VisibilityInput: Decodable, Sendable {
 }
 
 /// A money amount in a request, in minor units.
-public struct MoneyInput: Decodable, Sendable {
+public struct MoneyInput: JSONRequestBody {
     public var currency: String
     public var amount: Int64
 
-    static let schema = KeySchema.object(["currency": .value, "amount": .integer])
+    public static let schema = KeySchema.object(["currency": .value, "amount": .integer])
 }
 
 /// Body of variant creation (also nested in product creation).
-public struct VariantInput: Decodable, Sendable {
+public struct VariantInput: JSONRequestBody {
     public var sku: String
     public var options: [String: String]?
     public var prices: [MoneyInput]
     public var stock: Int64?
 
-    static let schema = KeySchema.object([
+    public static let schema = KeySchema.object([
         "sku": .value, "options": .freeObject, "prices": .array(MoneyInput.schema), "stock": .integer,
     ])
 }
 
 /// Body of POST /v1/admin/products.
-public struct ProductInput: Decodable, Sendable {
+public struct ProductInput: JSONRequestBody {
     public var slug: String
     public var name: String
     public var description: String?
@@ -57,14 +57,14 @@ public struct ProductInput: Decodable, Sendable {
     public var variants: [VariantInput]
     public var taxClass: String?
 
-    static let schema = KeySchema.object([
+    public static let schema = KeySchema.object([
         "slug": .value, "name": .value, "description": .value, "images": .value, "position": .integer, "status": .value,
         "sales_count": .integer, "category_ids": .value, "variants": .array(VariantInput.schema), "tax_class": .value,
     ])
 }
 
 /// Body of PATCH /v1/admin/products/{id}.
-public struct ProductPatchInput: Decodable, Sendable {
+public struct ProductPatchInput: JSONRequestBody {
     public var slug: String?
     public var name: String?
     public var description: String?
@@ -74,31 +74,31 @@ public struct ProductPatchInput: Decodable, Sendable {
     public var categoryIds: [String]?
     public var taxClass: String?
 
-    static let schema = KeySchema.object([
+    public static let schema = KeySchema.object([
         "slug": .value, "name": .value, "description": .value, "images": .value, "position": .integer, "status": .value,
         "category_ids": .value, "tax_class": .value,
     ])
 }
 
 /// Body of PATCH /v1/admin/variants/{id}.
-public struct VariantPatchInput: Decodable, Sendable {
+public struct VariantPatchInput: JSONRequestBody {
     public var sku: String?
     public var options: [String: String]?
 
-    static let schema = KeySchema.object(["sku": .value, "options": .freeObject])
+    public static let schema = KeySchema.object(["sku": .value, "options": .freeObject])
 }
 
 /// Body of PUT /v1/admin/variants/{id}/stock.
-public struct StockInput: Decodable, Sendable {
+public struct StockInput: JSONRequestBody {
     public var quantity: Int64
 
-    static let schema = KeySchema.object(["quantity": .integer])
+    public static let schema = KeySchema.object(["quantity": .integer])
 }
 
 /// Body of POST /v1/admin/storefront-tokens.
-public struct StorefrontTokenInput: Decodable, Sendable {
+public struct StorefrontTokenInput: JSONRequestBody {
     public var customerGroup: String
     public var ttlSeconds: Int64?
 
-    static let schema = KeySchema.object(["customer_group": .value, "ttl_seconds": .integer])
+    public static let schema = KeySchema.object(["customer_group": .value, "ttl_seconds": .integer])
 }

@@ -147,7 +147,7 @@ enum AdminValidation {
             prices: prices, stock: stock)
     }
 
-    static func product(_ input: ProductInput, merchant: Merchant) throws(MercatoError) -> ProductDraft {
+    static func product(_ input: ProductInput) throws(MercatoError) -> ProductDraft {
         guard (1...100).contains(input.variants.count) else { throw .validation(field: "variants", message: "a product needs 1 to 100 variants") }
         var variants: [VariantDraft] = []
         for (index, variant) in input.variants.enumerated() {
@@ -166,6 +166,14 @@ enum AdminValidation {
             salesCount: salesCount, categoryIDs: try categoryIDs(input.categoryIds, field: "category_ids") ?? [], variants: variants)
         draft.taxClass = try taxClass(input.taxClass) ?? .standard
         return draft
+    }
+
+    /// An on-hand quantity a merchant may set.
+    static func stockQuantity(_ quantity: Int64) throws(MercatoError) -> Int64 {
+        guard (0...1_000_000_000).contains(quantity) else {
+            throw .validation(field: "quantity", message: "'quantity' must be between 0 and 1000000000")
+        }
+        return quantity
     }
 
     static func taxClass(_ value: String?) throws(MercatoError) -> TaxClass? {

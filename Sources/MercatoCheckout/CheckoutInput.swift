@@ -1,9 +1,10 @@
+import Crypto
 import Foundation
 import MercatoCore
 import MercatoJSON
 
 /// Body of `POST /v1/stores/{merchant}/checkouts`.
-public struct CheckoutInput: Decodable, Sendable {
+public struct CheckoutInput: JSONRequestBody {
     public var market: String?
     public var lines: [LineInput]
     public var email: String
@@ -14,13 +15,13 @@ public struct CheckoutInput: Decodable, Sendable {
         public var quantity: Int64
     }
 
-    static let schema = KeySchema.object([
+    public static let schema = KeySchema.object([
         "market": .value, "email": .value, "lines": .array(.object(["variant_id": .value, "quantity": .integer])),
     ])
 }
 
 /// A shipping address, as sent by the buyer and as stored.
-public struct ShippingAddress: Codable, Sendable, Equatable {
+public struct ShippingAddress: Codable, JSONRequestBody, Equatable {
     public var name: String
     public var line1: String
     public var line2: String?
@@ -29,30 +30,84 @@ public struct ShippingAddress: Codable, Sendable, Equatable {
     public var postalCode: String
     public var country: String
 
-    static let schema = KeySchema.object([
+    public static let schema = KeySchema.object([
         "name": .value, "line1": .value, "line2": .value, "city": .value, "region": .value, "postal_code": .value, "country": .value,
     ])
 }
 
 /// Body of `POST /v1/checkouts/{id}/complete` (optional).
-public struct CompleteInput: Decodable, Sendable {
+public struct CompleteInput: JSONRequestBody {
     public var note: String?
-    static let schema = KeySchema.object(["note": .value])
+    public static let schema = KeySchema.object(["note": .value])
 }
 
-/// A priced checkout line, as stored with the checkout and copied into its order.
-struct StoredLine: Codable, Sendable {
-    var variantId: String
-    var productId: String
-    var sku: String
-    var name: String
-    /// The variant's options as a JSON object.
-    var options: String
-    var quantity: Int64
-    var unitPrice: Int64
-    var taxClass: String
+/// A validated request for a new checkout. Lines stay in request order (a variant may repeat); the
+/// service applies the per-checkout limits, which are its configuration.
+public struct NewCheckout: Sendable, Equatable {
+    public var email: String
+    /// The market asked for (body, else the `X-Market` header); nil: the store's default market.
+    public var market: Market?
+    public var lines: [CartLine]
 
-    var total: Int64 { unitPrice * quantity }
+    public init(email: String, market: Market?, lines: [CartLine]) {
+        self.email = email
+        self.market = market
+        self.lines = lines
+    }
+}
+
+/// One requested line of a new checkout.
+public struct CartLine: Sendable, Equatable {
+    public var variantID: VariantID
+    public var quantity: Int64
+
+    public init(variantID: VariantID, quantity: Int64) {
+        self.variantID = variantID
+        self.quantity = quantity
+    }
+}
+
+extension CheckoutInput {
+    /// The command, given the market header (the body's `market` wins).
+    public func validated(marketHeader: String?) throws(MercatoError) -> NewCheckout {
+        let email = try CheckoutValidation.email(email)
+        var cart: [CartLine] = []
+        for (index, line) in lines.enumerated() {
+            guard let id = VariantID(line.variantId) else {
+                throw .validation(field: "lines[\(index)].variant_id", message: "'lines[\(index)].variant_id' must be a UUID, got '\(line.variantId)'")
+            }
+            cart.append(CartLine(variantID: id, quantity: line.quantity))
+        }
+        var chosen: Market?
+        if let code = (market ?? marketHeader)?.uppercased() {
+            guard let known = Market.named(code) else { throw .validation(field: "market", message: "unknown market '\(code)'") }
+            chosen = known
+        }
+        return NewCheckout(email: email, market: chosen, lines: cart)
+    }
+}
+
+/// A validated `complete`: its idempotency key, and the digest of its body that a repeat must match.
+/// The body itself is only checked: a repeat of the key is the same request only with the same bytes.
+public struct CompletionRequest: Sendable, Equatable {
+    public var idempotencyKey: String
+    /// SHA-256 of the request body, hex.
+    public var bodyDigest: String
+
+    /// A key is 1–255 visible ASCII characters; a body, when present, is a `CompleteInput`.
+    public init(idempotencyKey: String?, body: Data) throws {
+        guard let key = idempotencyKey, (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw CheckoutError.idempotencyKeyMissing
+        }
+        if !body.isEmpty { _ = try JSONInput.decode(CompleteInput.self, from: body) }
+        self.idempotencyKey = key
+        self.bodyDigest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+extension ShippingAddress {
+    /// Trimmed and checked, the country upper-cased.
+    public func validated() throws(MercatoError) -> ShippingAddress { try CheckoutValidation.address(self) }
 }
 
 /// Field checks of buyer input; each failure names its field.

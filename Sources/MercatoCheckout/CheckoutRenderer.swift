@@ -4,26 +4,27 @@ import MercatoJSON
 import MercatoStorage
 import MercatoTaxContract
 
-/// Checkout and order JSON, written once per change (orders are stored as these exact bytes).
-enum CheckoutRenderer {
-    static func checkout(_ record: CheckoutRecord, token: String?) throws -> [UInt8] {
+/// Checkout and order JSON. It lives beside the service, not in the HTTP layer, because an order's answer
+/// is stored as these exact bytes when it is placed and replayed to every repeat of its idempotency key.
+public enum CheckoutRenderer {
+    public static func checkout(_ view: CheckoutView, token: String?) throws -> [UInt8] {
         var json = JSONWriter(capacity: 1024)
-        json.raw("{"); json.key("id"); json.string(record.id.description)
+        json.raw("{"); json.key("id"); json.string(view.id.description)
         if let token { json.raw(","); json.key("token"); json.string(token) }
-        json.raw(","); json.key("status"); json.string(record.status.rawValue)
-        try body(&json, record: record)
-        json.raw(","); json.key("reservation_expires_at"); json.string(iso(record.reservationExpiresAt))
-        json.raw(","); json.key("created_at"); json.string(iso(record.createdAt))
+        json.raw(","); json.key("status"); json.string(view.status.rawValue)
+        try body(&json, view)
+        json.raw(","); json.key("reservation_expires_at"); json.string(iso(view.reservationExpiresAt))
+        json.raw(","); json.key("created_at"); json.string(iso(view.createdAt))
         json.raw("}")
         return json.bytes
     }
 
-    static func order(_ order: OrderRecord, checkout: CheckoutRecord) throws -> [UInt8] {
+    public static func order(_ order: PlacedOrder) throws -> [UInt8] {
         var json = JSONWriter(capacity: 1024)
         json.raw("{"); json.key("id"); json.string(order.id.description)
-        json.raw(","); json.key("checkout_id"); json.string(checkout.id.description)
+        json.raw(","); json.key("checkout_id"); json.string(order.checkout.id.description)
         json.raw(","); json.key("status"); json.string(OrderStatus.placed.rawValue)
-        try body(&json, record: checkout)
+        try body(&json, order.checkout)
         json.raw(","); json.key("created_at"); json.string(iso(order.createdAt))
         json.raw("}")
         return json.bytes
@@ -41,16 +42,14 @@ enum CheckoutRenderer {
     }
 
     /// Fields shared by checkouts and orders: market, lines, address, totals.
-    static func body(_ json: inout JSONWriter, record: CheckoutRecord) throws {
-        let lines = try CheckoutService.decode([StoredLine].self, record.linesJSON)
-        let quote = try record.taxJSON.map { try CheckoutService.decode(TaxAPI.QuoteBody.self, $0) }
-        let taxByLine = Dictionary(uniqueKeysWithValues: (quote?.lines ?? []).map { ($0.id, $0) })
-        let currency = record.currency
-        json.raw(","); json.key("market"); json.string(record.market)
+    static func body(_ json: inout JSONWriter, _ view: CheckoutView) throws {
+        let taxByLine = Dictionary(uniqueKeysWithValues: (view.tax?.lines ?? []).map { ($0.id, $0) })
+        let currency = view.currency
+        json.raw(","); json.key("market"); json.string(view.market)
         json.raw(","); json.key("currency"); json.string(currency)
-        json.raw(","); json.key("email"); json.string(record.email)
+        json.raw(","); json.key("email"); json.string(view.email)
         json.raw(","); json.key("lines"); json.raw("[")
-        for (index, line) in lines.enumerated() {
+        for (index, line) in view.lines.enumerated() {
             if index > 0 { json.raw(",") }
             json.raw("{"); json.key("variant_id"); json.string(line.variantId)
             json.raw(","); json.key("product_id"); json.string(line.productId)
@@ -71,17 +70,19 @@ enum CheckoutRenderer {
         }
         json.raw("]")
         json.raw(","); json.key("shipping_address")
-        if let address = record.shippingAddressJSON { json.rawJSON(address) } else { json.raw("null") }
-        let subtotal = lines.reduce(0) { $0 + $1.total }
-        let pricesIncludeTax = Market.named(record.market)?.pricesIncludeTax ?? true
+        if let address = view.shippingAddress {
+            json.rawJSON(Array(try WireJSON.encoder.encode(address)))
+        } else {
+            json.raw("null")
+        }
         json.raw(","); json.key("totals"); json.raw("{")
-        json.key("subtotal"); money(&json, currency, subtotal)
+        json.key("subtotal"); money(&json, currency, view.subtotal)
         json.raw(","); json.key("tax")
-        if let quote { money(&json, currency, quote.tax) } else { json.raw("null") }
-        json.raw(","); json.key("total"); money(&json, currency, quote?.gross ?? subtotal)
-        json.raw(","); json.key("prices_include_tax"); json.bool(pricesIncludeTax)
+        if let quote = view.tax { money(&json, currency, quote.tax) } else { json.raw("null") }
+        json.raw(","); json.key("total"); money(&json, currency, view.total)
+        json.raw(","); json.key("prices_include_tax"); json.bool(view.pricesIncludeTax)
         // Until an address exists the tax is unknown: in tax-exclusive markets the total will grow.
-        json.raw(","); json.key("tax_status"); json.string(quote == nil ? "awaiting_address" : "calculated")
+        json.raw(","); json.key("tax_status"); json.string(view.tax == nil ? "awaiting_address" : "calculated")
         json.raw("}")
     }
 

@@ -121,19 +121,15 @@ public struct CheckoutService: Sendable {
 
     // MARK: create
 
-    /// Creates a checkout: prices, reserves, stores. Returns the rendered checkout including its token.
-    public func create(merchantSlug: String, group: CustomerGroup, marketHeader: String?, body: Data) async throws -> [UInt8] {
-        let input = try JSONInput.decode(CheckoutInput.self, from: body, schema: CheckoutInput.schema)
-        let email = try CheckoutValidation.email(input.email)
-        guard (1...options.maxLines).contains(input.lines.count) else {
+    /// Creates a checkout: prices, reserves, stores. Answers with the checkout and its token.
+    public func create(merchantSlug: String, group: CustomerGroup, _ command: NewCheckout) async throws -> CreatedCheckout {
+        guard (1...options.maxLines).contains(command.lines.count) else {
             throw MercatoError.validation(field: "lines", message: "'lines' must hold 1–\(options.maxLines) lines")
         }
         var quantities: [VariantID: Int64] = [:]
         var order: [VariantID] = []
-        for (index, line) in input.lines.enumerated() {
-            guard let id = VariantID(line.variantId) else {
-                throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "'lines[\(index)].variant_id' must be a UUID, got '\(line.variantId)'")
-            }
+        for (index, line) in command.lines.enumerated() {
+            let id = line.variantID
             guard (1...options.maxQuantity).contains(line.quantity) else {
                 throw MercatoError.validation(field: "lines[\(index)].quantity", message: "quantity must be 1–\(options.maxQuantity)")
             }
@@ -143,14 +139,8 @@ public struct CheckoutService: Sendable {
                 throw MercatoError.validation(field: "lines[\(index)].quantity", message: "at most \(options.maxQuantity) units of one variant per checkout")
             }
         }
-        let marketCode = (input.market ?? marketHeader)?.uppercased()
-        var market: Market?
-        if let marketCode {
-            guard let known = Market.named(marketCode) else {
-                throw MercatoError.validation(field: "market", message: "unknown market '\(marketCode)'")
-            }
-            market = known
-        }
+        let market = command.market
+        let email = command.email
 
         // Pricing: one cached read of the merchant and its variants (the default market needs the merchant first).
         let catalog = try await pricing(merchantSlug: merchantSlug, variants: order, currency: market?.currency)
@@ -162,7 +152,7 @@ public struct CheckoutService: Sendable {
         let priced = try await (chosen.currency == catalog.currency ? catalog
             : pricing(merchantSlug: merchantSlug, variants: order, currency: chosen.currency))
         let audience = Audience(market: chosen, group: group)
-        var lines: [StoredLine] = []
+        var lines: [CheckoutLine] = []
         for (index, id) in order.enumerated() {
             guard let variant = priced.variants[id], let mask = variant.audienceMask, mask.contains(audience) else {
                 throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "variant \(id) is not sold in this store")
@@ -170,7 +160,7 @@ public struct CheckoutService: Sendable {
             guard let price = variant.price else {
                 throw MercatoError.validation(field: "lines[\(index)].variant_id", message: "variant \(id) has no price in \(chosen.currency.code)")
             }
-            lines.append(StoredLine(
+            lines.append(CheckoutLine(
                 variantId: id.description, productId: variant.productID.description, sku: variant.sku, name: variant.productName,
                 options: variant.optionsJSON, quantity: quantities[id]!, unitPrice: price, taxClass: variant.taxClass))
         }
@@ -210,7 +200,7 @@ public struct CheckoutService: Sendable {
             await releaseQuietly(merchant: merchant, key: reservationKey)
             throw error
         }
-        return try CheckoutRenderer.checkout(record, token: token)
+        return CreatedCheckout(checkout: try CheckoutView(record), token: token)
     }
 
     /// The standard flow: availability (cache, else one batch call) and the reservation run at once.
@@ -278,13 +268,14 @@ public struct CheckoutService: Sendable {
 
     // MARK: shipping address and tax
 
-    /// Stores the address and asks the tax service for the first time (standard) or again (sequential).
-    public func setShippingAddress(_ id: CheckoutID, token: String?, body: Data) async throws -> [UInt8] {
+    /// Stores the address (validated by `ShippingAddress.validated()`) and asks the tax service for the
+    /// first time (standard) or again (sequential).
+    public func setShippingAddress(_ id: CheckoutID, token: String?, _ address: ShippingAddress) async throws -> CheckoutView {
         let checkout = try await authorized(id, token: token)
         guard checkout.status == .open else { throw CheckoutError.notOpen(checkout.status.rawValue) }
-        let address = try CheckoutValidation.address(try JSONInput.decode(ShippingAddress.self, from: body, schema: ShippingAddress.schema))
+        let address = try address.validated()
         guard address.country == checkout.market else { throw CheckoutError.countryMismatch(expected: checkout.market, got: address.country) }
-        let lines = try Self.decode([StoredLine].self, checkout.linesJSON)
+        let lines = try Self.decode([CheckoutLine].self, checkout.linesJSON)
         let quote = try await quoteTax(country: address.country, lines: lines)
         let addressJSON = try Self.encode(address)
         let taxJSON = try Self.encode(TaxAPI.QuoteBody(quote))
@@ -295,10 +286,10 @@ public struct CheckoutService: Sendable {
         var updated = checkout
         updated.shippingAddressJSON = addressJSON
         updated.taxJSON = taxJSON
-        return try CheckoutRenderer.checkout(updated, token: nil)
+        return try CheckoutView(updated)
     }
 
-    func quoteTax(country: String, lines: [StoredLine]) async throws -> TaxQuote {
+    func quoteTax(country: String, lines: [CheckoutLine]) async throws -> TaxQuote {
         return try await call(.tax) {
             try await tax.quote(
             country: country,
@@ -310,12 +301,9 @@ public struct CheckoutService: Sendable {
 
     /// Places the order once per checkout. The same key and body always get the same answer;
     /// the same key with another body is `idempotencyKeyReused`; another key after an order exists is `alreadyCompleted`.
-    public func complete(_ id: CheckoutID, token: String?, idempotencyKey: String?, body: Data) async throws -> StoredResponse {
-        guard let key = idempotencyKey, (1...255).contains(key.utf8.count), key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
-            throw CheckoutError.idempotencyKeyMissing
-        }
-        if !body.isEmpty { _ = try JSONInput.decode(CompleteInput.self, from: body, schema: CompleteInput.schema) }
-        let requestHash = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+    public func complete(_ id: CheckoutID, token: String?, _ request: CompletionRequest) async throws -> StoredResponse {
+        let key = request.idempotencyKey
+        let requestHash = request.bodyDigest
         let checkout = try await authorized(id, token: token)
         guard checkout.status == .open else {
             // Completed (or expired at completion): the order's stored answer, for the key that made it.
@@ -336,7 +324,8 @@ public struct CheckoutService: Sendable {
         let answer: (status: Int, body: String, won: Bool)
         do {
             _ = try await call(.commit) { try await inventory.commit(merchantID: checkout.merchantID, key: checkout.reservationKey) }
-            let body = String(decoding: try CheckoutRenderer.order(claimed, checkout: checkout), as: UTF8.self)
+            let placed = PlacedOrder(id: claimed.id, checkout: try CheckoutView(checkout), createdAt: claimed.createdAt)
+            let body = String(decoding: try CheckoutRenderer.order(placed), as: UTF8.self)
             answer = (201, body, try await store.finishOrder(claimed.id, checkout: id, status: .placed, responseStatus: 201, body: body, checkoutStatus: .completed))
         } catch InventoryError.notHeld(_, .released) {
             // The reservation ran out before the buyer completed. Inventory refuses to commit it even
@@ -363,16 +352,16 @@ public struct CheckoutService: Sendable {
     // MARK: reads
 
     /// The checkout, for the holder of its token.
-    public func checkout(_ id: CheckoutID, token: String?) async throws -> [UInt8] {
-        try CheckoutRenderer.checkout(try await authorized(id, token: token), token: nil)
+    public func checkout(_ id: CheckoutID, token: String?) async throws -> CheckoutView {
+        try CheckoutView(try await authorized(id, token: token))
     }
 
     /// The order, for the holder of its checkout's token. Only placed orders exist to buyers.
-    public func order(_ id: OrderID, token: String?) async throws -> [UInt8] {
-        guard let order = try await store.order(id), order.status == .placed, let body = order.body,
+    public func order(_ id: OrderID, token: String?) async throws -> PlacedOrder {
+        guard let (order, checkout) = try await store.orderWithCheckout(id), order.status == .placed,
               let token, Self.sameHash(order.tokenHash, Secrets.sha256Hex(token))
         else { throw MercatoError.notFound("no order \(id)") }
-        return Array(body.utf8)
+        return PlacedOrder(id: order.id, checkout: try CheckoutView(checkout), createdAt: order.createdAt)
     }
 
     /// A wrong or missing token reads as "no such checkout", so ids cannot be probed.

@@ -45,7 +45,7 @@ public struct SalesRollup: Service {
         var grown: [MerchantID: Set<ProductID>] = [:]
         while true {
             let rolled = try await store.rollUpSales(limit: 500) { linesJSON in
-                try WireJSON.decoder.decode([StoredLine].self, from: Data(linesJSON.utf8)).compactMap { line in
+                try WireJSON.decoder.decode([CheckoutLine].self, from: Data(linesJSON.utf8)).compactMap { line in
                     ProductID(line.productId).map { ($0, line.quantity) }
                 }
             }

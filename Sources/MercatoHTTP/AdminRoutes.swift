@@ -22,26 +22,22 @@ struct AdminRoutes {
             .add(middleware: AdminAuthentication(admin: admin, limiter: writeLimit.map { AdminWriteLimiter(limit: $0) }))
 
         group.get("/categories") { request, context in
-            let merchant = try context.merchant
-            return Self.ok(try await admin.listCategories(merchant))
+            Self.ok(AdminRenderer.categories(try await admin.listCategories(try context.merchant)))
         }
         group.post("/categories") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.createCategory(merchant, body: try await self.body(request))
-            return Self.ok(body, status: .created)
+            let draft = try await self.command(CategoryInput.self, request).validated()
+            return Self.ok(AdminRenderer.category(try await admin.createCategory(try context.merchant, draft)), status: .created)
         }
         group.get("/categories/:id") { request, context in
-            let merchant = try context.merchant
-            return Self.ok(try await admin.category(merchant, id: try Self.id(context, as: CategoryID.self)))
+            Self.ok(AdminRenderer.category(try await admin.category(try context.merchant, id: try Self.id(context, as: CategoryID.self))))
         }
         group.put("/categories/:id") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.updateCategory(merchant, id: try Self.id(context, as: CategoryID.self), body: try await self.body(request))
-            return Self.ok(body)
+            let id = try Self.id(context, as: CategoryID.self)
+            let draft = try await self.command(CategoryInput.self, request).validated()
+            return Self.ok(AdminRenderer.category(try await admin.updateCategory(try context.merchant, id: id, draft)))
         }
         group.delete("/categories/:id") { request, context in
-            let merchant = try context.merchant
-            _ = try await admin.deleteCategory(merchant, id: try Self.id(context, as: CategoryID.self))
+            try await admin.deleteCategory(try context.merchant, id: try Self.id(context, as: CategoryID.self))
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
 
@@ -60,78 +56,71 @@ struct AdminRoutes {
                 guard let id = ProductID(raw) else { throw MercatoError.badRequest("the cursor is malformed") }
                 after = id
             }
-            return Self.ok(try await admin.listProducts(merchant, after: after, limit: limit))
+            return Self.ok(AdminRenderer.productIDs(try await admin.listProducts(merchant, after: after, limit: limit)))
         }
         group.post("/products") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.createProduct(merchant, body: try await self.body(request))
-            return Self.ok(body, status: .created)
+            let draft = try await self.command(ProductInput.self, request).validated()
+            return Self.ok(AdminRenderer.product(try await admin.createProduct(try context.merchant, draft)), status: .created)
         }
         group.get("/products/:id") { request, context in
-            let merchant = try context.merchant
-            return Self.ok(try await admin.product(merchant, id: try Self.id(context, as: ProductID.self)))
+            Self.ok(AdminRenderer.product(try await admin.product(try context.merchant, id: try Self.id(context, as: ProductID.self))))
         }
         group.patch("/products/:id") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.updateProduct(merchant, id: try Self.id(context, as: ProductID.self), body: try await self.body(request))
-            return Self.ok(body)
+            let id = try Self.id(context, as: ProductID.self)
+            let patch = try await self.command(ProductPatchInput.self, request).validated()
+            return Self.ok(AdminRenderer.product(try await admin.updateProduct(try context.merchant, id: id, patch)))
         }
         group.delete("/products/:id") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.archiveProduct(merchant, id: try Self.id(context, as: ProductID.self))
-            return Self.ok(body)
+            Self.ok(AdminRenderer.product(try await admin.archiveProduct(try context.merchant, id: try Self.id(context, as: ProductID.self))))
         }
         group.post("/products/:id/variants") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.addVariant(merchant, productID: try Self.id(context, as: ProductID.self), body: try await self.body(request))
-            return Self.ok(body, status: .created)
+            let productID = try Self.id(context, as: ProductID.self)
+            let draft = try await self.command(VariantInput.self, request).validated()
+            return Self.ok(AdminRenderer.product(try await admin.addVariant(try context.merchant, productID: productID, draft)), status: .created)
         }
         group.patch("/variants/:id") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.updateVariant(merchant, id: try Self.id(context, as: VariantID.self), body: try await self.body(request))
-            return Self.ok(body)
+            let id = try Self.id(context, as: VariantID.self)
+            let patch = try await self.command(VariantPatchInput.self, request).validated()
+            return Self.ok(AdminRenderer.product(try await admin.updateVariant(try context.merchant, id: id, patch)))
         }
         group.delete("/variants/:id") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.deleteVariant(merchant, id: try Self.id(context, as: VariantID.self))
-            return Self.ok(body)
+            Self.ok(AdminRenderer.product(try await admin.deleteVariant(try context.merchant, id: try Self.id(context, as: VariantID.self))))
         }
         group.put("/variants/:id/price") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.setPrice(merchant, variantID: try Self.id(context, as: VariantID.self), body: try await self.body(request))
-            return Self.ok(body)
+            let id = try Self.id(context, as: VariantID.self)
+            let price = try await self.command(MoneyInput.self, request).validated()
+            return Self.ok(AdminRenderer.product(try await admin.setPrice(try context.merchant, variantID: id, price)))
         }
         group.put("/variants/:id/stock") { request, context in
-            let merchant = try context.merchant
-            let (body, _) = try await admin.setStock(merchant, variantID: try Self.id(context, as: VariantID.self), body: try await self.body(request))
-            return Self.ok(body)
+            let id = try Self.id(context, as: VariantID.self)
+            let quantity = try await self.command(StockInput.self, request).validated()
+            return Self.ok(AdminRenderer.product(try await admin.setStock(try context.merchant, variantID: id, quantity: quantity)))
         }
         group.post("/storefront-tokens") { request, context in
             let merchant = try context.merchant
-            let (customerGroup, lifetime) = try admin.storefrontTokenRequest(
-                body: try await self.body(request), fallback: StorefrontTokens.defaultLifetime, maximum: StorefrontTokens.maximumLifetime)
-            let (token, expiresAt) = reads.issueToken(merchantSlug: merchant.slug, group: customerGroup, lifetime: lifetime)
+            let wanted = try await self.command(StorefrontTokenInput.self, request)
+                .validated(fallback: StorefrontTokens.defaultLifetime, maximum: StorefrontTokens.maximumLifetime)
+            let (token, expiresAt) = reads.issueToken(merchantSlug: merchant.slug, group: wanted.group, lifetime: wanted.lifetime)
             var json = JSONWriter()
             json.raw("{"); json.key("token"); json.string(token)
-            json.raw(","); json.key("customer_group"); json.string(customerGroup.rawValue)
+            json.raw(","); json.key("customer_group"); json.string(wanted.group.rawValue)
             json.raw(","); json.key("expires_at"); json.string(Date(timeIntervalSince1970: TimeInterval(expiresAt)).formatted(.iso8601))
             json.raw("}")
             return Self.ok(json.bytes, status: .created)
         }
         group.post("/tokens") { request, context in
-            let merchant = try context.merchant
-            return Self.ok(try await admin.issueAdminToken(merchant), status: .created)
+            Self.ok(AdminRenderer.adminToken(try await admin.issueAdminToken(try context.merchant)), status: .created)
         }
         group.delete("/tokens/current") { request, context in
-            let merchant = try context.merchant
-            try await admin.revokeAdminToken(merchant, authorization: request.headers[.authorization])
+            // The middleware authenticated this very header, so the token is well formed.
+            try await admin.revokeAdminToken(try context.merchant, token: try AdminService.adminToken(request.headers[.authorization]))
             return Response(status: .noContent, headers: [.cacheControl: "no-store"])
         }
     }
 
-    /// The request body, capped; a JSON content type is required when there is a body.
-    func body(_ request: Request) async throws -> Data {
-        try await JSONBody.read(request, limit: maxBodyBytes)
+    /// A request body decoded against its schema; `validated()` on it gives the service's command.
+    func command<Body: JSONRequestBody>(_ type: Body.Type, _ request: Request) async throws -> Body {
+        try await JSONBody.decode(type, from: request, limit: maxBodyBytes)
     }
 
     static func id<Tag>(_ context: some RequestContext, as: Identifier<Tag>.Type) throws -> Identifier<Tag> {

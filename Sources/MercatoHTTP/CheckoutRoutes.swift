@@ -7,6 +7,7 @@ import MercatoCore
 import MercatoHTTPEdge
 import MercatoInventory
 import MercatoInventoryContract
+import MercatoJSON
 
 /// The buyer's checkout: create, shipping address (tax), complete (idempotent), and reads by token.
 struct CheckoutRoutes {
@@ -20,19 +21,21 @@ struct CheckoutRoutes {
         counted.post("/v1/stores/:merchant/checkouts") { request, context in
             let merchant = try context.parameters.require("merchant")
             let group = try reads.group(token: request.headers[.storefrontToken], merchantSlug: merchant)
-            let body = try await checkout.create(
-                merchantSlug: merchant, group: group, marketHeader: request.headers[.market], body: try await JSONBody.read(request, limit: maxBodyBytes))
-            return JSONBytes.response(body, status: .created, headers: [.cacheControl: "no-store"])
+            let command = try await self.command(CheckoutInput.self, request).validated(marketHeader: request.headers[.market])
+            let created = try await checkout.create(merchantSlug: merchant, group: group, command)
+            return JSONBytes.response(try CheckoutRenderer.checkout(created.checkout, token: created.token), status: .created, headers: [.cacheControl: "no-store"])
         }
         counted.put("/v1/checkouts/:id/shipping-address") { request, context in
-            let body = try await checkout.setShippingAddress(
-                try Self.id(context, as: CheckoutID.self), token: request.headers[.checkoutToken], body: try await JSONBody.read(request, limit: maxBodyBytes))
-            return JSONBytes.response(body, headers: [.cacheControl: "no-store"])
+            let id = try Self.id(context, as: CheckoutID.self)
+            let address = try await self.command(ShippingAddress.self, request)
+            let updated = try await checkout.setShippingAddress(id, token: request.headers[.checkoutToken], address)
+            return JSONBytes.response(try CheckoutRenderer.checkout(updated, token: nil), headers: [.cacheControl: "no-store"])
         }
         counted.post("/v1/checkouts/:id/complete") { request, context in
-            let answer = try await checkout.complete(
-                try Self.id(context, as: CheckoutID.self), token: request.headers[.checkoutToken], idempotencyKey: request.headers[.idempotencyKey],
-                body: try await JSONBody.read(request, limit: maxBodyBytes))
+            let id = try Self.id(context, as: CheckoutID.self)
+            let completion = try CompletionRequest(
+                idempotencyKey: request.headers[.idempotencyKey], body: try await JSONBody.read(request, limit: maxBodyBytes))
+            let answer = try await checkout.complete(id, token: request.headers[.checkoutToken], completion)
             var headers: HTTPFields = [.cacheControl: "no-store"]
             if answer.replayed { headers[.idempotentReplayed] = "true" }
             if answer.status >= 400 {
@@ -42,13 +45,18 @@ struct CheckoutRoutes {
             return JSONBytes.response(answer.body, status: .init(code: answer.status), headers: headers)
         }
         counted.get("/v1/checkouts/:id") { request, context in
-            let body = try await checkout.checkout(try Self.id(context, as: CheckoutID.self), token: request.headers[.checkoutToken])
-            return JSONBytes.response(body, headers: [.cacheControl: "private, no-store"])
+            let view = try await checkout.checkout(try Self.id(context, as: CheckoutID.self), token: request.headers[.checkoutToken])
+            return JSONBytes.response(try CheckoutRenderer.checkout(view, token: nil), headers: [.cacheControl: "private, no-store"])
         }
         counted.get("/v1/orders/:id") { request, context in
-            let body = try await checkout.order(try Self.id(context, as: OrderID.self), token: request.headers[.checkoutToken])
-            return JSONBytes.response(body, headers: [.cacheControl: "private, no-store"])
+            let order = try await checkout.order(try Self.id(context, as: OrderID.self), token: request.headers[.checkoutToken])
+            return JSONBytes.response(try CheckoutRenderer.order(order), headers: [.cacheControl: "private, no-store"])
         }
+    }
+
+    /// A request body decoded against its schema; `validated()` on it gives the service's command.
+    func command<Body: JSONRequestBody>(_ type: Body.Type, _ request: Request) async throws -> Body {
+        try await JSONBody.decode(type, from: request, limit: maxBodyBytes)
     }
 
     static func id<Tag>(_ context: BasicRequestContext, as: Identifier<Tag>.Type) throws -> Identifier<Tag> {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import MercatoJSON
 import NIOCore
 
 /// JSON responses from pre-rendered bytes.
@@ -25,6 +26,11 @@ public enum JSONBody {
         }
         let buffer = try await request.body.collect(upTo: limit)
         return Data(buffer: buffer)
+    }
+
+    /// The request body decoded against its schema (400 for bad JSON, 422 naming a wrong field).
+    public static func decode<Body: JSONRequestBody>(_ type: Body.Type, from request: Request, limit: Int) async throws -> Body {
+        try JSONInput.decode(type, from: try await read(request, limit: limit))
     }
 
     /// Whether a `Content-Type` is `application/json` (any case, any parameters). A prefix test also took

@@ -29,9 +29,7 @@ public struct InventoryRoutes: Sendable {
         let group = router.group("/v1/inventory/merchants/:merchant")
         group.post("/availability") { request, context in
             let merchantID = try Self.merchant(context)
-            let input = try JSONInput.decode(
-                InventoryAPI.AvailabilityRequest.self, from: try await JSONBody.read(request, limit: maxBodyBytes),
-                schema: InventoryAPI.AvailabilityRequest.schema)
+            let input = try await JSONBody.decode(InventoryAPI.AvailabilityRequest.self, from: request, limit: maxBodyBytes)
             guard input.variantIds.count <= 1000 else { throw MercatoError.validation(field: "variant_ids", message: "at most 1000 variants per call") }
             var ids: [VariantID] = []
             for (index, raw) in input.variantIds.enumerated() {
@@ -43,9 +41,7 @@ public struct InventoryRoutes: Sendable {
         }
         group.post("/reservations") { request, context in
             let merchantID = try Self.merchant(context)
-            let input = try JSONInput.decode(
-                InventoryAPI.ReserveRequest.self, from: try await JSONBody.read(request, limit: maxBodyBytes),
-                schema: InventoryAPI.ReserveRequest.schema)
+            let input = try await JSONBody.decode(InventoryAPI.ReserveRequest.self, from: request, limit: maxBodyBytes)
             let (key, lines, ttl) = try validate(input)
             let (reservation, change) = try await store.reserve(merchantID: merchantID, key: key, lines: lines, ttl: ttl)
             if !change.isEmpty { await onStockChange(merchantID, change) }

@@ -18,7 +18,7 @@ public enum InventoryAPI {
     public static let insufficientStockType = "insufficient-stock"
 
     /// Body of `POST /availability`.
-    public struct AvailabilityRequest: Codable, Sendable {
+    public struct AvailabilityRequest: Codable, JSONRequestBody {
         public var variantIds: [String]
         public init(variantIds: [String]) { self.variantIds = variantIds }
         /// The accepted members, for the service's strict decoding.
@@ -42,7 +42,7 @@ public enum InventoryAPI {
     }
 
     /// Body of `POST /reservations`.
-    public struct ReserveRequest: Codable, Sendable {
+    public struct ReserveRequest: Codable, JSONRequestBody {
         public var key: String
         public var lines: [Line]
         public var ttlSeconds: Int64?

@@ -13,13 +13,24 @@ public indirect enum KeySchema: Sendable {
     case freeObject
 }
 
-/// Decodes admin request bodies: syntax errors are 400, shape and type errors 422 naming the field.
+/// A request body type that knows its allowed keys, so a handler decodes it in one call.
+public protocol JSONRequestBody: Decodable, Sendable {
+    /// The keys the body may hold; anything else is a 422 naming the field.
+    static var schema: KeySchema { get }
+}
+
+/// Decodes request bodies: syntax errors are 400, shape and type errors 422 naming the field.
 public enum JSONInput {
     static let decoder: JSONDecoder = {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
     }()
+
+    /// Decodes a body against its own schema.
+    public static func decode<T: JSONRequestBody>(_ type: T.Type, from data: Data) throws(MercatoError) -> T {
+        try decode(type, from: data, schema: T.schema)
+    }
 
     public static func decode<T: Decodable>(_ type: T.Type, from data: Data, schema: KeySchema) throws(MercatoError) -> T {
         try StrictJSON.validate(data)

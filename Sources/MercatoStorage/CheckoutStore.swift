@@ -145,18 +145,30 @@ public struct CheckoutStore: Sendable {
     }
 
     public func checkout(_ id: CheckoutID) async throws -> CheckoutRecord? {
+        try await database.query("SELECT \(Self.checkoutColumns()) FROM checkouts WHERE id = $1", id.sql).first.map { try Self.checkout($0, from: 0) }
+    }
+
+    /// An order with the checkout it was made from, in one statement.
+    public func orderWithCheckout(_ id: OrderID) async throws -> (OrderRecord, CheckoutRecord)? {
         guard let row = try await database.query(
-            """
-            SELECT id, merchant_id, token_hash, status, market, currency, email, lines, shipping_address, tax,
-                reservation_key, reservation_expires_at, created_at, updated_at
-            FROM checkouts WHERE id = $1
-            """, id.sql
+            "SELECT \(Self.orderColumns(prefix: "o.")), \(Self.checkoutColumns(prefix: "c.")) FROM orders o JOIN checkouts c ON c.id = o.checkout_id WHERE o.id = $1",
+            id.sql
         ).first else { return nil }
-        return CheckoutRecord(
-            id: try row.id(0), merchantID: try row.id(1), tokenHash: try row.text(2), status: try Self.status(row.text(3)), market: try row.text(4),
-            currency: try row.text(5), email: try row.text(6), linesJSON: try row.text(7), shippingAddressJSON: try row.optionalText(8),
-            taxJSON: try row.optionalText(9), reservationKey: try row.text(10), reservationExpiresAt: try row.int(11),
-            createdAt: try row.int(12), updatedAt: try row.int(13))
+        return (try Self.order(row), try Self.checkout(row, from: Self.orderColumnCount))
+    }
+
+    static func checkoutColumns(prefix: String = "") -> String {
+        ["id", "merchant_id", "token_hash", "status", "market", "currency", "email", "lines", "shipping_address", "tax",
+         "reservation_key", "reservation_expires_at", "created_at", "updated_at"].map { prefix + $0 }.joined(separator: ", ")
+    }
+
+    /// A checkout read from `row`, its columns (`checkoutColumns`) starting at `first`.
+    static func checkout(_ row: SQLRow, from first: Int) throws -> CheckoutRecord {
+        CheckoutRecord(
+            id: try row.id(first), merchantID: try row.id(first + 1), tokenHash: try row.text(first + 2), status: try Self.status(row.text(first + 3)),
+            market: try row.text(first + 4), currency: try row.text(first + 5), email: try row.text(first + 6), linesJSON: try row.text(first + 7),
+            shippingAddressJSON: try row.optionalText(first + 8), taxJSON: try row.optionalText(first + 9), reservationKey: try row.text(first + 10),
+            reservationExpiresAt: try row.int(first + 11), createdAt: try row.int(first + 12), updatedAt: try row.int(first + 13))
     }
 
     /// Stores the address and its tax quote while the checkout is still open; false when it is not.
@@ -175,7 +187,7 @@ public struct CheckoutStore: Sendable {
         if let claimed = try await database.query(
             """
             INSERT INTO orders (id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING RETURNING \(Self.orderColumns)
+            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING RETURNING \(Self.orderColumns())
             """,
             id.sql, checkout.merchantID.sql, checkout.id.sql, .text(checkout.tokenHash), .text(idempotencyKey), .text(requestHash), .int(now)
         ).first {
@@ -255,11 +267,11 @@ public struct CheckoutStore: Sendable {
     }
 
     public func order(_ id: OrderID) async throws -> OrderRecord? {
-        try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id.sql).first.map(Self.order)
+        try await database.query("SELECT \(Self.orderColumns()) FROM orders WHERE id = $1", id.sql).first.map(Self.order)
     }
 
     public func order(checkout: CheckoutID) async throws -> OrderRecord? {
-        try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
+        try await database.query("SELECT \(Self.orderColumns()) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
     }
 
     /// A stored status, which only this store writes: anything else is a corrupt row.
@@ -268,7 +280,11 @@ public struct CheckoutStore: Sendable {
         return status
     }
 
-    static let orderColumns = "id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, response_status, body, created_at"
+    static func orderColumns(prefix: String = "") -> String {
+        ["id", "merchant_id", "checkout_id", "token_hash", "idempotency_key", "request_hash", "status", "response_status", "body", "created_at"]
+            .map { prefix + $0 }.joined(separator: ", ")
+    }
+    static let orderColumnCount = 10
 
     static func order(_ row: SQLRow) throws -> OrderRecord {
         OrderRecord(

@@ -14,7 +14,7 @@ public struct TaxRoutes: Sendable {
 
     public func register<Context: RequestContext>(on router: Router<Context>) {
         router.post(RouterPath(TaxAPI.quotePath)) { request, _ in
-            let input = try JSONInput.decode(TaxAPI.QuoteRequest.self, from: try await JSONBody.read(request, limit: maxBodyBytes), schema: TaxAPI.QuoteRequest.schema)
+            let input = try await JSONBody.decode(TaxAPI.QuoteRequest.self, from: request, limit: maxBodyBytes)
             guard (1...100).contains(input.lines.count) else { throw MercatoError.validation(field: "lines", message: "'lines' must hold 1–100 lines") }
             var lines: [TaxableLine] = []
             for (index, line) in input.lines.enumerated() {

@@ -22,7 +22,7 @@ public enum TaxAPI {
     }
 
     /// Body of a quote request.
-    public struct QuoteRequest: Codable, Sendable {
+    public struct QuoteRequest: Codable, JSONRequestBody {
         public var country: String
         public var lines: [Line]
         public init(country: String, lines: [TaxableLine]) {

@@ -1,9 +1,37 @@
 import MercatoCore
 import MercatoJSON
 import MercatoStorage
+import MercatoAdmin
 
-/// JSON for admin responses.
+/// The admin API's JSON: the REST form of the domain values `AdminService` answers with.
 enum AdminRenderer {
+    static func categories(_ categories: [Category]) -> [UInt8] {
+        var json = JSONWriter()
+        json.raw("{\"items\":[")
+        for (index, category) in categories.enumerated() {
+            if index > 0 { json.raw(",") }
+            self.category(category, into: &json)
+        }
+        json.raw("]}")
+        return json.bytes
+    }
+
+    static func productIDs(_ page: ProductIDPage) -> [UInt8] {
+        var json = JSONWriter()
+        json.raw("{\"items\":")
+        stringList(page.ids.map(\.description), into: &json)
+        json.raw(",\"next_cursor\":")
+        json.optionalString(page.next?.description)
+        json.raw("}")
+        return json.bytes
+    }
+
+    static func adminToken(_ token: String) -> [UInt8] {
+        var json = JSONWriter()
+        json.raw("{"); json.key("token"); json.string(token); json.raw("}")
+        return json.bytes
+    }
+
     static func category(_ category: Category) -> [UInt8] {
         var json = JSONWriter()
         self.category(category, into: &json)

@@ -251,6 +251,14 @@ let package = Package(
         ),
         .testTarget(name: "MercatoBenchTests", dependencies: ["MercatoBench", "MercatoCore"], swiftSettings: swiftSettings),
         .testTarget(name: "MercatoTaxTests", dependencies: ["MercatoTaxContract", "MercatoCore"], swiftSettings: swiftSettings),
+        // The admin and checkout services on their own: fake inventory, tax and invalidation bus, the embedded store.
+        .testTarget(
+            name: "MercatoServiceTests",
+            dependencies: [
+                "MercatoAdmin", "MercatoCheckout", "MercatoCatalog", "MercatoCache", "MercatoStorage", "MercatoSQL", "MercatoCore",
+                "MercatoTaxContract", .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings),
         .testTarget(name: "MercatoSettingsTests", dependencies: ["MercatoSettings"], swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoCacheTests", dependencies: ["MercatoCache", "RedisClient", .product(name: "Logging", package: "swift-log")],

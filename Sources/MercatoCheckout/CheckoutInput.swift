@@ -30,6 +30,16 @@ public struct ShippingAddress: Codable, JSONRequestBody, Equatable {
     public var postalCode: String
     public var country: String
 
+    public init(name: String, line1: String, line2: String?, city: String, region: String?, postalCode: String, country: String) {
+        self.name = name
+        self.line1 = line1
+        self.line2 = line2
+        self.city = city
+        self.region = region
+        self.postalCode = postalCode
+        self.country = country
+    }
+
     public static let schema = KeySchema.object([
         "name": .value, "line1": .value, "line2": .value, "city": .value, "region": .value, "postal_code": .value, "country": .value,
     ])

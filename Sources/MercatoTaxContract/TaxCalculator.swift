@@ -23,6 +23,14 @@ public struct TaxedLine: Sendable, Hashable {
     public var net: Int64
     public var tax: Int64
     public var gross: Int64
+
+    public init(id: String, rateBasisPoints: Int, net: Int64, tax: Int64, gross: Int64) {
+        self.id = id
+        self.rateBasisPoints = rateBasisPoints
+        self.net = net
+        self.tax = tax
+        self.gross = gross
+    }
 }
 
 /// A tax quote for an order shipped to one country.
@@ -34,6 +42,13 @@ public struct TaxQuote: Sendable, Hashable {
     public var net: Int64 { lines.reduce(0) { $0 + $1.net } }
     public var tax: Int64 { lines.reduce(0) { $0 + $1.tax } }
     public var gross: Int64 { lines.reduce(0) { $0 + $1.gross } }
+
+    public init(country: String, currency: CurrencyCode, pricesIncludeTax: Bool, lines: [TaxedLine]) {
+        self.country = country
+        self.currency = currency
+        self.pricesIncludeTax = pricesIncludeTax
+        self.lines = lines
+    }
 }
 
 /// Why a quote cannot be made.

@@ -41,6 +41,9 @@ let package = Package(
     targets: [
         // Domain values; no dependencies.
         .target(name: "MercatoCore", swiftSettings: swiftSettings),
+        // Read-your-writes: WAL positions, the fence of each namespace's last write, and the task-local
+        // statement of how fresh a replica read must be. Shared by the SQL layer, the cache and the catalog.
+        .target(name: "MercatoFences", swiftSettings: swiftSettings),
         // JSON at the edges: strict request checking and decoding (StrictJSON, JSONInput), the byte writer the
         // pre-serialized responses are rendered with (JSONWriter), and the services' shared wire coders.
         .target(name: "MercatoJSON", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
@@ -67,7 +70,7 @@ let package = Package(
         .target(
             name: "MercatoSQL",
             dependencies: [
-                "MercatoCore", "MercatoTelemetry",
+                "MercatoCore", "MercatoFences", "MercatoTelemetry",
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
@@ -117,7 +120,7 @@ let package = Package(
             name: "MercatoCache",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoTelemetry", "RedisClient",
+                "MercatoCore", "MercatoFences", "MercatoTelemetry", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -130,7 +133,7 @@ let package = Package(
             name: "MercatoCatalog",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache",
+                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -199,7 +202,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
                 "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -265,13 +268,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
-            dependencies: ["MercatoStorage", "MercatoSQL", "MercatoCore"],
+            dependencies: ["MercatoStorage", "MercatoSQL", "MercatoCore", "MercatoFences"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
-                "MercatoHTTP", "MercatoStorage", "MercatoSQL", "MercatoCore", "MercatoTelemetry", "TestServers",
+                "MercatoHTTP", "MercatoStorage", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers",
                 "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -5,6 +5,7 @@ import NIOCore
 import RedisClient
 import ServiceLifecycle
 import Synchronization
+import MercatoFences
 
 /// Generations shared by every instance through Redis.
 ///

@@ -1,5 +1,6 @@
 import MercatoCache
 import MercatoCore
+import MercatoFences
 
 /// Adds read-your-writes to a bus: before an event goes out, the primary's WAL position is recorded as
 /// the merchant's fence here and sent along, so no instance refills from a replica behind the write.

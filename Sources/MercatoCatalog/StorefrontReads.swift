@@ -5,6 +5,7 @@ import MercatoCore
 import MercatoTelemetry
 import Tracing
 import Synchronization
+import MercatoFences
 
 /// The storefront read path as the HTTP layer sees it: resolve the caller's group from its token,
 /// build a cache key from every input of the response, and answer from the cache or the catalog.

@@ -13,6 +13,7 @@ import MercatoInventoryContract
 import MercatoStorage
 import MercatoSQL
 import ServiceLifecycle
+import MercatoFences
 
 /// Everything the routes need, built once at startup.
 public struct AppDependencies: Sendable {

@@ -7,6 +7,7 @@ import MercatoTelemetry
 import MercatoHTTPEdge
 import MercatoStorage
 import MercatoSQL
+import MercatoFences
 
 /// Wraps every request: counts its SQL statements and times where it spent its time (task locals),
 /// records its metrics, adds `X-Mercato-Statements` (non-production) and `Server-Timing`, and logs one

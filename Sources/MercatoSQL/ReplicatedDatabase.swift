@@ -2,6 +2,7 @@ import Logging
 import MercatoCore
 import ServiceLifecycle
 import Synchronization
+import MercatoFences
 
 /// One read replica and what the monitor last learned about it.
 public final class Replica: Sendable {

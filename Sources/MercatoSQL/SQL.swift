@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCore
+import MercatoFences
 
 /// A value bound to or read from a SQL statement, common to PostgreSQL and SQLite.
 public enum SQLValue: Sendable, Hashable {

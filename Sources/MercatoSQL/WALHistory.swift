@@ -1,4 +1,5 @@
 import MercatoCore
+import MercatoFences
 
 /// The primary's WAL position over the last seconds, to tell how long ago a replica's replay position was
 /// the primary's: a replica that has not replayed what the primary wrote at time t is at least now − t behind.

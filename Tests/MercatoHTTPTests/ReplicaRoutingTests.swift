@@ -8,6 +8,7 @@ import MercatoStorage
 import MercatoSQL
 import TestServers
 import Testing
+import MercatoFences
 
 @Suite(
     "Read replicas: routing and read-your-writes", .serialized,

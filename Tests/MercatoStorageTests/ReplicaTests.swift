@@ -4,6 +4,7 @@ import MercatoCore
 import MercatoStorage
 import MercatoSQL
 import Testing
+import MercatoFences
 
 /// The streaming replica is part of the CI setup (issue 7's groundwork): in CI its absence is a failure.
 @Test func replicaIsConfiguredInCI() {

@@ -2,6 +2,7 @@ import MercatoCore
 import MercatoStorage
 @testable import MercatoSQL
 import Testing
+import MercatoFences
 
 /// How far behind the primary a replica is, in time, from the primary's sampled WAL positions.
 @Suite struct WALHistoryTests {

@@ -80,15 +80,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // Persistence of the domain over the SQL layer: schema and migrations, the stores of catalog,
-        // checkout and inventory, the seed generator, secrets.
+        // What every store shares: the schema and its migrations, identifiers as SQL values, secrets, and the
+        // listing projection (the denormalized rows storefront listings read) that every writer keeps current.
         .target(
             name: "MercatoStorage",
             dependencies: [
-                "MercatoCore", "MercatoJSON", "MercatoSQL",
+                "MercatoCore", "MercatoSQL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The catalog's store: storefront reads (`SQLCatalogStore`), merchant writes (`CatalogWriter`), the seeder.
+        .target(
+            name: "MercatoCatalogStore",
+            dependencies: ["MercatoCore", "MercatoJSON", "MercatoSQL", "MercatoStorage", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        // The inventory's store: stock levels and reservations (reserve, commit, release, expiry).
+        .target(
+            name: "MercatoInventoryStore",
+            dependencies: ["MercatoCore", "MercatoSQL", "MercatoStorage"],
+            swiftSettings: swiftSettings
+        ),
+        // The checkout's store: checkouts, orders with their stored answers, and the pricing read of a cart.
+        .target(
+            name: "MercatoCheckoutStore",
+            dependencies: ["MercatoCore", "MercatoSQL", "MercatoStorage", "MercatoCatalogStore"],
             swiftSettings: swiftSettings
         ),
         // Our Redis client: RESP2/3 codec, pipelined connections, pool, pub/sub with reconnect.
@@ -133,7 +151,7 @@ let package = Package(
             name: "MercatoCatalog",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache",
+                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCache",
                 .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -141,7 +159,7 @@ let package = Package(
         // Merchant writes: validation, tokens, invalidation on every write.
         .target(
             name: "MercatoAdmin",
-            dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
         // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
@@ -170,12 +188,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The inventory contract: the wire format of the inventory service, and the stock-change callback.
-        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage"], swiftSettings: swiftSettings),
+        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoInventoryStore"], swiftSettings: swiftSettings),
         // The inventory service: its HTTP API over `InventoryStore`, and the reservation expiry sweeper.
         .target(
             name: "MercatoInventory",
             dependencies: [
-                "MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoSQL", "MercatoHTTPEdge", "MercatoInventoryContract",
+                "MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoInventoryStore", "MercatoSQL", "MercatoHTTPEdge", "MercatoInventoryContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -188,7 +206,7 @@ let package = Package(
             name: "MercatoCheckout",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
+                "MercatoCore", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoInventoryContract", "MercatoTaxContract",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -202,7 +220,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
                 "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -231,7 +249,7 @@ let package = Package(
         .executableTarget(
             name: "mercato",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
+                "MercatoCore", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
                 "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
                 "MercatoSettings",
                 .product(name: "OTel", package: "swift-otel"),
@@ -241,7 +259,7 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoJSON", "MercatoCatalog", "MercatoStorage", "MercatoSQL"], swiftSettings: swiftSettings),
+        .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoJSON", "MercatoCatalog", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL"], swiftSettings: swiftSettings),
         .testTarget(
             name: "RedisClientTests",
             dependencies: [
@@ -258,7 +276,7 @@ let package = Package(
         .testTarget(
             name: "MercatoServiceTests",
             dependencies: [
-                "MercatoAdmin", "MercatoCheckout", "MercatoCatalog", "MercatoCache", "MercatoStorage", "MercatoSQL", "MercatoCore",
+                "MercatoAdmin", "MercatoCheckout", "MercatoCatalog", "MercatoCache", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCore",
                 "MercatoTaxContract", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
@@ -268,13 +286,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
-            dependencies: ["MercatoStorage", "MercatoSQL", "MercatoCore", "MercatoFences"],
+            dependencies: ["MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCore", "MercatoFences"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
-                "MercatoHTTP", "MercatoStorage", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers",
+                "MercatoHTTP", "MercatoStorage", "MercatoCatalogStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers",
                 "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

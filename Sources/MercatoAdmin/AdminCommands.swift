@@ -1,5 +1,6 @@
 import MercatoCore
 import MercatoStorage
+import MercatoCatalogStore
 
 // A decoded request body is untrusted fields; `validated()` turns it into the command the service takes,
 // or a 422 naming the field. REST handlers call these after decoding JSON; other front ends (GraphQL, a

@@ -2,6 +2,7 @@ import MercatoCache
 import MercatoCatalog
 import MercatoCore
 import MercatoStorage
+import MercatoCatalogStore
 
 /// Merchant admin operations on validated commands (`AdminCommands.swift`): writes through `CatalogWriter`,
 /// publishes an invalidation for every successful write before returning, and answers with domain values.

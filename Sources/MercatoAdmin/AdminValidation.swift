@@ -1,6 +1,7 @@
 import Foundation
 import MercatoCore
 import MercatoStorage
+import MercatoCatalogStore
 
 /// Field-level validation of admin input, each failure naming the field and the rule.
 enum AdminValidation {

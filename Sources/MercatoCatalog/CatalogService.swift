@@ -5,6 +5,7 @@ import MercatoCore
 import MercatoJSON
 import MercatoStorage
 import NIOCore
+import MercatoCatalogStore
 
 /// A storefront listing request after HTTP parsing and validation of shapes.
 public struct ListingRequest: Sendable {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import MercatoCore
 import MercatoStorage
+import MercatoCatalogStore
 
 /// Opaque keyset cursors: the last row's sort key and id, bound to the query they came from and signed,
 /// so a client can neither forge a position nor reuse a cursor with other filters.

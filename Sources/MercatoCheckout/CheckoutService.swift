@@ -11,6 +11,8 @@ import MercatoInventoryContract
 import MercatoStorage
 import MercatoSQL
 import MercatoTaxContract
+import MercatoCheckoutStore
+import MercatoInventoryStore
 
 /// Which checkout flow runs (`MERCATO_CHECKOUT`).
 public enum CheckoutMode: String, Sendable, CaseIterable {

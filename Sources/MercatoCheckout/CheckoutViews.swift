@@ -4,6 +4,7 @@ import MercatoJSON
 import MercatoSQL
 import MercatoStorage
 import MercatoTaxContract
+import MercatoCheckoutStore
 
 /// A checkout as the buyer sees it: what `CheckoutService` answers with, whatever the front end.
 public struct CheckoutView: Sendable, Equatable {

@@ -2,6 +2,7 @@ import Foundation
 import MercatoCore
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoInventoryStore
 
 /// The inventory service as checkout sees it: in-process for the embedded setup, HTTP otherwise.
 ///

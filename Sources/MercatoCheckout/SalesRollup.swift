@@ -6,6 +6,7 @@ import MercatoCore
 import MercatoJSON
 import MercatoStorage
 import ServiceLifecycle
+import MercatoCheckoutStore
 
 /// Rolls placed orders into `products.sales_count` every few seconds, so bestselling listings follow
 /// what sells, and invalidates only the bestselling order of the scopes the sold products are in.

@@ -2,6 +2,7 @@ import MercatoCore
 import MercatoJSON
 import MercatoStorage
 import MercatoAdmin
+import MercatoCatalogStore
 
 /// The admin API's JSON: the REST form of the domain values `AdminService` answers with.
 enum AdminRenderer {

@@ -14,6 +14,7 @@ import MercatoStorage
 import MercatoSQL
 import ServiceLifecycle
 import MercatoFences
+import MercatoCatalogStore
 
 /// Everything the routes need, built once at startup.
 public struct AppDependencies: Sendable {

@@ -10,6 +10,8 @@ import MercatoStorage
 import MercatoSQL
 import NIOCore
 import ServiceLifecycle
+import MercatoCheckoutStore
+import MercatoInventoryStore
 
 /// How checkout reaches inventory and tax: in-process (embedded default) or over HTTP.
 public struct CheckoutWiring: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import MercatoHTTPEdge
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoInventoryStore
 
 extension InventoryError: ProblemConvertible {
     /// The HTTP problem for each inventory failure; a short reservation lists every short line.

@@ -6,6 +6,7 @@ import MercatoJSON
 import MercatoHTTPEdge
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoInventoryStore
 
 
 /// The inventory service's HTTP API over `InventoryStore` (see `InventoryAPI` for the routes).

@@ -2,6 +2,7 @@ import Logging
 import MercatoInventoryContract
 import MercatoStorage
 import ServiceLifecycle
+import MercatoInventoryStore
 
 /// Releases expired reservations in the background, so abandoned checkouts give their units back.
 ///

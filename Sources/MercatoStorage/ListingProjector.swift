@@ -84,6 +84,8 @@ public enum ListingProjector {
         public var scopeIDs: [String] {
             scopes.compactMap { if case .uuid(let id) = $0 { id.uuidString.lowercased() } else { nil } }.sorted()
         }
+
+        public init() {}
     }
 
     /// Recomputes and rewrites the projections of `productIDs` (all of one merchant), in batches.
@@ -145,7 +147,7 @@ public enum ListingProjector {
     }
 
     /// Every category's effective mask and parent, for one merchant.
-    static func loadCategories(merchantID: MerchantID, on tx: any SQLExecutor) async throws -> ([CategoryID: AudienceMask], [CategoryID: CategoryID]) {
+    public static func loadCategories(merchantID: MerchantID, on tx: any SQLExecutor) async throws -> ([CategoryID: AudienceMask], [CategoryID: CategoryID]) {
         var masks: [CategoryID: AudienceMask] = [:]
         var parents: [CategoryID: CategoryID] = [:]
         for row in try await tx.query("SELECT id, parent_id, effective_mask FROM categories WHERE merchant_id = $1", merchantID.sql) {

@@ -7,6 +7,7 @@ import MercatoCache
 import MercatoHTTPEdge
 import MercatoSettings
 import MercatoStorage
+import MercatoCatalogStore
 
 /// `mercato migrate`: applies pending schema migrations.
 struct Migrate: AsyncParsableCommand {

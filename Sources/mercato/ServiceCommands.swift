@@ -13,6 +13,8 @@ import MercatoStorage
 import MercatoTax
 import MercatoTaxContract
 import RedisClient
+import MercatoCheckoutStore
+import MercatoInventoryStore
 
 /// Latency and failure injection flags shared by the two services.
 struct FaultOptions: ParsableArguments {

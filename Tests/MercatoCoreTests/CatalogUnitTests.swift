@@ -5,6 +5,7 @@ import MercatoJSON
 import MercatoStorage
 import MercatoSQL
 import Testing
+import MercatoCatalogStore
 
 @Suite("Cursors and tokens")
 struct CursorAndTokenTests {

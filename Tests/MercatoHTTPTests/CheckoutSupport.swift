@@ -12,6 +12,7 @@ import NIOCore
 import NIOHTTP1
 import Synchronization
 import Testing
+import MercatoInventoryStore
 
 /// One HTTP answer, parsed.
 struct Reply: Sendable {

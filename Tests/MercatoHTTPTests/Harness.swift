@@ -8,6 +8,7 @@ import MercatoStorage
 import MercatoSQL
 import NIOCore
 import Testing
+import MercatoCatalogStore
 
 /// The storage backends the HTTP suite runs against: SQLite always, PostgreSQL when `DATABASE_URL` is set.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {

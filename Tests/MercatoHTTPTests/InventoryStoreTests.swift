@@ -4,6 +4,8 @@ import MercatoStorage
 import MercatoSQL
 import Synchronization
 import Testing
+import MercatoInventoryStore
+import MercatoCatalogStore
 
 /// Seeds one small merchant and returns it with one of its variants set to `stock` units.
 func inventoryFixture(_ database: any SQLDatabase, stock: Int64) async throws -> (Merchant, VariantID, ProductID) {

@@ -12,6 +12,7 @@ import MercatoStorage
 import MercatoSQL
 import Synchronization
 import Testing
+import MercatoInventoryStore
 
 @Suite("Metrics, Server-Timing and trace context")
 struct ObservabilityTests {

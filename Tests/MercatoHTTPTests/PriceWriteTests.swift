@@ -2,6 +2,7 @@ import MercatoCore
 import MercatoStorage
 import MercatoSQL
 import Testing
+import MercatoCatalogStore
 
 /// A price write updates the listing projection in place (only the product's cheapest price can change
 /// there); these tests hold it to what a full reprojection would have written.

@@ -7,6 +7,7 @@ import MercatoStorage
 import NIOPosix
 import TestServers
 import Testing
+import MercatoCatalogStore
 
 /// Redis is part of the suite in CI: its absence there is a failure, not a skip.
 @Test func redisIsConfiguredInCI() {

@@ -4,6 +4,7 @@ import MercatoCatalog
 import MercatoCore
 import MercatoStorage
 import Testing
+import MercatoCatalogStore
 
 /// What each admin write tells the other instances, on the service itself: the bus records every event
 /// and pushed fact, the store is the embedded SQLite database.

@@ -7,6 +7,9 @@ import MercatoCore
 import MercatoSQL
 import MercatoStorage
 import Testing
+import MercatoCheckoutStore
+import MercatoInventoryStore
+import MercatoCatalogStore
 
 /// The checkout's rules, on the service itself: inventory, tax and the invalidation bus are fakes that
 /// record every call, the store is the embedded SQLite database. No HTTP, no network, no clock waits.

@@ -8,6 +8,8 @@ import MercatoStorage
 import MercatoTaxContract
 import Synchronization
 import Testing
+import MercatoInventoryStore
+import MercatoCatalogStore
 
 // Stand-ins for the services the checkout and the admin call, so their rules can be tested without a
 // network: each records what it was asked, and each can be told to fail.

@@ -4,6 +4,7 @@ import MercatoCore
 import MercatoStorage
 import MercatoSQL
 import Testing
+import MercatoCatalogStore
 
 /// PostgreSQL is part of the suite, not an optional extra: in CI its absence is a failure.
 @Test func postgresIsConfiguredInCI() {

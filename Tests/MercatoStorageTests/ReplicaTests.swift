@@ -5,6 +5,7 @@ import MercatoStorage
 import MercatoSQL
 import Testing
 import MercatoFences
+import MercatoCatalogStore
 
 /// The streaming replica is part of the CI setup (issue 7's groundwork): in CI its absence is a failure.
 @Test func replicaIsConfiguredInCI() {

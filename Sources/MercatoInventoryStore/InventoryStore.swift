@@ -1,6 +1,7 @@
 import Foundation
 import MercatoCore
 import MercatoSQL
+import MercatoStorage
 
 /// One line of a reservation: a variant and how many units.
 public struct ReservationLine: Sendable, Hashable {

@@ -1,5 +1,6 @@
 import MercatoCore
 import MercatoSQL
+import MercatoStorage
 
 /// `CatalogStore` over either SQL database; the statements are the same text for both dialects.
 public struct SQLCatalogStore: CatalogStore {
@@ -164,7 +165,8 @@ public struct SQLCatalogStore: CatalogStore {
         _ = try await read(SQL("SELECT 1"))
     }
 
-    static func merchant(_ row: SQLRow, at offset: Int) throws -> Merchant {
+    /// A merchant read from `row`, its columns starting at `offset` (the checkout store reads one beside its cart).
+    public static func merchant(_ row: SQLRow, at offset: Int) throws -> Merchant {
         let markets = try row.text(offset + 3).split(separator: ",").compactMap { Market.named(String($0)) }
         guard !markets.isEmpty else { throw StorageError.decoding("merchant without markets") }
         return Merchant(id: try row.id(offset), slug: try row.text(offset + 1), name: try row.text(offset + 2), markets: markets)

@@ -3,6 +3,7 @@ import Logging
 import MercatoCore
 import MercatoJSON
 import MercatoSQL
+import MercatoStorage
 
 /// Builds a deterministic, realistic demo catalog: category trees with restricted branches,
 /// 1–6 variants per product, prices in each market currency, skewed stock and sales.

@@ -1,5 +1,6 @@
 import MercatoCore
 import MercatoSQL
+import MercatoStorage
 
 /// How a storefront names a product or category: by UUID or by slug.
 public enum Reference: Sendable, Hashable {

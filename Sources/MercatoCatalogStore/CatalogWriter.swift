@@ -1,6 +1,7 @@
 import Foundation
 import MercatoCore
 import MercatoSQL
+import MercatoStorage
 
 /// A category as the admin API creates or replaces it.
 public struct CategoryDraft: Sendable {

@@ -2,6 +2,7 @@ import Foundation
 import MercatoCore
 import MercatoJSON
 import MercatoSQL
+import MercatoStorage
 
 extension CatalogWriter {
     /// A product with its categories, variants, prices and stock, as the admin API shows it.

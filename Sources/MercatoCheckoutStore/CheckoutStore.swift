@@ -1,6 +1,8 @@
 import Foundation
 import MercatoCore
 import MercatoSQL
+import MercatoStorage
+import MercatoCatalogStore
 
 /// A variant as checkout prices it: what it is, its price in one currency, and who may buy it.
 public struct PricedVariant: Sendable, Hashable {

@@ -57,17 +57,21 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     private let cost: @Sendable (Value) -> Int
     private let refresher: RefreshQueue
     private let inflight = Mutex<[String: [CheckedContinuation<(Value, CacheOutcome)?, any Error>]]>([:])
-    public let counters = CacheCounters()
+    /// Lookups by the tier that answered, loads, refreshes, misses by cause.
+    let metrics: CacheMetrics
     private let ledger = MissLedger()
 
     /// Monotonic nanoseconds: lifetimes are measured on it (tests pass a clock they move by hand).
     private let clock: @Sendable () -> UInt64
 
-    /// `shared`: the Redis tier and how values are stored there (nil: near cache only).
+    /// `shared`: the Redis tier and how values are stored there (nil: near cache only). `metrics`: where lookups are
+    /// counted (by default nowhere).
     public init(
         near: NearCache<Value>, shared: (tier: any SharedCacheTier, codec: ValueCodec<Value>)? = nil, lifetimes: CacheLifetimes,
-        refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int, clock: @escaping @Sendable () -> UInt64 = LayeredCache.uptime
+        refresher: RefreshQueue, cost: @escaping @Sendable (Value) -> Int, metrics: CacheMetrics = CacheMetrics(),
+        clock: @escaping @Sendable () -> UInt64 = LayeredCache.uptime
     ) {
+        self.metrics = metrics
         self.clock = clock
         self.near = near
         self.shared = shared
@@ -100,11 +104,11 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         }
         switch found {
         case .fresh(let value):
-            counters.nearHits.add(1, ordering: .relaxed)
+            metrics.nearHits.increment()
             if let entry, shouldRefreshEarly(entry, now: now) { scheduleRefresh(key, load) }
             return (value, .hit)
         case .stale(let value):
-            counters.nearStale.add(1, ordering: .relaxed)
+            metrics.nearStale.increment()
             scheduleRefresh(key, load)
             return (value, .stale)
         case .miss:
@@ -115,21 +119,21 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     /// The fresh cached value for `key` from either tier, without loading it on a miss.
     public func cachedValue(for key: String) async -> Value? {
         if case .fresh(let value) = near.lookup(key, now: clock()).0 {
-            counters.nearHits.add(1, ordering: .relaxed)
+            metrics.nearHits.increment()
             return value
         }
         if let value = await sharedValue(key) {
-            counters.sharedHits.add(1, ordering: .relaxed)
+            metrics.sharedHits.increment()
             return value
         }
-        counters.misses.add(1, ordering: .relaxed)
+        metrics.misses.increment()
         return nil
     }
 
     /// Stores a value loaded elsewhere (e.g. one batch call that answered many keys) in both tiers.
     /// As with `value(for:load:)`, the key must carry the generation read before the load began.
     public func store(_ key: String, _ value: Value) async {
-        counters.loads.add(1, ordering: .relaxed)
+        metrics.loads.increment()
         storeNear(key, value, loadNanos: 0)
         if let shared {
             await shared.tier.set(key, shared.codec.encode(value), ttl: lifetimes.fresh + lifetimes.stale)
@@ -156,22 +160,22 @@ public final class LayeredCache<Value: Sendable>: Sendable {
                 return true
             }
             // Counted on joining, so a waiter is counted once whatever the leader's load ends in.
-            if leader { continuation.resume(returning: nil) } else { counters.coalesced.add(1, ordering: .relaxed) }
+            if leader { continuation.resume(returning: nil) } else { metrics.coalesced.increment() }
         }
         if let (value, _) = joined { return (value, .coalesced) }
         let result: Result<(Value, CacheOutcome), any Error>
         do {
             if let value = await sharedValue(key, validity: validity) {
-                counters.sharedHits.add(1, ordering: .relaxed)
+                metrics.sharedHits.increment()
                 result = .success((value, .shared))
             } else {
-                counters.misses.add(1, ordering: .relaxed)
+                metrics.misses.increment()
                 if let family {
                     // Built only here: a hit never needs it.
                     let family = family()
                     // A held value that failed validation was invalidated, whatever the ledger says.
                     let held = validity != nil && near.lookup(key, now: clock()).1 != nil
-                    counters.missed(held ? .invalidated : ledger.cause(family: family, key: key))
+                    metrics.missed(held ? .invalidated : ledger.cause(family: family, key: key))
                     ledger.record(family: family, key: key)
                 }
                 result = .success((try await loadAndStore(key, load), .miss))
@@ -199,7 +203,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
     }
 
     private func loadAndStore(_ key: String, _ load: @Sendable () async throws -> Value) async throws -> Value {
-        counters.loads.add(1, ordering: .relaxed)
+        metrics.loads.increment()
         let started = clock()
         let value = try await load()
         storeNear(key, value, loadNanos: clock() &- started)
@@ -219,7 +223,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
 
     private func scheduleRefresh(_ key: String, _ load: @escaping @Sendable () async throws -> Value) {
         refresher.schedule(key: key) { [self] in
-            counters.refreshes.add(1, ordering: .relaxed)
+            metrics.refreshes.increment()
             _ = try? await loadAndStore(key, load)
         }
     }

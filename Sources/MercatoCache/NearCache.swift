@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// What a cache lookup found.
@@ -19,11 +20,15 @@ struct TimedEntry<Value: Sendable>: Sendable {
 /// The per-instance in-memory tier: byte-bounded W-TinyLFU, thread-safe, with lifetimes per entry.
 public final class NearCache<Value: Sendable>: Sendable {
     private let state: Mutex<BoundedCache<String, TimedEntry<Value>>>
+    private let evictions: Counter
 
-    /// `capacityBytes` bounds the sum of entry costs (body bytes plus key and bookkeeping).
+    /// `capacityBytes` bounds the sum of entry costs (body bytes plus key and bookkeeping). `evictions` counts
+    /// entries evicted for space (see `CacheMetrics.nearEvictions`; by default nowhere).
     public init(
-        capacityBytes: Int, averageEntryBytes: Int = 4096, policy: EvictionPolicy = .windowTinyLFU, hashSeed: UInt64 = .random(in: .min ... .max)
+        capacityBytes: Int, averageEntryBytes: Int = 4096, policy: EvictionPolicy = .windowTinyLFU, hashSeed: UInt64 = .random(in: .min ... .max),
+        evictions: Counter = CacheMetrics.nearEvictions(cache: "", factory: NOOPMetricsHandler.instance)
     ) {
+        self.evictions = evictions
         state = Mutex(BoundedCache(
             capacity: capacityBytes, expectedEntries: max(64, capacityBytes / max(1, averageEntryBytes)), policy: policy, hashSeed: hashSeed))
     }
@@ -39,7 +44,12 @@ public final class NearCache<Value: Sendable>: Sendable {
     }
 
     func store(_ key: String, _ entry: TimedEntry<Value>, cost: Int) {
-        state.withLock { $0.set(key, entry, cost: cost + key.utf8.count + 64) }
+        let evicted = state.withLock { cache in
+            let before = cache.evictions
+            cache.set(key, entry, cost: cost + key.utf8.count + 64)
+            return cache.evictions - before
+        }
+        if evicted > 0 { evictions.increment(by: evicted) }
     }
 
     /// Drops everything, e.g. after a lost invalidation subscription.
@@ -47,7 +57,7 @@ public final class NearCache<Value: Sendable>: Sendable {
         state.withLock { $0.removeAll() }
     }
 
+    /// Entries and bytes held now (gauges `/metrics` reads at scrape time).
     public var count: Int { state.withLock { $0.count } }
     public var bytes: Int { state.withLock { $0.totalCost } }
-    public var evictions: Int { state.withLock { $0.evictions } }
 }

@@ -1,34 +1,39 @@
+import Metrics
 import Logging
 import Synchronization
 
 /// Tracks whether Redis answers. After a failure the tier is skipped for a short, growing pause
 /// instead of making every request wait for a timeout; the outage is logged once when it starts and
-/// once when it ends, and counted.
+/// once when it ends, and counted (outages, failed calls, calls skipped while paused) into `metricsFactory`.
 public final class RedisAvailability: Sendable {
     private struct State {
         var downUntil: ContinuousClock.Instant?
         var pause: Duration = .milliseconds(250)
-        var outages = 0
-        var failures = 0
-        var skipped = 0
     }
 
     private let state = Mutex(State())
     private let logger: Logger
     private let maximumPause: Duration
+    private let outages: Counter
+    private let failures: Counter
+    private let skipped: Counter
 
-    public init(logger: Logger, maximumPause: Duration = .seconds(5)) {
+    public init(logger: Logger, maximumPause: Duration = .seconds(5), metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance) {
         self.logger = logger
         self.maximumPause = maximumPause
+        outages = Counter(label: "mercato_redis_outages_total", factory: metricsFactory)
+        failures = Counter(label: "mercato_redis_failures_total", factory: metricsFactory)
+        skipped = Counter(label: "mercato_redis_skipped_total", factory: metricsFactory)
     }
 
     /// Whether a call should be attempted now (false while paused after a failure).
     public func shouldTry() -> Bool {
-        state.withLock { state in
-            guard let until = state.downUntil, ContinuousClock.now < until else { return true }
-            state.skipped += 1
-            return false
+        let paused = state.withLock { state in
+            guard let until = state.downUntil else { return false }
+            return ContinuousClock.now < until
         }
+        if paused { skipped.increment() }
+        return !paused
     }
 
     public func succeeded() {
@@ -43,19 +48,15 @@ public final class RedisAvailability: Sendable {
 
     public func failed(_ error: any Error) {
         let started = state.withLock { state -> Bool in
-            state.failures += 1
             let wasUp = state.downUntil == nil
-            if wasUp { state.outages += 1 } else { state.pause = min(state.pause * 2, maximumPause) }
+            if !wasUp { state.pause = min(state.pause * 2, maximumPause) }
             state.downUntil = ContinuousClock.now + state.pause
             return wasUp
         }
+        failures.increment()
         if started {
+            outages.increment()
             logger.warning("Redis is unavailable; serving from the near cache and the database", metadata: ["error": "\(error)"])
         }
-    }
-
-    /// Outages seen, failed calls, and calls skipped while paused.
-    public var counts: (outages: Int, failures: Int, skipped: Int) {
-        state.withLock { ($0.outages, $0.failures, $0.skipped) }
     }
 }

@@ -1,5 +1,6 @@
 import MercatoCore
 import MercatoTelemetry
+import Metrics
 import NIOCore
 import Tracing
 import RedisClient
@@ -9,13 +10,21 @@ public struct RedisCacheTier: SharedCacheTier {
     let client: RedisClient
     let availability: RedisAvailability
     let prefix: String
-    /// Told about every command (for metrics): name, duration, success.
-    public var observer: (@Sendable (String, Duration, Bool) -> Void)?
+    /// Command durations by command and outcome: `mercato_redis_command_duration_seconds{command,outcome}`.
+    private let getOK, getError, setOK, setError: Timer
 
-    public init(client: RedisClient, availability: RedisAvailability, prefix: String = RedisKeyspace().cacheKeyPrefix) {
+    /// `metricsFactory`: where command durations are recorded (by default nowhere).
+    public init(
+        client: RedisClient, availability: RedisAvailability, prefix: String = RedisKeyspace().cacheKeyPrefix,
+        metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
+    ) {
         self.client = client
         self.availability = availability
         self.prefix = prefix
+        func timer(_ command: String, _ outcome: String) -> Timer {
+            Timer(label: "mercato_redis_command_duration_seconds", dimensions: [("command", command), ("outcome", outcome)], factory: metricsFactory)
+        }
+        (getOK, getError, setOK, setError) = (timer("GET", "ok"), timer("GET", "error"), timer("SET", "ok"), timer("SET", "error"))
     }
 
     public func get(_ key: String) async -> ByteBuffer? {
@@ -27,11 +36,11 @@ public struct RedisCacheTier: SharedCacheTier {
                 return try await RequestTimings.measure(.redis) { try await client.get(prefix + key) }
             }
             availability.succeeded()
-            observer?("GET", ContinuousClock.now - started, true)
+            getOK.record(duration: ContinuousClock.now - started)
             return value
         } catch {
             availability.failed(error)
-            observer?("GET", ContinuousClock.now - started, false)
+            getError.record(duration: ContinuousClock.now - started)
             return nil
         }
     }
@@ -45,10 +54,10 @@ public struct RedisCacheTier: SharedCacheTier {
                 try await RequestTimings.measure(.redis) { try await client.set(prefix + key, to: value, expiration: ttl) }
             }
             availability.succeeded()
-            observer?("SET", ContinuousClock.now - started, true)
+            setOK.record(duration: ContinuousClock.now - started)
         } catch {
             availability.failed(error)
-            observer?("SET", ContinuousClock.now - started, false)
+            setError.record(duration: ContinuousClock.now - started)
         }
     }
 }

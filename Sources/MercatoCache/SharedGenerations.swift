@@ -1,6 +1,7 @@
 import MercatoCore
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import RedisClient
 import ServiceLifecycle
@@ -36,15 +37,21 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
     /// Writes whose INCR/PUBLISH failed: retried by `InvalidationListener` until Redis is back.
     private let pending = Mutex<Set<String>>([])
     private let logger: Logger
-    let counters = InvalidationCounters()
+    /// Whether this instance hears the invalidation channel (state that reads depend on, not a metric).
+    let subscription = SubscriptionState()
+    let metrics: InvalidationMetrics
     /// Where pushed facts land on this instance (and on every other, through the channel).
     let facts: (any FactSink)?
     /// Moves described by writes, by the shared generation they produced.
     let changeLog = ChangeLog()
 
+    /// `metricsFactory`: where invalidation traffic is counted, by this instance and its `InvalidationListener`
+    /// (by default nowhere).
     public init(
-        client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = RedisKeyspace(), facts: (any FactSink)? = nil
+        client: RedisClient, availability: RedisAvailability, logger: Logger, keyspace: RedisKeyspace = RedisKeyspace(), facts: (any FactSink)? = nil,
+        metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = InvalidationMetrics(factory: metricsFactory)
         self.facts = facts
         self.keyspace = keyspace
         self.client = client
@@ -138,7 +145,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
             known.withLock { $0[event.namespace] = nil }
             changes.add(1, ordering: .releasing)
             _ = pending.withLock { $0.insert(event.namespace) }
-            counters.publishFailures.add(1, ordering: .relaxed)
+            metrics.publishFailures.increment()
             logger.warning("could not publish an invalidation; will retry", metadata: ["namespace": "\(event.namespace)", "error": "\(error)"])
         }
     }
@@ -152,7 +159,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
             walPosition: event.walPosition, moves: event.moves)
         try await client.publish(ByteBuffer(bytes: try JSONEncoder().encode(message)), to: keyspace.invalidationChannel)
         availability.succeeded()
-        counters.published.add(1, ordering: .relaxed)
+        metrics.published.increment()
     }
 
     /// Applies facts here, then publishes them. When that fails, other instances may now hold older
@@ -167,7 +174,7 @@ public final class SharedGenerations: GenerationSource, InvalidationBus, Sendabl
         } catch {
             availability.failed(error)
             _ = pending.withLock { $0.insert(Self.factsLost) }
-            counters.publishFailures.add(1, ordering: .relaxed)
+            metrics.publishFailures.increment()
             logger.warning("could not push stock levels; instances will reload them", metadata: ["error": "\(error)"])
         }
     }
@@ -215,12 +222,32 @@ struct InvalidationMessage: Codable, Sendable {
     var moves: [SortMove]?
 }
 
-/// Counts of invalidation traffic.
-public final class InvalidationCounters: Sendable {
-    let published = Atomic<Int>(0)
-    let received = Atomic<Int>(0)
-    let publishFailures = Atomic<Int>(0)
-    let reconnects = Atomic<Int>(0)
+/// Invalidation traffic, recorded through swift-metrics (names as `/metrics` exports them).
+struct InvalidationMetrics: Sendable {
+    let published: Counter
+    let received: Counter
+    /// Publishes that failed (retried).
+    let publishFailures: Counter
+    /// Reconnects of the subscriber (each flushes the near cache).
+    let reconnects: Counter
+    /// Write to purge: an invalidation's publication (on any instance) to its arrival here.
+    let lag: Timer
+
+    init(factory: any MetricsFactory) {
+        published = Counter(label: "mercato_invalidations_published_total", factory: factory)
+        received = Counter(label: "mercato_invalidations_received_total", factory: factory)
+        publishFailures = Counter(label: "mercato_invalidation_publish_failures_total", factory: factory)
+        reconnects = Counter(label: "mercato_invalidation_reconnects_total", factory: factory)
+        lag = Timer(label: "mercato_invalidation_lag_seconds", factory: factory)
+    }
+
+    func recordLag(sentAt: Double) {
+        lag.recordSeconds(max(0, Date().timeIntervalSince1970 - sentAt))
+    }
+}
+
+/// Whether the invalidation subscription is up: reads trust the caches only while it is.
+public final class SubscriptionState: Sendable {
     let subscribed = Atomic<Bool>(false)
     let listening = Atomic<Bool>(false)
 
@@ -231,11 +258,6 @@ public final class InvalidationCounters: Sendable {
     /// While it is false (before the first subscription, and from a lost connection to its return) this
     /// instance cannot know what others wrote, and its caches must not be trusted.
     public var isListening: Bool { listening.load(ordering: .acquiring) }
-
-    public var snapshot: (published: Int, received: Int, publishFailures: Int, reconnects: Int) {
-        (published.load(ordering: .relaxed), received.load(ordering: .relaxed),
-         publishFailures.load(ordering: .relaxed), reconnects.load(ordering: .relaxed))
-    }
 }
 
 /// Receives invalidations from other instances (a Service): moves generations forward, and after a
@@ -244,25 +266,24 @@ public final class InvalidationListener: Service, Sendable {
     let subscriber: RedisSubscriber
     let generations: SharedGenerations
     let onFlush: @Sendable () -> Void
-    let onLag: (@Sendable (Double) -> Void)?
     let fences: WriteFences?
     let logger: Logger
 
-    /// `onFlush` empties the near cache(s) of this instance; `onLag` hears, per received event, the
-    /// seconds between its publication (on any instance) and its arrival here.
+    /// `onFlush` empties the near cache(s) of this instance. What it receives, its reconnects and the write to
+    /// purge lag are counted into the metrics factory of `generations`.
     public init(
-        configuration: RedisConfiguration, generations: SharedGenerations, logger: Logger, onLag: (@Sendable (Double) -> Void)? = nil,
-        fences: WriteFences? = nil, onFlush: @escaping @Sendable () -> Void
+        configuration: RedisConfiguration, generations: SharedGenerations, logger: Logger, fences: WriteFences? = nil,
+        onFlush: @escaping @Sendable () -> Void
     ) {
         self.fences = fences
         self.subscriber = RedisSubscriber(configuration: configuration, channels: [generations.keyspace.invalidationChannel], logger: logger)
         self.generations = generations
         self.onFlush = onFlush
-        self.onLag = onLag
         self.logger = logger
     }
 
-    public var counters: InvalidationCounters { generations.counters }
+    /// Whether this instance hears other instances' invalidations.
+    public var subscription: SubscriptionState { generations.subscription }
 
     public func run() async throws {
         // Everything here ends on cancellation; graceful shutdown cancels it.
@@ -286,33 +307,33 @@ public final class InvalidationListener: Service, Sendable {
             // Generations read before the first subscription was confirmed may already be behind.
             generations.forgetAll()
             generations.facts?.reset()
-            generations.counters.subscribed.store(true, ordering: .relaxed)
-            generations.counters.listening.store(true, ordering: .releasing)
+            generations.subscription.subscribed.store(true, ordering: .relaxed)
+            generations.subscription.listening.store(true, ordering: .releasing)
         case .disconnected:
             // Other instances' writes no longer reach this one: serve from the database until it hears again
             // (`isListening`), and forget facts now, so nothing pushed before can be mistaken for current.
-            generations.counters.listening.store(false, ordering: .releasing)
+            generations.subscription.listening.store(false, ordering: .releasing)
             generations.facts?.reset()
             logger.warning("invalidation subscription lost; storefront reads bypass the cache until it is back")
         case .reconnected:
-            generations.counters.reconnects.add(1, ordering: .relaxed)
+            generations.metrics.reconnects.increment()
             generations.forgetAll()
             generations.facts?.reset()  // pushes sent meanwhile were lost too
             generations.availability.succeeded()  // Redis answers again: stop skipping it
             // Fences sent meanwhile were lost too: trust no replica for anything older than "now".
             await fences?.raiseToCurrent()
             onFlush()
-            generations.counters.listening.store(true, ordering: .releasing)
+            generations.subscription.listening.store(true, ordering: .releasing)
             logger.notice("invalidation subscription restored; near cache flushed")
         case .message(let message):
             guard let decoded = try? JSONDecoder().decode(InvalidationMessage.self, from: Data(message.payload.readableBytesView)) else {
                 logger.warning("ignoring a malformed invalidation message")
                 return
             }
-            generations.counters.received.add(1, ordering: .relaxed)
+            generations.metrics.received.increment()
             if let facts = decoded.facts {
                 generations.facts?.apply(facts)
-                onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))
+                generations.metrics.recordLag(sentAt: decoded.sentAt)
                 return
             }
             if decoded.resetFacts == true {
@@ -327,7 +348,7 @@ public final class InvalidationListener: Service, Sendable {
             if let moves = decoded.moves { generations.changeLog.record(decoded.namespace, generation: decoded.generation, moves: moves) }
             generations.apply(decoded.namespace, decoded.generation)
             // Wall clocks of two instances: on one host exact, across hosts as good as their clock sync.
-            onLag?(max(0, Date().timeIntervalSince1970 - decoded.sentAt))
+            generations.metrics.recordLag(sentAt: decoded.sentAt)
         }
     }
 

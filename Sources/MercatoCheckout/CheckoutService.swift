@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Tracing
 import Logging
+import Metrics
 import MercatoCache
 import MercatoCatalog
 import MercatoCore
@@ -88,18 +89,18 @@ public struct CheckoutService: Sendable {
     let options: CheckoutOptions
     /// Where releases run after the buyer was answered (nil: inline, before answering).
     let background: RefreshQueue?
-    /// Calls made since start, by kind (the per-request counts are task local).
-    public let totals = ExternalCallCounter()
-    /// Told about every external call (for metrics): kind, duration, outcome.
-    public var observer: (@Sendable (ExternalCall, Duration, ExternalCallOutcome) -> Void)?
+    /// Calls made, by kind, and their durations by outcome (the per-request counts are task local).
+    let callMetrics: ExternalCallMetrics
     let logger: Logger
 
-    /// `pricingCache`/`availabilityCache` nil: no caching (as with `MERCATO_CACHE=off`).
+    /// `pricingCache`/`availabilityCache` nil: no caching (as with `MERCATO_CACHE=off`). `metricsFactory`: where
+    /// external calls are counted and timed (by default nowhere).
     public init(
         store: CheckoutStore, inventory: any InventoryClient, tax: any TaxClient, generations: any GenerationSource, bus: any InvalidationBus,
         pricingCache: LayeredCache<CheckoutCatalog?>?, availabilityCache: LayeredCache<Int64>?, options: CheckoutOptions, logger: Logger,
-        background: RefreshQueue? = nil
+        background: RefreshQueue? = nil, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.callMetrics = ExternalCallMetrics(factory: metricsFactory)
         self.background = background
         self.store = store
         self.inventory = inventory
@@ -113,13 +114,6 @@ public struct CheckoutService: Sendable {
     }
 
     public var mode: CheckoutMode { options.mode }
-
-    /// The checkout's own caches (for metrics): name and counters.
-    public var cacheCounters: [(name: String, counters: CacheCounters)] {
-        [("pricing", pricingCache?.counters), ("availability", availabilityCache?.counters)].compactMap { entry in
-            entry.1.map { (entry.0, $0) }
-        }
-    }
 
     // MARK: create
 
@@ -430,23 +424,23 @@ public struct CheckoutService: Sendable {
 
     // MARK: helpers
 
-    /// Makes one external call: counted (request and process), timed (`Server-Timing`) and reported to the observer.
+    /// Makes one external call: counted (request and process), timed (`Server-Timing` and metrics).
     func call<T>(_ kind: ExternalCall, _ body: () async throws -> T) async throws -> T {
-        totals.record(kind)
+        callMetrics.calls[kind.rawValue].increment()
         ExternalCallCounter.current?.record(kind)
         let started = ContinuousClock.now
         do {
             let value = try await TracingState.span("\(kind.service).\(kind.name)", ofKind: .client) { _ in
                 try await RequestTimings.measure(.external, body)
             }
-            observer?(kind, ContinuousClock.now - started, .ok)
+            callMetrics.record(kind, .ok, since: started)
             return value
         } catch let error as DependencyError {
-            if case .unavailable = error { observer?(kind, ContinuousClock.now - started, .unavailable) } else { observer?(kind, ContinuousClock.now - started, .failed) }
+            if case .unavailable = error { callMetrics.record(kind, .unavailable, since: started) } else { callMetrics.record(kind, .failed, since: started) }
             throw error
         } catch {
             // Short stock, a reservation no longer held, an unknown country: the service answered.
-            observer?(kind, ContinuousClock.now - started, .refused)
+            callMetrics.record(kind, .refused, since: started)
             throw error
         }
     }

@@ -1,3 +1,4 @@
+import Metrics
 import Synchronization
 
 /// Kinds of calls checkout makes to other services.
@@ -34,8 +35,8 @@ extension ExternalCall {
     }
 }
 
-/// Counts external calls by kind: one per request (task local, reported in response headers) and
-/// one per process (cumulative, for metrics and tests).
+/// Counts one request's external calls by kind (task local, reported in response headers; the bench gate
+/// reads them). The process-wide counts are `ExternalCallMetrics`.
 public final class ExternalCallCounter: Sendable {
     private let availability = Atomic<Int>(0)
     private let reserve = Atomic<Int>(0)
@@ -71,4 +72,28 @@ public final class ExternalCallCounter: Sendable {
     /// Calls to the inventory service, all kinds.
     public var inventory: Int { ExternalCall.allCases.filter(\.isInventory).reduce(0) { $0 + count($1) } }
     public var tax: Int { count(.tax) }
+}
+
+/// External calls since start, through swift-metrics: `mercato_external_calls_total{service,operation}` and
+/// `mercato_external_call_duration_seconds{service,operation,outcome}`.
+struct ExternalCallMetrics: Sendable {
+    /// Indexed by `ExternalCall.rawValue`.
+    let calls: [Counter]
+    private let factory: any MetricsFactory
+
+    init(factory: any MetricsFactory) {
+        self.factory = factory
+        calls = ExternalCall.allCases.map { call in
+            Counter(label: "mercato_external_calls_total", dimensions: [("service", call.service), ("operation", call.name)], factory: factory)
+        }
+    }
+
+    /// The duration of one call by how it ended. The timer is looked up per call (20 label sets): a call
+    /// crosses the network, a registry lookup is nothing beside it.
+    func record(_ call: ExternalCall, _ outcome: ExternalCallOutcome, since started: ContinuousClock.Instant) {
+        Timer(
+            label: "mercato_external_call_duration_seconds",
+            dimensions: [("service", call.service), ("operation", call.name), ("outcome", outcome.rawValue)], factory: factory
+        ).record(duration: ContinuousClock.now - started)
+    }
 }

@@ -27,23 +27,19 @@ public struct AppDependencies: Sendable {
     public var options: HTTPOptions
     /// This server's open connections against `options.connectionLimits.maxConnections`.
     public var connections: ConnectionGate
-    /// The storefront cache, when enabled (tests read its counters).
+    /// The storefront cache, when enabled.
     public var cache: LayeredCache<CatalogResponse>?
     /// Long-lived parts that must run under the application's ServiceGroup.
     public var services: [any Service]
-    /// Cross-instance invalidation counters, when Redis is configured.
-    public var invalidationCounters: (published: Int, received: Int, publishFailures: Int, reconnects: Int)? {
-        invalidationListener?.counters.snapshot
-    }
 
     /// Whether this instance receives other instances' invalidations yet (nil without Redis).
     public var invalidationSubscribed: Bool? {
-        invalidationListener?.counters.isSubscribed
+        invalidationListener?.subscription.isSubscribed
     }
 
     /// Whether this instance hears other instances' invalidations right now (nil without Redis).
     public var invalidationListening: Bool? {
-        invalidationListener?.counters.isListening
+        invalidationListener?.subscription.isListening
     }
 
     private var invalidationListener: InvalidationListener? {
@@ -51,12 +47,14 @@ public struct AppDependencies: Sendable {
     }
 
     /// Wires the services over a migrated database: with `cacheOptions.redisURL`, the Redis tier and
-    /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation.
+    /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation. Every part
+    /// records its metrics into `metrics.factory` (pass the one the database was opened with, so its replica
+    /// reads appear at `/metrics` too).
     public static func make(
         database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
-        checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato")
+        checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato"), metrics: ServerMetrics = ServerMetrics()
     ) async throws -> AppDependencies {
-        let metrics = ServerMetrics()
+        let factory = metrics.factory
         // With read replicas: fences for read-your-writes, and the monitor of their replay positions.
         let replicated = database as? ReplicatedDatabase
         let fences = replicated.map { replicated in
@@ -68,14 +66,14 @@ public struct AppDependencies: Sendable {
         let signer = Signer(secret: try await writer.signingSecret())
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
         let refresher = RefreshQueue()
-        let near = NearCache<CatalogResponse>(capacityBytes: cacheOptions.nearCapacityBytes)
+        let near = NearCache<CatalogResponse>(
+            capacityBytes: cacheOptions.nearCapacityBytes, evictions: CacheMetrics.nearEvictions(cache: "storefront", factory: factory))
         let live = LiveAvailability()
         let lifetimes = CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale)
         var services: [any Service] = []
         let generations: any GenerationSource
         var bus: any InvalidationBus
         var shared: (tier: any SharedCacheTier, codec: ValueCodec<CatalogResponse>)?
-        var redisAvailability: RedisAvailability?
         if let url = cacheOptions.redisURL {
             var configuration = try RedisConfiguration(url: url)
             configuration.clientName = "mercato"
@@ -85,21 +83,16 @@ public struct AppDependencies: Sendable {
             configuration.connectionWaitTimeout = cacheOptions.redisTimeout
             configuration.maximumConnections = 16
             let client = RedisClient(configuration: configuration, logger: logger)
-            let availability = RedisAvailability(logger: logger)
-            redisAvailability = availability
+            let availability = RedisAvailability(logger: logger, metricsFactory: factory)
             let sharedGenerations = SharedGenerations(
-                client: client, availability: availability, logger: logger, keyspace: cacheOptions.redisKeyspace, facts: live)
+                client: client, availability: availability, logger: logger, keyspace: cacheOptions.redisKeyspace, facts: live,
+                metricsFactory: factory)
             generations = sharedGenerations
             bus = sharedGenerations
-            var tier = RedisCacheTier(client: client, availability: availability, prefix: cacheOptions.redisKeyspace.cacheKeyPrefix)
-            tier.observer = { command, duration, succeeded in
-                metrics.recordRedisCommand(command, outcome: succeeded ? "ok" : "error", duration: duration)
-            }
+            let tier = RedisCacheTier(
+                client: client, availability: availability, prefix: cacheOptions.redisKeyspace.cacheKeyPrefix, metricsFactory: factory)
             shared = (tier, CatalogResponse.codec)
-            services.append(InvalidationListener(
-                configuration: configuration, generations: sharedGenerations, logger: logger,
-                onLag: { metrics.recordInvalidationLag(seconds: $0) }, fences: fences
-            ) {
+            services.append(InvalidationListener(configuration: configuration, generations: sharedGenerations, logger: logger, fences: fences) {
                 near.removeAll()
             })
         } else {
@@ -112,29 +105,25 @@ public struct AppDependencies: Sendable {
             services.append(ReplicaMonitor(database: replicated))
         }
         let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
-            ? LayeredCache(near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost })
+            ? LayeredCache(
+                near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost },
+                // Only the storefront's lookups name their family, so only its misses are told apart by cause.
+                metrics: CacheMetrics(cache: "storefront", missCauses: true, factory: factory))
             : nil
         // Always run: besides cache refreshes it runs checkout's reservation releases.
         services.append(refresher)
-        var checkout = checkoutOptions.make(
+        let checkout = checkoutOptions.make(
             database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
-            availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger)
-        checkout.observer = { call, duration, outcome in
-            metrics.recordExternalCall(service: call.service, operation: call.name, outcome: outcome.rawValue, duration: duration)
-        }
+            availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger, metricsFactory: factory)
         let listener = services.lazy.compactMap { $0 as? InvalidationListener }.first
-        MetricsCollectors.register(
-            on: metrics, cache: cache, checkout: checkout, listener: listener, redis: redisAvailability, database: database)
         let connections = ConnectionGate(limit: options.connectionLimits.maxConnections)
+        MetricsCollectors.register(on: metrics, cache: cache, database: database, connections: connections)
         // Without Redis every invalidation is in-process: this instance always hears them.
         let isListening: @Sendable () -> Bool
-        if let counters = listener?.counters {
-            isListening = { counters.isListening }
+        if let subscription = listener?.subscription {
+            isListening = { subscription.isListening }
         } else {
             isListening = { true }
-        }
-        metrics.addCollector { metrics in
-            metrics.gauge("http_connections", help: "Open HTTP connections admitted (MERCATO_MAX_CONNECTIONS is the limit).", value: Double(connections.count))
         }
         return AppDependencies(
             database: database,

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import MercatoCache
 import MercatoCatalog
 import MercatoCheckout
@@ -40,7 +41,8 @@ public struct CheckoutWiring: Sendable {
 
     func make(
         database: any SQLDatabase, generations: any GenerationSource, bus: any InvalidationBus, cacheEnabled: Bool, refresher: RefreshQueue,
-        availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger
+        availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger,
+        metricsFactory: any MetricsFactory
     ) -> CheckoutService {
         let store = CheckoutStore(database: database)
         if let salesRollupInterval { services.append(SalesRollup(store: store, bus: bus, interval: salesRollupInterval, logger: logger)) }
@@ -65,16 +67,17 @@ public struct CheckoutWiring: Sendable {
         let pricing = cacheEnabled
             ? LayeredCache<CheckoutCatalog?>(
                 near: NearCache(capacityBytes: 8 << 20), lifetimes: CacheLifetimes(fresh: .seconds(60), stale: .zero), refresher: refresher,
-                cost: { 256 + ($0?.variants.count ?? 0) * 256 })
+                cost: { 256 + ($0?.variants.count ?? 0) * 256 }, metrics: CacheMetrics(cache: "pricing", factory: metricsFactory))
             : nil
         let availability = cacheEnabled
             ? LayeredCache<Int64>(
                 near: NearCache(capacityBytes: 4 << 20), shared: availabilityShared,
-                lifetimes: CacheLifetimes(fresh: options.availabilityTTL, stale: .zero, earlyRefreshBeta: 0), refresher: refresher, cost: { _ in 160 })
+                lifetimes: CacheLifetimes(fresh: options.availabilityTTL, stale: .zero, earlyRefreshBeta: 0), refresher: refresher, cost: { _ in 160 },
+                metrics: CacheMetrics(cache: "availability", factory: metricsFactory))
             : nil
         return CheckoutService(
             store: store, inventory: inventory, tax: tax, generations: generations, bus: bus, pricingCache: pricing,
-            availabilityCache: availability, options: options, logger: logger, background: refresher)
+            availabilityCache: availability, options: options, logger: logger, background: refresher, metricsFactory: metricsFactory)
     }
 
     /// After stock changed outside a request (expiry), invalidate that merchant's caches.

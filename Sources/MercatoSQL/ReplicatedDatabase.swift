@@ -1,3 +1,4 @@
+import Metrics
 import Logging
 import MercatoCore
 import ServiceLifecycle
@@ -30,23 +31,25 @@ public final class Replica: Sendable {
     public var lag: Duration { state.withLock { $0.lag } }
 }
 
-/// Reads per target, for metrics and tests.
-public final class ReadCounters: Sendable {
-    let primary = Atomic<Int>(0)
-    let replica = Atomic<Int>(0)
-    let fallbacks = Atomic<Int>(0)
-    let replicaErrors = Atomic<Int>(0)
-    let fenceWaitsReplayed = Atomic<Int>(0)
-    let fenceWaitsExpired = Atomic<Int>(0)
-
-    /// Reads by target, replica-eligible reads sent to the primary, and failed replica reads.
-    public var snapshot: (primary: Int, replica: Int, fallbacks: Int, replicaErrors: Int) {
-        (primary.load(ordering: .relaxed), replica.load(ordering: .relaxed), fallbacks.load(ordering: .relaxed), replicaErrors.load(ordering: .relaxed))
-    }
-
+/// Where reads went, recorded through swift-metrics (names as `/metrics` exports them, see the README).
+struct ReadMetrics: Sendable {
+    let primary: Counter
+    let replica: Counter
+    /// Replica-eligible reads the primary answered (fence not replayed, lag, or no healthy replica).
+    let fallbacks: Counter
+    /// Replica reads that failed and were retried on the primary.
+    let replicaErrors: Counter
     /// Reads that waited for a replica to replay their fence: it did in time, or the wait expired.
-    public var fenceWaits: (replayed: Int, expired: Int) {
-        (fenceWaitsReplayed.load(ordering: .relaxed), fenceWaitsExpired.load(ordering: .relaxed))
+    let fenceWaitsReplayed: Counter
+    let fenceWaitsExpired: Counter
+
+    init(factory: any MetricsFactory) {
+        primary = Counter(label: "mercato_db_reads_total", dimensions: [("target", "primary")], factory: factory)
+        replica = Counter(label: "mercato_db_reads_total", dimensions: [("target", "replica")], factory: factory)
+        fallbacks = Counter(label: "mercato_db_replica_fallbacks_total", factory: factory)
+        replicaErrors = Counter(label: "mercato_db_replica_errors_total", factory: factory)
+        fenceWaitsReplayed = Counter(label: "mercato_db_replica_fence_waits_total", dimensions: [("outcome", "replayed")], factory: factory)
+        fenceWaitsExpired = Counter(label: "mercato_db_replica_fence_waits_total", dimensions: [("outcome", "expired")], factory: factory)
     }
 }
 
@@ -64,18 +67,20 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     let waitSuspension: Duration
     let history: Mutex<WALHistory>
     let logger: Logger
-    public let counters = ReadCounters()
+    let metrics: ReadMetrics
 
     /// Longest a replica may take to answer the monitor's probe.
     let probeTimeout: Duration
     /// Longest a catalog read may wait for a replica before it is retried on the primary.
     let readTimeout: Duration
 
+    /// Reads are counted by target into `metricsFactory` (the server passes its Prometheus one; by default nothing is kept).
     public init(
         primary: any SQLDatabase, replicas: [Replica], maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20,
         fenceWait: Duration = .milliseconds(20), waitSuspension: Duration = .seconds(1), probeTimeout: Duration = .seconds(1),
-        readTimeout: Duration = .seconds(1), logger: Logger
+        readTimeout: Duration = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
+        self.metrics = ReadMetrics(factory: metricsFactory)
         self.waitSuspension = waitSuspension
         self.probeTimeout = probeTimeout
         self.readTimeout = readTimeout
@@ -98,23 +103,23 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
                 // retried on the primary and the replica marked down until a probe succeeds.
                 let database = replica.database
                 let rows = try await Self.withTimeout(readTimeout) { try await database.query(sql) }
-                counters.replica.add(1, ordering: .relaxed)
+                metrics.replica.increment()
                 return rows
             } catch StorageError.transient(let message) {
                 // A hot standby cancels a query that conflicts with replay; the primary has no such conflict.
-                counters.replicaErrors.add(1, ordering: .relaxed)
+                metrics.replicaErrors.increment()
                 logger.debug("replica read cancelled; reading from the primary", metadata: ["replica": "\(replica.name)", "error": "\(message)"])
             } catch let error as StorageError where !error.isUnavailable {
                 // The statement reached the replica and failed there: the same statement fails on the primary.
                 throw error
             } catch {
                 replica.state.withLock { $0.healthy = false }
-                counters.replicaErrors.add(1, ordering: .relaxed)
+                metrics.replicaErrors.increment()
                 logger.warning("replica read failed; marked unhealthy, reading from the primary", metadata: ["replica": "\(replica.name)", "error": "\(error)"])
             }
         }
-        if sql.replicaReadable, ReadRouting.replicaFence != nil { counters.fallbacks.add(1, ordering: .relaxed) }
-        counters.primary.add(1, ordering: .relaxed)
+        if sql.replicaReadable, ReadRouting.replicaFence != nil { metrics.fallbacks.increment() }
+        metrics.primary.increment()
         return try await primary.query(sql)
     }
 
@@ -145,13 +150,13 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
             guard let replayed = answer else { break }
             best.state.withLock { $0.replayed = max($0.replayed, replayed) }
             if replayed >= fence {
-                counters.fenceWaitsReplayed.add(1, ordering: .relaxed)
+                metrics.fenceWaitsReplayed.increment()
                 return best
             }
             guard ContinuousClock.now + .milliseconds(4) < deadline else { break }
             try? await Task.sleep(for: .milliseconds(4))
         }
-        counters.fenceWaitsExpired.add(1, ordering: .relaxed)
+        metrics.fenceWaitsExpired.increment()
         best.state.withLock { $0.waitsSuspendedUntil = ContinuousClock.now + waitSuspension }
         return nil
     }

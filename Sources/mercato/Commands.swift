@@ -132,7 +132,9 @@ struct Serve: AsyncParsableCommand {
         let seedDemo = try settings.value(MercatoSettings.seedDemo)
         // Before anything creates HTTP clients: they pick up the global tracer when they are made.
         let tracing = try TracingSetup.bootstrap(serviceName: "mercato", settings: settings, logger: logger)
-        try await database.withDatabase(logger: logger) { db in
+        // One registry for the process: the database and every component record into it, `/metrics` emits it.
+        let metrics = ServerMetrics()
+        try await database.withDatabase(logger: logger, metricsFactory: metrics.factory) { db in
             try await Schema.migrate(db, logger: logger)
             let writer = CatalogWriter(database: db)
             let shouldSeed = seedDemo == "always" || (seedDemo == "auto" && database.isEmbedded)
@@ -147,7 +149,7 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             let deps = try await AppDependencies.make(
-                database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, logger: logger)
+                database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, logger: logger, metrics: metrics)
             let printedToken = demoToken
             let app = buildApplication(deps, hostname: hostname, port: port, services: tracing.map { [$0] } ?? [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MercatoSettings
+import Metrics
 import MercatoStorage
 import MercatoSQL
 import Synchronization
@@ -60,8 +61,11 @@ struct DatabaseSettings: Sendable {
 
     var isEmbedded: Bool { databaseURL == nil }
 
-    /// Opens the database, runs `body` with it (the PostgreSQL pool runs alongside), then closes it.
-    func withDatabase<T: Sendable>(logger: Logger, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
+    /// Opens the database, runs `body` with it (the PostgreSQL pool runs alongside), then closes it. With replicas,
+    /// reads are counted by target into `metricsFactory` (the server's, so they appear at `/metrics`).
+    func withDatabase<T: Sendable>(
+        logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T
+    ) async throws -> T {
         if let url = databaseURL {
             let database = try PostgresDatabase(url: url, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger)
             let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger) }
@@ -72,7 +76,7 @@ struct DatabaseSettings: Sendable {
                 try await Self.running(replicas) {
                     let replicated = ReplicatedDatabase(
                         primary: primary, replicas: zip(replicas, names).map { Replica(database: $0.0, name: $0.1) },
-                        maxLag: maxLag, maxLagBytes: maxLagBytes, fenceWait: fenceWait, logger: logger)
+                        maxLag: maxLag, maxLagBytes: maxLagBytes, fenceWait: fenceWait, logger: logger, metricsFactory: metricsFactory)
                     await replicated.refresh()
                     return try await body(replicated)
                 }

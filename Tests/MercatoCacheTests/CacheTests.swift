@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCache
+import MetricsTestKit
 import NIOCore
 import Synchronization
 import Testing
@@ -108,12 +109,14 @@ final class Loader: Sendable {
 
 func makeCache(
     fresh: Duration = .seconds(60), stale: Duration = .seconds(60), beta: Double = 0, refresher: RefreshQueue = RefreshQueue(),
-    shared: (any SharedCacheTier)? = nil, clock: @escaping @Sendable () -> UInt64 = LayeredCache<String>.uptime
+    shared: (any SharedCacheTier)? = nil, metrics: TestMetrics = TestMetrics(),
+    clock: @escaping @Sendable () -> UInt64 = LayeredCache<String>.uptime
 ) -> (LayeredCache<String>, RefreshQueue) {
     let codec = ValueCodec<String>(encode: { ByteBuffer(string: $0) }, decode: { String(buffer: $0) })
     let cache = LayeredCache<String>(
         near: NearCache(capacityBytes: 1 << 20), shared: shared.map { ($0, codec) },
-        lifetimes: CacheLifetimes(fresh: fresh, stale: stale, earlyRefreshBeta: beta), refresher: refresher, cost: { $0.utf8.count }, clock: clock)
+        lifetimes: CacheLifetimes(fresh: fresh, stale: stale, earlyRefreshBeta: beta), refresher: refresher, cost: { $0.utf8.count },
+        metrics: CacheMetrics(cache: "test", missCauses: true, factory: metrics), clock: clock)
     return (cache, refresher)
 }
 
@@ -141,7 +144,8 @@ struct LayeredCacheTests {
     }
 
     @Test func concurrentMissesShareOneLoad() async throws {
-        let (cache, _) = makeCache()
+        let metrics = TestMetrics()
+        let (cache, _) = makeCache(metrics: metrics)
         let loader = Loader()
         try await withThrowingTaskGroup(of: (String, CacheOutcome).self) { group in
             for _ in 0..<100 {
@@ -149,7 +153,7 @@ struct LayeredCacheTests {
             }
             await loader.waitUntilHeld(1)
             // Let every other task reach the cache and queue behind the first load.
-            while cache.counters.snapshot.coalesced < 99 { await Task.yield() }
+            while lookups(metrics)["any coalesced"]! < 99 { await Task.yield() }
             loader.release()
             var outcomes: [CacheOutcome] = []
             for try await (value, outcome) in group {
@@ -162,15 +166,16 @@ struct LayeredCacheTests {
         #expect(loader.calls.load(ordering: .relaxed) == 1)
         let (value, outcome) = try await cache.value(for: "k") { "other" }
         #expect(value == "v" && outcome == .hit)
-        #expect(lookups(cache) == ["near hit": 1, "near stale": 0, "shared hit": 0, "any miss": 1, "any coalesced": 99])
+        #expect(lookups(metrics) == ["near hit": 1, "near stale": 0, "shared hit": 0, "any miss": 1, "any coalesced": 99])
     }
 
     /// What `/metrics` exports for a known sequence of lookups through both entry points, including shared-tier
     /// (Redis) hits: each lookup once, under the tier that answered it.
     @Test func everyLookupIsCountedOnceUnderTheTierThatAnsweredIt() async throws {
         let tier = MemoryTier()
-        let (a, _) = makeCache(shared: tier)
-        let (b, _) = makeCache(shared: tier)
+        let (aMetrics, bMetrics) = (TestMetrics(), TestMetrics())
+        let (a, _) = makeCache(shared: tier, metrics: aMetrics)
+        let (b, _) = makeCache(shared: tier, metrics: bMetrics)
         _ = try await a.value(for: "k1") { "v1" }  // a: miss, fills the shared tier
         #expect(try await b.value(for: "k1") { "unused" } == ("v1", .shared))
         #expect(try await b.value(for: "k1") { "unused" } == ("v1", .hit))
@@ -180,8 +185,8 @@ struct LayeredCacheTests {
         #expect(await b.cachedValue(for: "k2") == "v2")  // near
         #expect(await b.cachedValue(for: "k3") == nil)
         _ = try await b.value(for: "k3") { "v3" }  // miss, loaded
-        #expect(lookups(b) == ["near hit": 2, "near stale": 0, "shared hit": 2, "any miss": 3, "any coalesced": 0])
-        #expect(lookups(a) == ["near hit": 0, "near stale": 0, "shared hit": 0, "any miss": 2, "any coalesced": 0])
+        #expect(lookups(bMetrics) == ["near hit": 2, "near stale": 0, "shared hit": 2, "any miss": 3, "any coalesced": 0])
+        #expect(lookups(aMetrics) == ["near hit": 0, "near stale": 0, "shared hit": 0, "any miss": 2, "any coalesced": 0])
     }
 
     @Test func aLoadStartedBeforeAnInvalidationIsNeverServedAfterIt() async throws {
@@ -291,7 +296,11 @@ final class MemoryTier: SharedCacheTier {
     func set(_ key: String, _ value: ByteBuffer, ttl: Duration) async { entries.withLock { $0[key] = value } }
 }
 
-/// The cache's lookups as exported, keyed "tier outcome".
-func lookups<Value>(_ cache: LayeredCache<Value>) -> [String: Int] {
-    Dictionary(uniqueKeysWithValues: cache.counters.snapshot.lookups.map { ("\($0.tier) \($0.outcome)", $0.count) })
+/// The lookups a cache recorded into `metrics`, keyed "tier outcome" (every outcome, 0 when none).
+func lookups(_ metrics: TestMetrics) -> [String: Int] {
+    var found: [String: Int] = [:]
+    for (tier, outcome) in [("near", "hit"), ("near", "stale"), ("shared", "hit"), ("any", "miss"), ("any", "coalesced")] {
+        found["\(tier) \(outcome)"] = Int(metrics.counterTotal(label: "mercato_cache_lookups_total", dimensions: [("tier", tier), ("outcome", outcome)]))
+    }
+    return found
 }

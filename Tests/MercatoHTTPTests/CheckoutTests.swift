@@ -125,7 +125,9 @@ struct CheckoutTests {
                 #expect(order.status == 201, "\(order.text)")
                 #expect(order.inventoryCalls == 1)
                 #expect(order.taxCalls == 0)
-                #expect(deps.checkout.totals.tax == 1)
+                // The process-wide counts at `/metrics` agree with the per-request headers.
+                #expect(await Harness.metric(deps, #"mercato_external_calls_total{service="tax",operation="quote"}"#) == 1)
+                #expect(await Harness.metric(deps, #"mercato_external_call_duration_seconds_count{service="tax",operation="quote",outcome="ok"}"#) == 1)
             }
         }
     }

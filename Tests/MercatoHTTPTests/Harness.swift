@@ -134,6 +134,13 @@ enum Harness {
             try await serve(database, checkout: checkout, cache: cache) { base, deps in try await body(base, fixture, deps) }
         }
     }
+
+    /// One sample of the app's `/metrics` by its exact series, e.g. `mercato_invalidation_reconnects_total` or
+    /// `mercato_external_calls_total{service="tax",operation="quote"}` (nil when it is not exported).
+    static func metric(_ deps: AppDependencies, _ series: String) async -> Double? {
+        let text = String(decoding: await deps.metrics.exposition(), as: UTF8.self)
+        return text.split(separator: "\n").first { $0.hasPrefix(series + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
 }
 
 /// A parsed JSON response.

@@ -6,6 +6,7 @@ import MercatoCore
 import MercatoHTTP
 import MercatoStorage
 import MercatoSQL
+import MetricsTestKit
 import TestServers
 import Testing
 import MercatoFences
@@ -59,9 +60,10 @@ struct ReplicaRoutingTests {
             let target = Replica(database: replica, name: "replica")
             // No lag limit here: other suites write heavily meanwhile, and this test is about the fence.
             // A long wait suspension, so "the next read does not wait" holds however slow the machine is.
+            let replicatedMetrics = TestMetrics()
             let replicated = ReplicatedDatabase(
                 primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, waitSuspension: .seconds(3600),
-                probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger)
+                probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: replicatedMetrics)
             #expect(!target.isHealthy)
             await replicated.refresh()
             #expect(target.isHealthy)
@@ -74,10 +76,10 @@ struct ReplicaRoutingTests {
                 let store = "/v1/stores/\(fixture.slug)"
                 let listing = try await client.json("\(store)/products?limit=5")
                 let product = try #require(listing.items.first?["id"] as? String)
-                let before = replicated.counters.snapshot
+                let before = replicatedMetrics.reads
                 let detail = try await client.json("\(store)/products/\(product)")
                 #expect(detail.status == .ok)
-                #expect(replicated.counters.snapshot.replica > before.replica, "an untouched product is read from the replica")
+                #expect(replicatedMetrics.reads.replica > before.replica, "an untouched product is read from the replica")
 
                 _ = try await replica.query("SELECT pg_wal_replay_pause()")
                 do {
@@ -94,9 +96,10 @@ struct ReplicaRoutingTests {
                     // Another instance that has not heard of the write (no Redis here): with the client's token
                     // it reads at least that fresh; without it, it would trust its replica.
                     let otherTarget = Replica(database: replica, name: "replica")
+                    let otherDatabaseMetrics = TestMetrics()
                     let otherDatabase = ReplicatedDatabase(
                         primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: Self.patientProbe,
-                        readTimeout: Self.patientProbe, logger: Harness.logger)
+                        readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: otherDatabaseMetrics)
                     await otherDatabase.refresh()
                     let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
                     let otherAppContract = ContractLog()
@@ -106,40 +109,41 @@ struct ReplicaRoutingTests {
                         let withToken = try await other.json("\(store)/products/\(product)", headers: [.mercatoReadAfter: token])
                         let amount = ((withToken.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any])?["amount"] as? Int
                         #expect(amount == 4321, "the token must make the read fresh")
-                        #expect(otherDatabase.counters.snapshot.primary > 0 && otherDatabase.counters.snapshot.replica == 0)
+                        #expect(otherDatabaseMetrics.reads.primary > 0 && otherDatabaseMetrics.reads.replica == 0)
                     }
 
                     // The replica has not replayed the write: the merchant's next read goes to the primary and is fresh.
-                    let midway = replicated.counters.snapshot
+                    let midway = replicatedMetrics.reads
                     let fresh = try await client.json("\(store)/products/\(product)")
                     let price = (fresh.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
                     #expect(price?["amount"] as? Int == 4321, "read-your-writes: \(fresh.object)")
-                    let after = replicated.counters.snapshot
+                    let after = replicatedMetrics.reads
                     #expect(after.primary > midway.primary && after.fallbacks > midway.fallbacks)
                     #expect(after.replica == midway.replica)
-                    let expired = replicated.counters.fenceWaits.expired
+                    let expired = replicatedMetrics.fenceWaits.expired
                     #expect(expired > 0, "the read waited (briefly) for the paused replica, then used the primary")
                     // A wait expired, so reads after the write go to the primary without waiting (for the suspension).
                     let unwaited = try await client.json("\(store)/products?limit=7&sort=newest")
                     #expect(unwaited.status == .ok)
-                    #expect(replicated.counters.fenceWaits.expired == expired && replicated.counters.snapshot.fallbacks > after.fallbacks)
+                    #expect(replicatedMetrics.fenceWaits.expired == expired && replicatedMetrics.reads.fallbacks > after.fallbacks)
 
                     // Another merchant has no such fence: its reads still use the (paused) replica.
                     let other = "/v1/stores/\(fixture.merchants[1].slug)/products?limit=3"
                     #expect(try await client.json(other).status == .ok)
-                    #expect(replicated.counters.snapshot.replica > after.replica, "untouched data keeps coming from the replica")
+                    #expect(replicatedMetrics.reads.replica > after.replica, "untouched data keeps coming from the replica")
 
                     // With a lag limit, the paused replica is skipped once it is that far behind, fence or not.
                     let lagging = Replica(database: replica, name: "replica")
+                    let lagLimitedMetrics = TestMetrics()
                     let lagLimited = ReplicatedDatabase(
                         primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, probeTimeout: Self.patientProbe,
-                        readTimeout: Self.patientProbe, logger: Harness.logger)
+                        readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: lagLimitedMetrics)
                     await lagLimited.refresh()
                     try await Task.sleep(for: .milliseconds(300))
                     await lagLimited.refresh()
                     #expect(lagging.isHealthy && lagging.lag >= .milliseconds(300), "lag \(lagging.lag)")
                     _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query(SQL("SELECT 1").onReplica) }
-                    #expect(lagLimited.counters.snapshot.replica == 0 && lagLimited.counters.snapshot.fallbacks == 1)
+                    #expect(lagLimitedMetrics.reads.replica == 0 && lagLimitedMetrics.reads.fallbacks == 1)
                 } catch {
                     _ = try? await replica.query("SELECT pg_wal_replay_resume()")
                     throw error
@@ -148,9 +152,10 @@ struct ReplicaRoutingTests {
 
                 // Replaying again: a read fenced by a write made just now waits for the replica to replay it
                 // (here up to 5 s, so a loaded machine cannot make the test flaky) and is served there.
+                let waitingMetrics = TestMetrics()
                 let waiting = ReplicatedDatabase(
                     primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(5), probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger)
+                    fenceWait: .seconds(5), probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: waitingMetrics)
                 await waiting.refresh()
                 let variant = try await Self.firstVariant(client, product, fixture.token)
                 let write = try await client.admin(
@@ -162,17 +167,18 @@ struct ReplicaRoutingTests {
                     try await waiting.query(SQL("SELECT amount FROM variant_prices WHERE variant_id = $1::uuid AND amount = 4322", [.text(variant)]).onReplica)
                 }
                 #expect(rows.count == 1, "the replica had replayed the write when it answered")
-                #expect(waiting.counters.snapshot.replica == 1 && waiting.counters.fenceWaits.replayed == 1)
+                #expect(waitingMetrics.reads.replica == 1 && waitingMetrics.fenceWaits.replayed == 1)
 
                 // With a lag limit, the resumed replica is used again once it has caught up (2 s: in CI other suites
                 // write heavily, and with synchronous_commit=off WAL reaches the replica in 200 ms batches).
+                let lagLimitedMetrics = TestMetrics()
                 let lagLimited = ReplicatedDatabase(
                     primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(2), maxLagBytes: .max,
-                    logger: Harness.logger)
+                    logger: Harness.logger, metricsFactory: lagLimitedMetrics)
                 try await Self.eventuallyAsync("the resumed replica is within 2 s of the primary") {
                     await lagLimited.refresh()
                     _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query(SQL("SELECT 1").onReplica) }
-                    return lagLimited.counters.snapshot.replica > 0
+                    return lagLimitedMetrics.reads.replica > 0
                 }
 
                 // Once the replica has replayed the write, the merchant's reads return to it.
@@ -181,11 +187,11 @@ struct ReplicaRoutingTests {
                 var attempt = 0
                 while ContinuousClock.now < deadline, !back {
                     await replicated.refresh()
-                    let counts = replicated.counters.snapshot
+                    let counts = replicatedMetrics.reads
                     // A page size not asked before: a cache miss, so a database read.
                     attempt += 1
                     _ = try await client.json("\(store)/products?limit=\(10 + attempt % 90)&sort=newest")
-                    back = replicated.counters.snapshot.replica > counts.replica
+                    back = replicatedMetrics.reads.replica > counts.replica
                     if !back { try await Task.sleep(for: .milliseconds(50)) }
                 }
                 #expect(back, "after replay the merchant's reads should use the replica again")
@@ -200,17 +206,18 @@ struct ReplicaRoutingTests {
         let redisURL = try #require(RedisHarness.url)
         try await Self.withSeededReplica(Self.replicaURL, connections: 4, merchants: 1) { primary, replica, fixture in
             // Two instances (two pods): each its own replica routing and caches, sharing the databases and Redis.
-            func instance() async throws -> (ReplicatedDatabase, AppDependencies) {
+            func instance() async throws -> (TestMetrics, AppDependencies) {
+                let databaseMetrics = TestMetrics()
                 let database = ReplicatedDatabase(
                     primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    logger: Harness.logger)
+                    logger: Harness.logger, metricsFactory: databaseMetrics)
                 await database.refresh()
                 let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
                 let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, logger: Harness.logger)
-                return (database, deps)
+                return (databaseMetrics, deps)
             }
             let (_, depsA) = try await instance()
-            let (databaseB, depsB) = try await instance()
+            let (databaseBMetrics, depsB) = try await instance()
             let appAContract = ContractLog()
             defer { appAContract.recordIssues() }
             let appA = try Harness.application(depsA, contract: appAContract)
@@ -225,7 +232,7 @@ struct ReplicaRoutingTests {
                     let product = try #require(listing.items.first?["id"] as? String)
                     let detail = "\(store)/products/\(product)"
                     #expect(try await b.json(detail).status == .ok)
-                    #expect(databaseB.counters.snapshot.replica > 0, "B reads the catalog from the replica")
+                    #expect(databaseBMetrics.reads.replica > 0, "B reads the catalog from the replica")
                     let variant = try await Self.firstVariant(a, product, fixture.token)
 
                     _ = try await replica.query("SELECT pg_wal_replay_pause()")
@@ -236,14 +243,14 @@ struct ReplicaRoutingTests {
                         #expect(write.status == .ok)
                         // B heard of the write only through Redis; no token is sent. Its refill must not come from
                         // the paused replica, which still has the old price.
-                        let before = databaseB.counters.snapshot
+                        let before = databaseBMetrics.reads
                         let fresh = try await timeUntil(timeout: .seconds(5)) {
                             let response = try await b.json(detail)
                             let price = (response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
                             return price?["amount"] as? Int == 5151
                         }
                         #expect(fresh != nil, "B did not serve the write within 5 s")
-                        let after = databaseB.counters.snapshot
+                        let after = databaseBMetrics.reads
                         #expect(after.replica == before.replica && after.fallbacks > before.fallbacks, "B's refill went to the primary")
                         let stale = try await replica.query(
                             "SELECT amount FROM variant_prices WHERE variant_id = $1::uuid", .text(variant)).first?.int(0)
@@ -268,7 +275,8 @@ struct ReplicaRoutingTests {
                 try await Schema.migrate(primary, logger: Harness.logger)
                 let fixture = try await Harness.seed(primary, merchants: 1, products: 10)
                 let target = Replica(database: dead, name: "dead")
-                let replicated = ReplicatedDatabase(primary: primary, replicas: [target], logger: Harness.logger)
+                let replicatedMetrics = TestMetrics()
+                let replicated = ReplicatedDatabase(primary: primary, replicas: [target], logger: Harness.logger, metricsFactory: replicatedMetrics)
                 await replicated.refresh()
                 #expect(!target.isHealthy)
                 let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
@@ -278,7 +286,7 @@ struct ReplicaRoutingTests {
                 try await app.test(.router) { client in
                     let response = try await client.json("/v1/stores/\(fixture.slug)/products?limit=3")
                     #expect(response.status == .ok)
-                    let counts = replicated.counters.snapshot
+                    let counts = replicatedMetrics.reads
                     #expect(counts.replica == 0 && counts.primary > 0 && counts.fallbacks > 0)
                 }
             }
@@ -304,9 +312,10 @@ struct ReplicaRoutingTests {
         try await Self.withSeededReplica(owned.url, connections: 2, merchants: 1) { primary, replica, fixture in
             let target = Replica(database: replica, name: "owned")
             // No lag limit: this test is about failure and recovery, and other suites write heavily meanwhile.
+            let replicatedMetrics = TestMetrics()
             let replicated = ReplicatedDatabase(
                 primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: .milliseconds(500),
-                readTimeout: .milliseconds(500), logger: Harness.logger)
+                readTimeout: .milliseconds(500), logger: Harness.logger, metricsFactory: replicatedMetrics)
             let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
             let appContract = ContractLog()
             defer { appContract.recordIssues() }
@@ -324,21 +333,21 @@ struct ReplicaRoutingTests {
                         page += 1
                         return try await client.json("\(store)/products?limit=\(1 + page % 100)&sort=\(["newest", "price_asc", "position"][page / 100 % 3])")
                     }
-                    let start = replicated.counters.snapshot
+                    let start = replicatedMetrics.reads
                     #expect(try await uncachedRead().status == .ok)
-                    #expect(replicated.counters.snapshot.replica > start.replica, "a healthy replica serves catalog reads")
+                    #expect(replicatedMetrics.reads.replica > start.replica, "a healthy replica serves catalog reads")
 
                     // Crash: the pool's open connections die and new ones are refused. Reads made before the
                     // monitor notices fail over per read; after, they skip the replica.
                     try await owned.kill()
-                    let killed = replicated.counters.snapshot
+                    let killed = replicatedMetrics.reads
                     for _ in 0..<10 {
                         let response = try await uncachedRead()
                         #expect(response.status == .ok, "a read while the replica is down: \(response.status) \(response.object)")
                     }
                     try await Self.eventually("the monitor marks the killed replica unhealthy") { !target.isHealthy }
                     for _ in 0..<5 { #expect(try await uncachedRead().status == .ok) }
-                    let down = replicated.counters.snapshot
+                    let down = replicatedMetrics.reads
                     #expect(down.replica == killed.replica, "nothing is read from a dead replica")
                     #expect(down.primary >= killed.primary + 15 && down.fallbacks >= killed.fallbacks + 15)
 
@@ -347,9 +356,9 @@ struct ReplicaRoutingTests {
                     let deadline = ContinuousClock.now + .seconds(60)
                     var back = false
                     while ContinuousClock.now < deadline, !back {
-                        let before = replicated.counters.snapshot
+                        let before = replicatedMetrics.reads
                         #expect(try await uncachedRead().status == .ok)
-                        back = replicated.counters.snapshot.replica > before.replica
+                        back = replicatedMetrics.reads.replica > before.replica
                         if !back { try await Task.sleep(for: .milliseconds(50)) }
                     }
                     #expect(back, "the restarted replica should serve reads again")
@@ -387,5 +396,23 @@ struct ReplicaRoutingTests {
             }
             try await Task.sleep(for: .milliseconds(20))
         }
+    }
+}
+
+extension TestMetrics {
+    /// The reads a `ReplicatedDatabase` recorded into this factory: by target, replica-eligible reads the primary
+    /// answered, and replica reads that failed.
+    var reads: (primary: Int, replica: Int, fallbacks: Int, replicaErrors: Int) {
+        func total(_ label: String, _ dimensions: [(String, String)] = []) -> Int { Int(counterTotal(label: label, dimensions: dimensions)) }
+        return (
+            total("mercato_db_reads_total", [("target", "primary")]), total("mercato_db_reads_total", [("target", "replica")]),
+            total("mercato_db_replica_fallbacks_total"), total("mercato_db_replica_errors_total")
+        )
+    }
+
+    /// Reads that waited for the replica to replay their fence: it did, or the wait expired.
+    var fenceWaits: (replayed: Int, expired: Int) {
+        (Int(counterTotal(label: "mercato_db_replica_fence_waits_total", dimensions: [("outcome", "replayed")])),
+         Int(counterTotal(label: "mercato_db_replica_fence_waits_total", dimensions: [("outcome", "expired")])))
     }
 }

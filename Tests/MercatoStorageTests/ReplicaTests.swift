@@ -3,6 +3,7 @@ import Logging
 import MercatoCore
 import MercatoStorage
 import MercatoSQL
+import MetricsTestKit
 import Testing
 import MercatoFences
 import MercatoCatalogStore
@@ -72,18 +73,21 @@ struct ReplicaTests {
     /// the replica wait as long as replay needs (the WAL writer flushes asynchronous commits within
     /// `wal_writer_delay`), and probes and reads get 30 s: these tests are about routing, not slow replicas,
     /// and under CI load a healthy replica can take longer than the production 1 s to answer.
-    static func withReplicated(_ body: @Sendable @escaping (PostgresDatabase, ReplicatedDatabase) async throws -> Void) async throws {
+    static func withReplicated(
+        _ body: @Sendable @escaping (PostgresDatabase, ReplicatedDatabase, TestMetrics) async throws -> Void
+    ) async throws {
         let environment = ProcessInfo.processInfo.environment
         let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
         let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
         let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
+        let metrics = TestMetrics()
         try await primary.withRunning { primary in
             try await replica.withRunning { replica in
                 let replicated = ReplicatedDatabase(
                     primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(10), probeTimeout: .seconds(30), readTimeout: .seconds(30), logger: Self.logger)
+                    fenceWait: .seconds(10), probeTimeout: .seconds(30), readTimeout: .seconds(30), logger: Self.logger, metricsFactory: metrics)
                 await replicated.refresh()
-                try await body(primary, replicated)
+                try await body(primary, replicated, metrics)
             }
         }
     }
@@ -94,7 +98,7 @@ struct ReplicaTests {
     /// could still sit in the primary's WAL buffers past it, and a replica that had replayed the fence served
     /// the old row (the fault suite's stale reads after a Redis restart). Each round writes a new value.
     @Test func aFenceTakenAfterAnAsynchronousCommitCoversIt() async throws {
-        try await Self.withReplicated { primary, replicated in
+        try await Self.withReplicated { primary, replicated, metrics in
         try await primary.execute("CREATE TABLE IF NOT EXISTS fence_checks (id BIGINT PRIMARY KEY, value BIGINT NOT NULL)")
         let id = Int64.random(in: 1 ... .max)
         try await primary.execute(SQL("INSERT INTO fence_checks (id, value) VALUES ($1, 0)", [.int(id)]))
@@ -109,7 +113,10 @@ struct ReplicaTests {
             }
             #expect(seen == Int64(round), "round \(round): the replica, past the fence \(fence), showed \(seen.map(String.init) ?? "no row")")
         }
-        #expect(replicated.counters.snapshot.replica == 20, "every read was answered by the replica")
+        // Counted through swift-metrics, as `/metrics` exports them.
+        func reads(_ target: String) throws -> Int64 { try metrics.expectCounter("mercato_db_reads_total", [("target", target)]).totalValue }
+        #expect(try reads("replica") == 20, "every read was answered by the replica")
+        #expect(try reads("primary") == 0 && metrics.counterTotal(label: "mercato_db_replica_fallbacks_total") == 0)
         try await primary.execute(SQL("DELETE FROM fence_checks WHERE id = $1", [.int(id)]))
         }
     }
@@ -117,13 +124,17 @@ struct ReplicaTests {
     /// Only statements marked as replica reads leave the primary: inside a replica-routed task, an unmarked
     /// statement (a write, say) still runs on the primary.
     @Test func onlyMarkedReadsReachAReplica() async throws {
-        try await Self.withReplicated { _, replicated in
+        try await Self.withReplicated { _, replicated, metrics in
         let (unmarked, marked) = try await ReadRouting.$replicaFence.withValue(.zero) {
             (try await replicated.query("SELECT pg_is_in_recovery()").first?.bool(0),
              try await replicated.query(SQL("SELECT pg_is_in_recovery()").onReplica).first?.bool(0))
         }
         #expect(unmarked == false, "an unmarked statement ran on a replica")
         #expect(marked == true, "a marked read inside a replica fence did not use the replica")
+        // The unmarked statement is a primary read, not a fallback: it was never the replica's to answer.
+        #expect(try metrics.expectCounter("mercato_db_reads_total", [("target", "primary")]).totalValue == 1)
+        #expect(try metrics.expectCounter("mercato_db_reads_total", [("target", "replica")]).totalValue == 1)
+        #expect(try metrics.expectCounter("mercato_db_replica_fallbacks_total").totalValue == 0)
         }
     }
 }

@@ -113,7 +113,7 @@ let package = Package(
         ),
         // Our Redis client: RESP2/3 codec, pipelined connections, pool, pub/sub with reconnect.
         .target(
-            name: "RedisClient",
+            name: "Redis",
             dependencies: [
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -131,7 +131,7 @@ let package = Package(
         // GET throughput benchmark of our Redis client against a running server (compare with redis-benchmark).
         .executableTarget(
             name: "RedisClientBench",
-            dependencies: ["RedisClient", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["Redis", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         // Cache tiers, generic: near cache (W-TinyLFU), layered read-through with coalescing, generations,
@@ -140,7 +140,7 @@ let package = Package(
             name: "MercatoCache",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
-                "MercatoCore", "MercatoFences", "MercatoTelemetry", "RedisClient",
+                "MercatoCore", "MercatoFences", "MercatoTelemetry", "Redis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -224,7 +224,7 @@ let package = Package(
         .target(
             name: "MercatoHTTP",
             dependencies: [
-                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "RedisClient",
+                "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "Redis",
                 "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -256,7 +256,7 @@ let package = Package(
             name: "mercato",
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
-                "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "RedisClient", "MercatoBench",
+                "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "Redis", "MercatoBench",
                 "MercatoSettings",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -268,9 +268,9 @@ let package = Package(
         ),
         .testTarget(name: "MercatoCoreTests", dependencies: ["MercatoCore", "MercatoJSON", "MercatoCatalog", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "RedisClientTests",
+            name: "RedisTests",
             dependencies: [
-                "RedisClient", "TestServers",
+                "Redis", "TestServers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
@@ -291,7 +291,7 @@ let package = Package(
         .testTarget(
             name: "MercatoCacheTests",
             dependencies: [
-                "MercatoCache", "RedisClient", .product(name: "Logging", package: "swift-log"),
+                "MercatoCache", "Redis", .product(name: "Logging", package: "swift-log"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),

@@ -3,8 +3,7 @@ import MercatoTelemetry
 import Metrics
 import NIOCore
 import Tracing
-import RedisClient
-
+import Redis
 /// The Redis tier: pre-serialized values under `mercato:c:<key>` (see `RedisKeyspace`) with a TTL.
 public struct RedisCacheTier: SharedCacheTier {
     let client: RedisClient

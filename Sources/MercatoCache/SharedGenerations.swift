@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import Metrics
 import NIOCore
-import RedisClient
+import Redis
 import ServiceLifecycle
 import Synchronization
 import MercatoFences

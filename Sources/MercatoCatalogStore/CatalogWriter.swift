@@ -137,10 +137,10 @@ public struct WriteEffect: Sendable {
 /// Merchant writes. Every method is one transaction that also refreshes the listing projections,
 /// and every statement is scoped by merchant id so one tenant can never touch another's rows.
 public struct CatalogWriter: Sendable {
-    let database: any SQLDatabase
+    let database: any DatabaseClient
     static let json = JSONEncoder()
 
-    public init(database: any SQLDatabase) { self.database = database }
+    public init(database: any DatabaseClient) { self.database = database }
 
     // MARK: merchants and tokens
 

@@ -4,12 +4,12 @@ import MercatoStorage
 
 /// `CatalogStore` over either SQL database; the statements are the same text for both dialects.
 public struct SQLCatalogStore: CatalogStore {
-    let database: any SQLDatabase
+    let database: any DatabaseClient
 
-    public init(database: any SQLDatabase) { self.database = database }
+    public init(database: any DatabaseClient) { self.database = database }
 
     /// Every statement here is a storefront read, which a replica may answer when the caller routed it so.
-    private func read(_ sql: SQL) async throws -> [SQLRow] {
+    private func read(_ sql: SQL) async throws -> [ResultRow] {
         try await database.query(sql.onReplica)
     }
 
@@ -17,7 +17,7 @@ public struct SQLCatalogStore: CatalogStore {
     static let categoryColumns = "c.id, c.merchant_id, c.parent_id, c.slug, c.name, c.kind, c.position, c.allowed_groups, c.allowed_markets, c.effective_mask"
 
     public func merchant(slug: String, category: Reference?) async throws -> (Merchant, Category?)? {
-        let rows: [SQLRow]
+        let rows: [ResultRow]
         switch category {
         case nil:
             rows = try await read(SQL("SELECT \(Self.merchantColumns) FROM merchants m WHERE m.slug = $1", [.text(slug)], prepared: true))
@@ -166,13 +166,13 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     /// A merchant read from `row`, its columns starting at `offset` (the checkout store reads one beside its cart).
-    public static func merchant(_ row: SQLRow, at offset: Int) throws -> Merchant {
+    public static func merchant(_ row: ResultRow, at offset: Int) throws -> Merchant {
         let markets = try row.text(offset + 3).split(separator: ",").compactMap { Market.named(String($0)) }
         guard !markets.isEmpty else { throw StorageError.decoding("merchant without markets") }
         return Merchant(id: try row.id(offset), slug: try row.text(offset + 1), name: try row.text(offset + 2), markets: markets)
     }
 
-    static func category(_ row: SQLRow, at o: Int) throws -> Category {
+    static func category(_ row: ResultRow, at o: Int) throws -> Category {
         let groups = try row.optionalText(o + 7).map { Set($0.split(separator: ",").compactMap { CustomerGroup(rawValue: String($0)) }) }
         let markets = try row.optionalText(o + 8).map { Set($0.split(separator: ",").map(String.init)) }
         return Category(

@@ -34,10 +34,10 @@ public struct Seeder: Sendable {
         public var skipped: Bool
     }
 
-    let database: any SQLDatabase
+    let database: any DatabaseClient
     let logger: Logger
 
-    public init(database: any SQLDatabase, logger: Logger) {
+    public init(database: any DatabaseClient, logger: Logger) {
         self.database = database
         self.logger = logger
     }

@@ -95,9 +95,9 @@ public struct OrderRecord: Sendable, Equatable {
 
 /// Checkouts and orders, on the primary database.
 public struct CheckoutStore: Sendable {
-    let database: any SQLDatabase
+    let database: any DatabaseClient
 
-    public init(database: any SQLDatabase) { self.database = database }
+    public init(database: any DatabaseClient) { self.database = database }
 
     /// The merchant by slug and those of `variants` it has, priced in `currency`: one statement.
     public func catalog(merchantSlug: String, variants: [VariantID], currency: CurrencyCode) async throws -> CheckoutCatalog? {
@@ -165,7 +165,7 @@ public struct CheckoutStore: Sendable {
     }
 
     /// A checkout read from `row`, its columns (`checkoutColumns`) starting at `first`.
-    static func checkout(_ row: SQLRow, from first: Int) throws -> CheckoutRecord {
+    static func checkout(_ row: ResultRow, from first: Int) throws -> CheckoutRecord {
         CheckoutRecord(
             id: try row.id(first), merchantID: try row.id(first + 1), tokenHash: try row.text(first + 2), status: try Self.status(row.text(first + 3)),
             market: try row.text(first + 4), currency: try row.text(first + 5), email: try row.text(first + 6), linesJSON: try row.text(first + 7),
@@ -288,7 +288,7 @@ public struct CheckoutStore: Sendable {
     }
     static let orderColumnCount = 10
 
-    static func order(_ row: SQLRow) throws -> OrderRecord {
+    static func order(_ row: ResultRow) throws -> OrderRecord {
         OrderRecord(
             id: try row.id(0), merchantID: try row.id(1), checkoutID: try row.id(2), tokenHash: try row.text(3), idempotencyKey: try row.text(4),
             requestHash: try row.text(5), status: try Self.status(row.text(6)), responseStatus: try row.optionalInt(7).map(Int.init), body: try row.optionalText(8),

@@ -4,7 +4,7 @@ import MercatoHTTPEdge
 import Logging
 import MercatoAdmin
 import MercatoCache
-import RedisClient
+import Redis
 import MercatoCatalog
 import MercatoCheckout
 import MercatoCore
@@ -18,7 +18,7 @@ import MercatoCatalogStore
 
 /// Everything the routes need, built once at startup.
 public struct AppDependencies: Sendable {
-    public var database: any SQLDatabase
+    public var database: any DatabaseClient
     public var reads: StorefrontReads
     public var admin: AdminService
     public var checkout: CheckoutService
@@ -51,7 +51,7 @@ public struct AppDependencies: Sendable {
     /// records its metrics into `metrics.factory` (pass the one the database was opened with, so its replica
     /// reads appear at `/metrics` too).
     public static func make(
-        database: any SQLDatabase, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
+        database: any DatabaseClient, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
         checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato"), metrics: ServerMetrics = ServerMetrics()
     ) async throws -> AppDependencies {
         let factory = metrics.factory

@@ -40,7 +40,7 @@ public struct CheckoutWiring: Sendable {
     }
 
     func make(
-        database: any SQLDatabase, generations: any GenerationSource, bus: any InvalidationBus, cacheEnabled: Bool, refresher: RefreshQueue,
+        database: any DatabaseClient, generations: any GenerationSource, bus: any InvalidationBus, cacheEnabled: Bool, refresher: RefreshQueue,
         availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger,
         metricsFactory: any MetricsFactory
     ) -> CheckoutService {

@@ -7,7 +7,7 @@ import MercatoSQL
 /// not a count of events, so there is nothing to record as it happens. Counts are recorded by the components
 /// themselves, through the metrics factory they were given.
 enum MetricsCollectors {
-    static func register(on metrics: ServerMetrics, cache: LayeredCache<CatalogResponse>?, database: any SQLDatabase, connections: ConnectionGate) {
+    static func register(on metrics: ServerMetrics, cache: LayeredCache<CatalogResponse>?, database: any DatabaseClient, connections: ConnectionGate) {
         if let cache {
             metrics.addCollector { metrics in
                 let near = cache.nearCache

@@ -8,7 +8,7 @@ import NIOCore
 
 /// `/health` (process is up), `/ready` (database answers) and `/metrics` (Prometheus).
 struct OperationsRoutes {
-    let database: any SQLDatabase
+    let database: any DatabaseClient
     let metrics: ServerMetrics
     /// Required as a bearer token by `/metrics` when set.
     let metricsToken: String?

@@ -70,9 +70,9 @@ public enum InventoryError: Error, Sendable, Equatable {
 /// succeed as there are units; a short line rolls the whole reservation back. Every change also
 /// refreshes the product's listing projection (in stock or not) in the same transaction.
 public struct InventoryStore: Sendable {
-    let database: any SQLDatabase
+    let database: any DatabaseClient
 
-    public init(database: any SQLDatabase) { self.database = database }
+    public init(database: any DatabaseClient) { self.database = database }
 
     /// Reserves every line or none. Repeating a key with the same lines returns the existing
     /// reservation (a retried request reserves once); with other lines it is `keyReused`.

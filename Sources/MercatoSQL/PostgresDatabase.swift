@@ -8,7 +8,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// PostgreSQL through PostgresNIO's pooled `PostgresClient`; run it as a Service.
-public final class PostgresDatabase: SQLDatabase, Service {
+public final class PostgresDatabase: DatabaseClient, Service {
     public let client: PostgresClient
     private let logger: Logger
     /// How long a statement or transaction waits for a pooled connection (see `withLease`).
@@ -43,7 +43,7 @@ public final class PostgresDatabase: SQLDatabase, Service {
         await client.run()
     }
 
-    public func query(_ sql: SQL) async throws -> [SQLRow] {
+    public func query(_ sql: SQL) async throws -> [ResultRow] {
         let logger = logger
         return try await Self.run(
             sql,
@@ -86,8 +86,8 @@ public final class PostgresDatabase: SQLDatabase, Service {
 
     /// One statement on the pool or a connection: counted, prepared when marked hot, errors translated.
     static func run(
-        _ sql: SQL, unprepared: (PostgresQuery) async throws -> [SQLRow], prepared: (any SlotStatementProtocol) async throws -> [SQLRow]
-    ) async throws -> [SQLRow] {
+        _ sql: SQL, unprepared: (PostgresQuery) async throws -> [ResultRow], prepared: (any SlotStatementProtocol) async throws -> [ResultRow]
+    ) async throws -> [ResultRow] {
         StatementCounter.record()
         return try await SQLSpan.run(sql, system: "postgresql") { try await RequestTimings.measure(.database) {
             do {
@@ -152,15 +152,15 @@ public final class PostgresDatabase: SQLDatabase, Service {
         return PostgresQuery(unsafeSQL: sql.text, binds: binds)
     }
 
-    static func collect<Rows: AsyncSequence>(_ rows: Rows) async throws -> [SQLRow] where Rows.Element == PostgresRow {
-        var result: [SQLRow] = []
+    static func collect<Rows: AsyncSequence>(_ rows: Rows) async throws -> [ResultRow] where Rows.Element == PostgresRow {
+        var result: [ResultRow] = []
         for try await row in rows {
             var values: [SQLValue] = []
             values.reserveCapacity(row.count)
             for cell in row {
                 values.append(try decode(cell))
             }
-            result.append(SQLRow(values: values))
+            result.append(ResultRow(values: values))
         }
         return result
     }
@@ -226,12 +226,12 @@ struct PostgresConnectionExecutor: SQLExecutor {
     let logger: Logger
     var dialect: SQLDialect { .postgres }
 
-    func query(_ sql: SQL) async throws -> [SQLRow] {
+    func query(_ sql: SQL) async throws -> [ResultRow] {
         try await PostgresDatabase.run(
             sql, unprepared: { try await PostgresDatabase.collect(connection.query($0, logger: logger)) }, prepared: { try await execute($0) })
     }
 
-    private func execute(_ statement: some SlotStatementProtocol) async throws -> [SQLRow] {
+    private func execute(_ statement: some SlotStatementProtocol) async throws -> [ResultRow] {
         try await PostgresDatabase.collect(connection.execute(statement, logger: logger))
     }
 }

@@ -7,7 +7,7 @@ import MercatoFences
 
 /// One read replica and what the monitor last learned about it.
 public final class Replica: Sendable {
-    public let database: any SQLDatabase
+    public let database: any DatabaseClient
     public let name: String
     let state = Mutex<State>(State())
 
@@ -20,7 +20,7 @@ public final class Replica: Sendable {
         var waitsSuspendedUntil: ContinuousClock.Instant?
     }
 
-    public init(database: any SQLDatabase, name: String) {
+    public init(database: any DatabaseClient, name: String) {
         self.database = database
         self.name = name
     }
@@ -57,8 +57,8 @@ struct ReadMetrics: Sendable {
 /// to the primary. A read inside one goes to the healthy replica that has replayed the most WAL, if it
 /// lags the primary by at most `maxLag` and `maxLagBytes` and has replayed the scope's fence (waiting up to
 /// `fenceWait` for it); otherwise, or if the replica fails, to the primary.
-public final class ReplicatedDatabase: SQLDatabase, Sendable {
-    public let primary: any SQLDatabase
+public final class ReplicatedDatabase: DatabaseClient, Sendable {
+    public let primary: any DatabaseClient
     public let replicas: [Replica]
     let maxLag: Duration
     let maxLagBytes: UInt64
@@ -76,7 +76,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
 
     /// Reads are counted by target into `metricsFactory` (the server passes its Prometheus one; by default nothing is kept).
     public init(
-        primary: any SQLDatabase, replicas: [Replica], maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20,
+        primary: any DatabaseClient, replicas: [Replica], maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20,
         fenceWait: Duration = .milliseconds(20), waitSuspension: Duration = .seconds(1), probeTimeout: Duration = .seconds(1),
         readTimeout: Duration = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
@@ -96,7 +96,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
 
     public var dialect: SQLDialect { primary.dialect }
 
-    public func query(_ sql: SQL) async throws -> [SQLRow] {
+    public func query(_ sql: SQL) async throws -> [ResultRow] {
         if sql.replicaReadable, let fence = ReadRouting.replicaFence, let replica = await replica(replayed: fence) {
             do {
                 // A replica that stops answering must not stall reads: after `readTimeout` the read is
@@ -220,7 +220,7 @@ public final class ReplicatedDatabase: SQLDatabase, Sendable {
     }
 
     /// How far `database` (a replica) has replayed the primary's WAL.
-    static func replayPosition(of database: any SQLDatabase) async throws -> WALPosition {
+    static func replayPosition(of database: any DatabaseClient) async throws -> WALPosition {
         let answer = try await database.query("SELECT pg_last_wal_replay_lsn()::text").first?.optionalText(0)
         guard let text = answer, let position = WALPosition(text) else { throw StorageError.decoding("pg_last_wal_replay_lsn: not a replica") }
         return position

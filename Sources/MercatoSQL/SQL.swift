@@ -42,7 +42,7 @@ public enum SQLDialect: Sendable {
 }
 
 /// One result row; columns are read by position with typed accessors.
-public struct SQLRow: Sendable {
+public struct ResultRow: Sendable {
     public var values: [SQLValue]
 
     public init(values: [SQLValue]) { self.values = values }
@@ -121,7 +121,7 @@ public enum StorageError: Error, Sendable, CustomStringConvertible {
 public protocol SQLExecutor: Sendable {
     var dialect: SQLDialect { get }
     /// Runs a statement and returns all its rows.
-    func query(_ sql: SQL) async throws -> [SQLRow]
+    func query(_ sql: SQL) async throws -> [ResultRow]
 }
 
 extension SQLExecutor {
@@ -131,7 +131,7 @@ extension SQLExecutor {
     }
 
     /// Runs a statement with placeholders, for brevity at call sites.
-    public func query(_ text: String, _ binds: SQLValue...) async throws -> [SQLRow] {
+    public func query(_ text: String, _ binds: SQLValue...) async throws -> [ResultRow] {
         try await query(SQL(text, binds))
     }
 
@@ -141,7 +141,7 @@ extension SQLExecutor {
 }
 
 /// A database: an executor that can also run a transaction on one connection.
-public protocol SQLDatabase: SQLExecutor {
+public protocol DatabaseClient: SQLExecutor {
     /// Runs `body` in one transaction; commits on return, rolls back on throw.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLExecutor) async throws -> T) async throws -> T
     /// Releases connections.

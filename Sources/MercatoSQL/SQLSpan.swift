@@ -7,7 +7,7 @@ import Tracing
 /// bootstrapped, records a client span with the operation, the statement text (never bound values)
 /// and the rows returned.
 enum SQLSpan {
-    static func run(_ sql: SQL, system: String, _ body: () async throws -> [SQLRow]) async throws -> [SQLRow] {
+    static func run(_ sql: SQL, system: String, _ body: () async throws -> [ResultRow]) async throws -> [ResultRow] {
         DatabaseActivity.inFlight.add(1, ordering: .relaxed)
         defer { DatabaseActivity.inFlight.subtract(1, ordering: .relaxed) }
         guard TracingState.active else { return try await body() }

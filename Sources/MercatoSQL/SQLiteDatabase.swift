@@ -6,7 +6,7 @@ import SQLiteNIO
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, one writer connection and a few reader connections.
-public final class SQLiteDatabase: SQLDatabase {
+public final class SQLiteDatabase: DatabaseClient {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let writeLock = AsyncLock()
@@ -35,7 +35,7 @@ public final class SQLiteDatabase: SQLDatabase {
     }
 
     /// Reads go to a reader connection; anything that writes goes through the writer lock.
-    public func query(_ sql: SQL) async throws -> [SQLRow] {
+    public func query(_ sql: SQL) async throws -> [ResultRow] {
         if Self.isRead(sql.text) {
             let index = nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count
             return try await Self.run(sql, on: readers[index])
@@ -68,7 +68,7 @@ public final class SQLiteDatabase: SQLDatabase {
         return head == "SELECT" || head.hasPrefix("WITH")
     }
 
-    static func run(_ sql: SQL, on connection: SQLiteConnection) async throws -> [SQLRow] {
+    static func run(_ sql: SQL, on connection: SQLiteConnection) async throws -> [ResultRow] {
         StatementCounter.record()
         let binds: [SQLiteData] = sql.binds.map { value in
             switch value {
@@ -83,7 +83,7 @@ public final class SQLiteDatabase: SQLDatabase {
             return try await SQLSpan.run(sql, system: "sqlite") {
                 let rows = try await RequestTimings.measure(.database) { try await connection.query(translate(sql.text), binds) }
                 return rows.map { row in
-                    SQLRow(values: row.columns.map { column in
+                    ResultRow(values: row.columns.map { column in
                         switch column.data {
                         case .integer(let v): .int(Int64(v))
                         case .float(let d): .int(Int64(d))
@@ -119,7 +119,7 @@ struct SQLiteTransactionExecutor: SQLExecutor {
     let connection: SQLiteConnection
     var dialect: SQLDialect { .sqlite }
 
-    func query(_ sql: SQL) async throws -> [SQLRow] {
+    func query(_ sql: SQL) async throws -> [ResultRow] {
         try await SQLiteDatabase.run(sql, on: connection)
     }
 }

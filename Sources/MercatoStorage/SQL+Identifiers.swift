@@ -3,7 +3,7 @@ import MercatoSQL
 
 // The domain's identifiers in and out of SQL: the SQL layer itself knows no domain types.
 
-extension SQLRow {
+extension ResultRow {
     public func id<Tag>(_ index: Int, as: Identifier<Tag>.Type = Identifier<Tag>.self) throws -> Identifier<Tag> {
         switch values[index] {
         case .uuid(let u): return Identifier(u)

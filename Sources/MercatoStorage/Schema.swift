@@ -159,7 +159,7 @@ public enum Schema {
     /// Applies every migration not yet applied, each in its own transaction; safe to run concurrently
     /// from several instances on PostgreSQL (advisory lock) and to re-run.
     @discardableResult
-    public static func migrate(_ database: any SQLDatabase, logger: Logger) async throws -> [Int] {
+    public static func migrate(_ database: any DatabaseClient, logger: Logger) async throws -> [Int] {
         var applied: [Int] = []
         for migration in migrations {
             let didApply = try await database.transaction { tx -> Bool in

@@ -5,8 +5,7 @@ import Glibc
 #else
 import Darwin
 #endif
-import RedisClient
-
+import Redis
 /// GET throughput of RedisClient, comparable to `redis-benchmark -t get -c C -P P -q`.
 ///
 ///     RedisClientBench URL [requests] [tasks] [depths, e.g. 1,16]

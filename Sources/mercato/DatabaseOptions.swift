@@ -64,7 +64,7 @@ struct DatabaseSettings: Sendable {
     /// Opens the database, runs `body` with it (the PostgreSQL pool runs alongside), then closes it. With replicas,
     /// reads are counted by target into `metricsFactory` (the server's, so they appear at `/metrics`).
     func withDatabase<T: Sendable>(
-        logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T
+        logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, _ body: @Sendable @escaping (any DatabaseClient) async throws -> T
     ) async throws -> T {
         if let url = databaseURL {
             let database = try PostgresDatabase(url: url, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger)

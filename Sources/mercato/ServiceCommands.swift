@@ -12,7 +12,7 @@ import MercatoSettings
 import MercatoStorage
 import MercatoTax
 import MercatoTaxContract
-import RedisClient
+import Redis
 import MercatoCheckoutStore
 import MercatoInventoryStore
 

@@ -3,7 +3,7 @@ import Logging
 @testable import MercatoCache
 import MetricsTestKit
 import NIOCore
-import RedisClient
+import Redis
 import Synchronization
 import Testing
 

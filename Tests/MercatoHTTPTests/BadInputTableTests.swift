@@ -80,7 +80,7 @@ indirect enum RawJSON {
 @Suite("Bad input, systematically")
 struct BadInputTableTests {
     /// A digest of what the writes could change in these merchants' rows (other tests share the database).
-    static func fingerprint(_ database: any SQLDatabase, _ merchants: [Merchant]) async throws -> [String] {
+    static func fingerprint(_ database: any DatabaseClient, _ merchants: [Merchant]) async throws -> [String] {
         let queries = [
             "SELECT COUNT(*), COALESCE(SUM(updated_at), 0), COALESCE(SUM(LENGTH(name)), 0) FROM products WHERE merchant_id IN ($1, $2)",
             "SELECT COUNT(*), COALESCE(SUM(stock), 0), COALESCE(SUM(stock_version), 0), COALESCE(SUM(LENGTH(sku)), 0) FROM variants WHERE merchant_id IN ($1, $2)",

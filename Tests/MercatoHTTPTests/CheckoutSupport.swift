@@ -121,26 +121,26 @@ final class Buyers: Sendable {
 
 /// Direct database checks for what HTTP cannot show.
 enum Ledger {
-    static func stock(_ database: any SQLDatabase, variant: String) async throws -> Int64 {
+    static func stock(_ database: any DatabaseClient, variant: String) async throws -> Int64 {
         try await database.query("SELECT stock FROM variants WHERE id = $1", try #require(VariantID(variant)).sql).first?.int(0) ?? -1
     }
 
-    static func reservations(_ database: any SQLDatabase, merchant: MerchantID, status: String) async throws -> Int64 {
+    static func reservations(_ database: any DatabaseClient, merchant: MerchantID, status: String) async throws -> Int64 {
         try await database.query("SELECT COUNT(*) FROM reservations WHERE merchant_id = $1 AND status = $2", merchant.sql, .text(status)).first?.int(0) ?? -1
     }
 
-    static func negativeStock(_ database: any SQLDatabase, merchant: MerchantID) async throws -> Int64 {
+    static func negativeStock(_ database: any DatabaseClient, merchant: MerchantID) async throws -> Int64 {
         try await database.query("SELECT COUNT(*) FROM variants WHERE merchant_id = $1 AND stock < 0", merchant.sql).first?.int(0) ?? -1
     }
 
-    static func orders(_ database: any SQLDatabase, merchant: MerchantID) async throws -> Int64 {
+    static func orders(_ database: any DatabaseClient, merchant: MerchantID) async throws -> Int64 {
         try await database.query("SELECT COUNT(*) FROM orders WHERE merchant_id = $1 AND status = 'placed'", merchant.sql).first?.int(0) ?? -1
     }
 }
 
 /// Runs the inventory service over real HTTP in this process (with injected faults), for `body`.
 func withInventoryService(
-    _ database: any SQLDatabase, faults: FaultInjection, _ body: @Sendable @escaping (String) async throws -> Void
+    _ database: any DatabaseClient, faults: FaultInjection, _ body: @Sendable @escaping (String) async throws -> Void
 ) async throws {
     let router = serviceRouter(faults: faults)
     InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
@@ -193,7 +193,7 @@ struct RendezvousMiddleware<Context: RequestContext>: RouterMiddleware {
 
 /// An inventory service whose requests meet at `rendezvous` first.
 func withInventoryService(
-    _ database: any SQLDatabase, rendezvous: Rendezvous, _ body: @Sendable @escaping (String) async throws -> Void
+    _ database: any DatabaseClient, rendezvous: Rendezvous, _ body: @Sendable @escaping (String) async throws -> Void
 ) async throws {
     let router = serviceRouter(faults: .off)
     router.add(middleware: RendezvousMiddleware(rendezvous: rendezvous))

@@ -38,10 +38,17 @@ struct DependencyTableTests {
     ) async throws {
         try await Harness.withApp(backend, merchants: 1, products: 40) { client, fixture in
             let store = "/v1/stores/\(fixture.slug)"
-            let byPosition = try await client.json("\(store)/products?limit=10&in_stock=true").items.compactMap { $0["id"] as? String }
-            let cheapest = try await client.json("\(store)/products?sort=price_asc&limit=5").items.compactMap { $0["id"] as? String }
-            let dearest = try await client.json("\(store)/products?sort=price_desc&limit=5").items.compactMap { $0["id"] as? String }
-            let candidates = byPosition.filter { !cheapest.contains($0) && !dearest.contains($0) }
+            let byPosition = try await client.json("\(store)/products?limit=10&in_stock=true").items
+            let cheapest = try await client.json("\(store)/products?sort=price_asc&limit=5").items
+            let dearest = try await client.json("\(store)/products?sort=price_desc&limit=5").items
+            // Strictly between the two price pages: a product tied with a page's last price could sort onto it,
+            // so a move from that price rightly invalidates the page (ids are random, so ties vary per run).
+            let cheapestHigh = try #require(cheapest.compactMap { Self.amount($0) }.max())
+            let dearestLow = try #require(dearest.compactMap { Self.amount($0) }.min())
+            let candidates = byPosition.filter { item in
+                guard let price = Self.amount(item) else { return false }
+                return cheapestHigh < price && price < dearestLow
+            }.compactMap { $0["id"] as? String }
             try #require(candidates.count >= 2)
             let pages = Pages(store: store, product: candidates[0], other: candidates[1])
             for page in pages.all {

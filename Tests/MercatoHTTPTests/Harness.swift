@@ -26,7 +26,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
 /// A seeded catalog plus an admin token per merchant.
 struct Fixture: Sendable {
-    let database: any SQLDatabase
+    let database: any DatabaseClient
     let merchants: [Merchant]
     let tokens: [String]
 
@@ -45,7 +45,7 @@ enum Harness {
     }()
 
     /// Opens a fresh database for `backend` (a new SQLite file, or the shared PostgreSQL with migrations applied).
-    static func withDatabase<T: Sendable>(_ backend: Backend, _ body: @Sendable @escaping (any SQLDatabase) async throws -> T) async throws -> T {
+    static func withDatabase<T: Sendable>(_ backend: Backend, _ body: @Sendable @escaping (any DatabaseClient) async throws -> T) async throws -> T {
         switch backend {
         case .sqlite:
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-test-\(UUID().uuidString)")
@@ -97,7 +97,7 @@ enum Harness {
     }
 
     /// Seeds merchants with unique slugs and an admin token each.
-    static func seed(_ database: any SQLDatabase, merchants: Int = 1, products: Int = 30) async throws -> Fixture {
+    static func seed(_ database: any DatabaseClient, merchants: Int = 1, products: Int = 30) async throws -> Fixture {
         let prefix = "t\(UInt32.random(in: 0 ... .max))"
         let seeded = try await Seeder(database: database, logger: logger)
             .seed(.init(merchants: merchants, productsPerMerchant: products, seed: 11, slugPrefix: prefix))
@@ -110,7 +110,7 @@ enum Harness {
     /// Serves the API over a real HTTP listener on loopback with this checkout wiring; `body` gets
     /// the base URL and the dependencies (for counters and services). Answers are checked against the contract.
     static func serve(
-        _ database: any SQLDatabase, checkout: CheckoutWiring = CheckoutWiring(), cache: CacheOptions = CacheOptions(),
+        _ database: any DatabaseClient, checkout: CheckoutWiring = CheckoutWiring(), cache: CacheOptions = CacheOptions(),
         _ body: @Sendable @escaping (String, AppDependencies) async throws -> Void
     ) async throws {
         let deps = try await AppDependencies.make(

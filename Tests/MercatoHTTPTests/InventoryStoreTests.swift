@@ -8,7 +8,7 @@ import MercatoInventoryStore
 import MercatoCatalogStore
 
 /// Seeds one small merchant and returns it with one of its variants set to `stock` units.
-func inventoryFixture(_ database: any SQLDatabase, stock: Int64) async throws -> (Merchant, VariantID, ProductID) {
+func inventoryFixture(_ database: any DatabaseClient, stock: Int64) async throws -> (Merchant, VariantID, ProductID) {
     let seeded = try await Seeder(database: database, logger: Harness.logger)
         .seed(.init(merchants: 1, productsPerMerchant: 6, seed: 3, slugPrefix: "inv\(UInt32.random(in: 0 ... .max))"))
     let merchant = seeded[0].merchant

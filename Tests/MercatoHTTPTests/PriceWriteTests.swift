@@ -9,7 +9,7 @@ import MercatoCatalogStore
 @Suite("Price writes update projections in place")
 struct PriceWriteTests {
     /// The product's projected price rows, in a stable order.
-    static func projection(_ database: any SQLDatabase, product: ProductID) async throws -> [String] {
+    static func projection(_ database: any DatabaseClient, product: ProductID) async throws -> [String] {
         let own = try await database.query(
             "SELECT currency, min_amount FROM product_prices WHERE product_id = $1 ORDER BY currency", product.sql
         ).map { "product \(try $0.text(0)) \(try $0.int(1))" }
@@ -21,7 +21,7 @@ struct PriceWriteTests {
     }
 
     /// What a full reprojection writes for the product, to compare against.
-    static func reprojected(_ database: any SQLDatabase, merchant: MerchantID, product: ProductID) async throws -> [String] {
+    static func reprojected(_ database: any DatabaseClient, merchant: MerchantID, product: ProductID) async throws -> [String] {
         try await database.transaction { tx in
             _ = try await ListingProjector.reproject([product], merchantID: merchant, on: tx)
         }
@@ -84,7 +84,7 @@ struct PriceWriteTests {
     }
 
     /// An active product of the merchant with at least two variants (the seed gives most products several).
-    static func productWithVariants(_ database: any SQLDatabase, merchant: MerchantID) async throws -> ProductID {
+    static func productWithVariants(_ database: any DatabaseClient, merchant: MerchantID) async throws -> ProductID {
         try #require(try await database.query(
             """
             SELECT v.product_id FROM variants v JOIN products p ON p.id = v.product_id

@@ -19,7 +19,7 @@ struct ReplicaRoutingTests {
     static var replicaURL: String { ProcessInfo.processInfo.environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init) ?? "" }
 
     /// Waits until the replica has every product of `merchants` (the seed has been replayed).
-    static func waitForReplay(_ replica: any SQLDatabase, _ primary: any SQLDatabase, merchants: [Merchant]) async throws {
+    static func waitForReplay(_ replica: any DatabaseClient, _ primary: any DatabaseClient, merchants: [Merchant]) async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         for merchant in merchants {
             let expected = try await primary.query("SELECT COUNT(*) FROM products WHERE merchant_id = $1", merchant.id.sql).first?.int(0) ?? -1

@@ -141,7 +141,7 @@ enum ServiceFixture {
         return logger
     }()
 
-    static func withMerchant<T: Sendable>(_ body: @Sendable (any SQLDatabase, Merchant) async throws -> T) async throws -> T {
+    static func withMerchant<T: Sendable>(_ body: @Sendable (any DatabaseClient, Merchant) async throws -> T) async throws -> T {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-service-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }

@@ -2,8 +2,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 /// Decoding and reply matching, driven byte by byte through an EmbeddedChannel.
 @Suite("Channel handler")
 struct RedisChannelHandlerTests {

@@ -1,8 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 /// The pool's decisions, without sockets.
 @Suite("Pool state")
 struct PoolStateTests {

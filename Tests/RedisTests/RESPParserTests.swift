@@ -1,8 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 @Suite("RESP parser")
 struct RESPParserTests {
     private func parseOne(_ text: String, parser: RESPParser = RESPParser()) throws -> RESPValue? {

@@ -2,8 +2,7 @@ import NIOCore
 import TestServers
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 /// Kills and restarts a redis-server owned by the test, with a client and a subscriber attached.
 @Suite("Server restart", .enabled(if: TestServer.isEnabled, "set REDIS_URL or CI (starts its own redis-server)"))
 struct RestartIntegrationTests {

@@ -2,8 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 @Suite("Client against redis-server", .enabled(if: TestServer.isEnabled, "set REDIS_URL (see scripts/redis.sh)"))
 struct ClientIntegrationTests {
     @Test(arguments: [true, false])

@@ -1,8 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 @Suite("RESP encoder")
 struct RESPEncoderTests {
     @Test func encodesSetWithExpiration() {

@@ -3,8 +3,7 @@ import NIOCore
 import NIOPosix
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 /// Where integration tests find Redis: `REDIS_URL`. Without it they are skipped, unless in CI
 /// (`CI` set to 1, true, yes or on, as the scripts read it), where a missing server must fail the run
 /// rather than pass silently.

@@ -1,7 +1,6 @@
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 @Suite("Configuration")
 struct RedisConfigurationTests {
     @Test func parsesAFullURL() throws {

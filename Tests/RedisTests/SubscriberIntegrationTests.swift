@@ -1,8 +1,7 @@
 import NIOCore
 import Testing
 
-@testable import RedisClient
-
+@testable import Redis
 @Suite("Subscriber against redis-server", .enabled(if: TestServer.isEnabled, "set REDIS_URL (see scripts/redis.sh)"))
 struct SubscriberIntegrationTests {
     @Test(arguments: [true, false])

@@ -122,10 +122,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Child processes started with posix_spawn (default signals, output to files, exit polled): the one
+        // launcher of the test-owned servers and of the benchmark's server processes.
+        .target(name: "Spawn", swiftSettings: swiftSettings),
+        // What tests share: `poll(until:)`, the one way to wait for something that happens elsewhere.
+        .target(name: "TestSupport", swiftSettings: swiftSettings),
         // Servers a test owns and can kill and restart: redis-server, and a PostgreSQL streaming replica.
         .target(
             name: "TestServers",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
+            dependencies: ["Spawn", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         // GET throughput benchmark of our Redis client against a running server (compare with redis-benchmark).
@@ -244,7 +249,7 @@ let package = Package(
         .target(
             name: "MercatoBench",
             dependencies: [
-                "MercatoCore",
+                "MercatoCore", "Spawn",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -270,6 +275,7 @@ let package = Package(
         .testTarget(
             name: "RedisTests",
             dependencies: [
+                "TestSupport",
                 "Redis", "TestServers",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -297,12 +303,13 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoStorageTests",
-            dependencies: ["MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCore", "MercatoFences", .product(name: "MetricsTestKit", package: "swift-metrics")],
+            dependencies: ["TestSupport", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCore", "MercatoFences", .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "MercatoHTTPTests",
             dependencies: [
+                "TestSupport",
                 "MercatoHTTP", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers",
                 "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

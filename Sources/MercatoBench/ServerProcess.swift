@@ -1,26 +1,23 @@
 import Foundation
+import Spawn
 
 /// A `mercato` subcommand started by the benchmark (server under test, inventory or tax service).
-public final class ServerProcess: @unchecked Sendable {
-    let process = Process()
+public final class ServerProcess: Sendable {
+    let process: ChildProcess
     let output: URL
+    /// The subcommand, for messages.
+    let name: String
 
     /// Starts `executable arguments` with `environment` on top of a cleaned copy of ours: settings that
     /// would change the architecture under test (database, Redis, flags) are only what the caller gives.
     public init(executable: URL, arguments: [String], environment: [String: String], logDirectory: URL, name: String) throws {
         output = logDirectory.appendingPathComponent("\(name).log")
-        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process.executableURL = executable
-        process.arguments = arguments
+        self.name = arguments.first ?? executable.lastPathComponent
         var env = ProcessInfo.processInfo.environment
         for key in Self.architectureKeys { env.removeValue(forKey: key) }
         env["LOG_LEVEL"] = env["LOG_LEVEL"] ?? "warning"
         env.merge(environment) { $1 }
-        process.environment = env
-        let handle = try FileHandle(forWritingTo: output)
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
+        process = try ChildProcess.spawn(executable: executable.path, arguments: arguments, environment: env, stdout: output.path)
     }
 
     static let architectureKeys = [
@@ -34,10 +31,10 @@ public final class ServerProcess: @unchecked Sendable {
         while ContinuousClock.now < deadline {
             let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.contains(marker) }) { return String(line) }
-            guard process.isRunning else { throw BenchError.target("\(process.arguments?.first ?? "process") exited: \(text.suffix(2000))") }
+            guard process.isRunning else { throw BenchError.target("\(name) exited: \(text.suffix(2000))") }
             try await Task.sleep(for: .milliseconds(100))
         }
-        throw BenchError.target("no '\(marker)' from \(process.arguments?.first ?? "process") within \(timeout)")
+        throw BenchError.target("no '\(marker)' from \(name) within \(timeout)")
     }
 
     /// The `http://host:port` on the line containing `marker`.
@@ -55,9 +52,7 @@ public final class ServerProcess: @unchecked Sendable {
     }
 
     public func stop() {
-        guard process.isRunning else { return }
-        process.terminate()
-        process.waitUntilExit()
+        process.terminateAndWait()
     }
 
     /// This program's own executable, to start its subcommands.

@@ -1,9 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
-#if canImport(Glibc)
-import Glibc
-#endif
+import Spawn
 
 /// Why a test-owned server could not be started or stopped.
 public struct TestServerError: Error, CustomStringConvertible {
@@ -13,14 +11,12 @@ public struct TestServerError: Error, CustomStringConvertible {
 
 /// Runs the repository's `scripts/*.sh` for tests that own servers.
 enum ScriptRunner {
-    /// Runs `scripts/<name>` with `arguments` (posix_spawn) and returns its stdout.
+    /// Runs `scripts/<name>` with `arguments` and returns its stdout.
     ///
-    /// Not Foundation's Process: it hands its blocked signal mask (SIGTERM, SIGINT, SIGQUIT included) down
-    /// to daemonized servers, which then ignore the very signals that stop them, and its exit monitoring
-    /// can miss the child under the test runner. Output goes to a file, not a pipe, since a daemon would
-    /// inherit the pipe's write end and the reader would never see end-of-file. The exit is polled
-    /// (`WNOHANG`) rather than waited for, so a script that takes seconds holds no thread: neither one of the
-    /// few cooperative threads the concurrent tests share, nor NIO's blocking pool, which resolves host names.
+    /// Through `ChildProcess`, not Foundation's Process, whose blocked signal mask would reach the servers
+    /// the scripts daemonize (they would then ignore the signals that stop them). The exit is polled, so a
+    /// script that takes seconds holds no thread: neither one of the few cooperative threads the concurrent
+    /// tests share, nor NIO's blocking pool, which resolves host names.
     static func run(_ name: String, _ arguments: [String]) async throws -> String {
         let script = URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -31,49 +27,12 @@ enum ScriptRunner {
             try? FileManager.default.removeItem(atPath: outputPath)
             try? FileManager.default.removeItem(atPath: errorPath)
         }
-        let pid = try spawn(script: script, arguments: arguments, stdout: outputPath, stderr: errorPath)
-        var status: Int32 = 0
-        while true {
-            let result = waitpid(pid, &status, WNOHANG)
-            if result == pid { break }
-            if result == -1 && errno != EINTR { throw TestServerError("waitpid for scripts/\(name) failed: errno \(errno)") }
-            // Not cancellable: the script must finish, or a half-started server would outlive the test.
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        // WIFEXITED && WEXITSTATUS == 0
-        guard status & 0x7f == 0 && (status >> 8) & 0xff == 0 else {
+        let child = try ChildProcess.spawn(executable: "/bin/bash", arguments: [script] + arguments, stdout: outputPath, stderr: errorPath)
+        guard try await child.exit().succeeded else {
             let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
             throw TestServerError("scripts/\(name) \(arguments.joined(separator: " ")) failed:\n\(stderr.suffix(2000))")
         }
         return try String(contentsOfFile: outputPath, encoding: .utf8)
-    }
-
-    /// Starts `bash script arguments` with default signal handling, stdin from /dev/null and output to files.
-    private static func spawn(script: String, arguments: [String], stdout: String, stderr: String) throws -> pid_t {
-        var fileActions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&fileActions)
-        defer { posix_spawn_file_actions_destroy(&fileActions) }
-        posix_spawn_file_actions_addopen(&fileActions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&fileActions, 1, stdout, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        posix_spawn_file_actions_addopen(&fileActions, 2, stderr, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-
-        let argv = (["/bin/bash", script] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid = pid_t()
-        let spawned = posix_spawn(&pid, "/bin/bash", &fileActions, &attributes, argv, environ)
-        guard spawned == 0 else { throw TestServerError("could not run \(script): errno \(spawned)") }
-        return pid
     }
 
     /// Starts a server with `start` on a free loopback port. A port is only known to be free when it is

@@ -13,6 +13,7 @@ import NIOHTTP1
 import Synchronization
 import Testing
 import MercatoInventoryStore
+import TestSupport
 
 /// One HTTP answer, parsed.
 struct Reply: Sendable {
@@ -172,7 +173,7 @@ final class Rendezvous: Sendable {
             state.most = max(state.most, state.inside)
         }
         // Waits for the others (an event), bounded by `patience` for calls that never come.
-        _ = try? await timeUntil(timeout: patience) { self.state.withLock { $0.most >= self.parties } }
+        _ = try? await poll(timeout: patience) { self.state.withLock { $0.most >= self.parties } }
     }
 
     func leave() {

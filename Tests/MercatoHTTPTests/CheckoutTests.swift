@@ -10,6 +10,7 @@ import MercatoStorage
 import MercatoTax
 import MercatoTaxContract
 import Testing
+import TestSupport
 
 @Suite("Checkout over HTTP")
 struct CheckoutTests {
@@ -293,7 +294,7 @@ struct CheckoutTests {
                         #expect(reply.status == 503, "\(reply.text)")
                         #expect(reply.header("Retry-After") == "1")
                         // The service reserves 600 ms after each call, the release arrives after the reservation.
-                        let settled = try await timeUntil(timeout: .seconds(10)) {
+                        let settled = try await poll(timeout: .seconds(10)) {
                             let released = try await Ledger.reservations(database, merchant: fixture.merchants[0].id, status: "released")
                             let stock = try await Ledger.stock(database, variant: variant)
                             return released == 1 && stock == 7

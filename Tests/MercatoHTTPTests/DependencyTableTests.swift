@@ -9,6 +9,7 @@ import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
 import Testing
+import TestSupport
 
 /// One test per row of the dependency table in docs/caching.md: after each kind of write, the parts
 /// it changes are reloaded (a miss) and show the write, and the parts it does not change stay cached
@@ -291,7 +292,7 @@ struct DependencyTableTests {
                         var expected = shown
                         expected.swapAt(productAt - 1, productAt)
                         // The refresh lands on its own; wait for it (bounded), then it is a plain hit.
-                        let refreshed = try await timeUntil(timeout: .seconds(5)) {
+                        let refreshed = try await poll(timeout: .seconds(5)) {
                             let next = try await buyers.send(.GET, pages[0])
                             let shown = try served(next)
                             return next.header("X-Mercato-Cache") == "hit" && shown == expected

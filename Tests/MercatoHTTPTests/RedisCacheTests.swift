@@ -8,6 +8,7 @@ import NIOPosix
 import TestServers
 import Testing
 import MercatoCatalogStore
+import TestSupport
 
 /// Redis is part of the suite in CI: its absence there is a failure, not a skip.
 @Test func redisIsConfiguredInCI() {
@@ -21,7 +22,7 @@ enum RedisHarness {
     /// Waits until every instance receives the others' invalidations. Before that a write elsewhere would be
     /// missed, and a Redis outage would end in a first subscription rather than a reconnect.
     static func waitUntilSubscribed(_ instances: AppDependencies...) async throws {
-        let subscribed = try await timeUntil(timeout: .seconds(30)) { instances.allSatisfy { $0.invalidationSubscribed == true } }
+        let subscribed = try await poll(timeout: .seconds(30)) { instances.allSatisfy { $0.invalidationSubscribed == true } }
         try #require(subscribed != nil, "the instances did not subscribe to invalidations within 30 s")
     }
 
@@ -56,16 +57,6 @@ enum RedisHarness {
     }
 }
 
-/// Polls until `condition` holds; returns how long it took, or nil after `timeout`. The timeout only guards
-/// against a hang: tests assert that something happens, and how fast it happens is a benchmark's to measure.
-func timeUntil(timeout: Duration, _ condition: () async throws -> Bool) async throws -> Duration? {
-    let start = ContinuousClock.now
-    while ContinuousClock.now - start < timeout {
-        if try await condition() { return ContinuousClock.now - start }
-        try await Task.sleep(for: .milliseconds(1))
-    }
-    return nil
-}
 
 @Suite("Redis tier and cross-instance invalidation", .enabled(if: RedisHarness.enabled))
 struct RedisCacheTests {
@@ -93,7 +84,7 @@ struct RedisCacheTests {
                 let variantID = try #require(variant["id"] as? String)
                 #expect(try await a.admin("/v1/admin/variants/\(variantID)/price", token: fixture.token, method: .put, body: #"{"currency": "EUR", "amount": 4242}"#).status == .ok)
             }
-            let lag = try await timeUntil(timeout: .seconds(10)) {
+            let lag = try await poll(timeout: .seconds(10)) {
                 let page = try await b.json(listing)
                 let item = page.items.first { $0["id"] as? String == id }
                 return (item?["price"] as? [String: Any])?["amount"] as? Int == 4242
@@ -119,7 +110,7 @@ struct RedisCacheTests {
                 let variantID = try #require(variant["id"] as? String)
                 #expect(try await a.admin("/v1/admin/variants/\(variantID)/price", token: fixture.token, method: .put, body: #"{"currency": "EUR", "amount": 4343}"#).status == .ok)
             }
-            let applied = try await timeUntil(timeout: .seconds(30)) {
+            let applied = try await poll(timeout: .seconds(30)) {
                 let page = try await b.json(listing)
                 let item = page.items.first { $0["id"] as? String == id }
                 return (item?["price"] as? [String: Any])?["amount"] as? Int == 4343
@@ -167,7 +158,7 @@ struct RedisCacheTests {
 
                 try await redis.stop()
                 // B can no longer hear A's writes: once it knows, it answers from the database, not its cache.
-                let deaf = try await timeUntil(timeout: .seconds(30)) { depsB.invalidationListening == false }
+                let deaf = try await poll(timeout: .seconds(30)) { depsB.invalidationListening == false }
                 try #require(deaf != nil, "B did not notice that its subscription was lost")
                 // Reads keep succeeding (near cache, then database), writes too.
                 for sort in ["position", "newest", "price_asc", "bestselling"] {
@@ -199,7 +190,7 @@ struct RedisCacheTests {
                 try await redis.start()
                 // Both subscribers reconnect and flush their near caches; the shared tier is used again.
                 @Sendable func reconnects(_ deps: AppDependencies) async -> Double { await Harness.metric(deps, "mercato_invalidation_reconnects_total") ?? 0 }
-                let recovered = try await timeUntil(timeout: .seconds(30)) {
+                let recovered = try await poll(timeout: .seconds(30)) {
                     let (a, b) = (await reconnects(depsA), await reconnects(depsB))
                     return a >= 1 && b >= 1
                 }
@@ -210,7 +201,7 @@ struct RedisCacheTests {
                 #expect((treeOnB.object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed twice" })
                 // Each round asks A for a page B has not cached yet, so B can only answer it from Redis or the database.
                 let round = Counter()
-                let resumed = try await timeUntil(timeout: .seconds(15)) {
+                let resumed = try await poll(timeout: .seconds(15)) {
                     let limit = 30 + round.next()
                     _ = try await a.json("\(store)/products?limit=\(limit)")
                     return try await b.json("\(store)/products?limit=\(limit)").cache == "shared"
@@ -237,7 +228,7 @@ struct LiveStockAcrossInstancesTests {
             func stock(_ response: JSONResponse) -> Int? {
                 ((response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant })?["stock"] as? Int
             }
-            let warmed = try await timeUntil(timeout: .seconds(10)) { stock(try await b.json(detail)) == 60 }
+            let warmed = try await poll(timeout: .seconds(10)) { stock(try await b.json(detail)) == 60 }
             try #require(warmed != nil, "B never showed the level set on A")
             var lowest = 60
             for sale in 1...50 {
@@ -245,7 +236,7 @@ struct LiveStockAcrossInstancesTests {
                     {"email": "buyer@example.com", "lines": [{"variant_id": "\(variant)", "quantity": 1}]}
                     """)
                 #expect(created.status == .created, "sale \(sale): \(created.detail)")
-                let shown = try await timeUntil(timeout: .seconds(10)) {
+                let shown = try await poll(timeout: .seconds(10)) {
                     let response = try await b.json(detail)
                     #expect(response.cache == "hit" && response.statements == 0, "sale \(sale): \(response.cache ?? "-"), \(response.statements ?? -1) statements")
                     let level = try #require(stock(response))

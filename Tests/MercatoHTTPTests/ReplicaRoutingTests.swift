@@ -10,6 +10,7 @@ import MetricsTestKit
 import TestServers
 import Testing
 import MercatoFences
+import TestSupport
 
 @Suite(
     "Read replicas: routing and read-your-writes", .serialized,
@@ -20,12 +21,10 @@ struct ReplicaRoutingTests {
 
     /// Waits until the replica has every product of `merchants` (the seed has been replayed).
     static func waitForReplay(_ replica: any DatabaseClient, _ primary: any DatabaseClient, merchants: [Merchant]) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
         for merchant in merchants {
             let expected = try await primary.query("SELECT COUNT(*) FROM products WHERE merchant_id = $1", merchant.id.sql).first?.int(0) ?? -1
-            while try await replica.query("SELECT COUNT(*) FROM products WHERE merchant_id = $1", merchant.id.sql).first?.int(0) != expected {
-                guard ContinuousClock.now < deadline else { throw ReplayTimeout() }
-                try await Task.sleep(for: .milliseconds(50))
+            try await poll("the replica replays merchant \(merchant.slug)", every: .milliseconds(50), timeout: .seconds(30)) {
+                try await replica.query("SELECT COUNT(*) FROM products WHERE merchant_id = $1", merchant.id.sql).first?.int(0) == expected
             }
         }
     }
@@ -47,8 +46,6 @@ struct ReplicaRoutingTests {
             }
         }
     }
-
-    struct ReplayTimeout: Error {}
 
     /// Probe and read timeouts for tests about fences and routing, not about slow replicas: under CI load a
     /// healthy replica can take longer than the production 1 s to answer a probe.
@@ -175,26 +172,22 @@ struct ReplicaRoutingTests {
                 let lagLimited = ReplicatedDatabase(
                     primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(2), maxLagBytes: .max,
                     logger: Harness.logger, metricsFactory: lagLimitedMetrics)
-                try await Self.eventuallyAsync("the resumed replica is within 2 s of the primary") {
+                try await poll("the resumed replica is within 2 s of the primary", every: .milliseconds(50), timeout: .seconds(30)) {
                     await lagLimited.refresh()
                     _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query(SQL("SELECT 1").onReplica) }
                     return lagLimitedMetrics.reads.replica > 0
                 }
 
                 // Once the replica has replayed the write, the merchant's reads return to it.
-                let deadline = ContinuousClock.now + .seconds(120)
-                var back = false
                 var attempt = 0
-                while ContinuousClock.now < deadline, !back {
+                try await poll("after replay the merchant's reads use the replica again", every: .milliseconds(50), timeout: .seconds(120)) {
                     await replicated.refresh()
                     let counts = replicatedMetrics.reads
                     // A page size not asked before: a cache miss, so a database read.
                     attempt += 1
                     _ = try await client.json("\(store)/products?limit=\(10 + attempt % 90)&sort=newest")
-                    back = replicatedMetrics.reads.replica > counts.replica
-                    if !back { try await Task.sleep(for: .milliseconds(50)) }
+                    return replicatedMetrics.reads.replica > counts.replica
                 }
-                #expect(back, "after replay the merchant's reads should use the replica again")
             }
         }
     }
@@ -244,7 +237,7 @@ struct ReplicaRoutingTests {
                         // B heard of the write only through Redis; no token is sent. Its refill must not come from
                         // the paused replica, which still has the old price.
                         let before = databaseBMetrics.reads
-                        let fresh = try await timeUntil(timeout: .seconds(5)) {
+                        let fresh = try await poll(timeout: .seconds(5)) {
                             let response = try await b.json(detail)
                             let price = (response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant }?["price"] as? [String: Any]
                             return price?["amount"] as? Int == 5151
@@ -325,7 +318,7 @@ struct ReplicaRoutingTests {
                 group.addTask { try await ReplicaMonitor(database: replicated, interval: .milliseconds(50)).run() }
                 defer { group.cancelAll() }
                 try await app.test(.live) { client in
-                    try await Self.eventually("the replica becomes healthy") { target.isHealthy }
+                    try await poll("the replica becomes healthy", timeout: .seconds(30)) { target.isHealthy }
                     // Every read asks for a page size not asked before: a cache miss, so a database read.
                     var page = 0
                     let store = "/v1/stores/\(fixture.slug)"
@@ -345,7 +338,7 @@ struct ReplicaRoutingTests {
                         let response = try await uncachedRead()
                         #expect(response.status == .ok, "a read while the replica is down: \(response.status) \(response.object)")
                     }
-                    try await Self.eventually("the monitor marks the killed replica unhealthy") { !target.isHealthy }
+                    try await poll("the monitor marks the killed replica unhealthy", timeout: .seconds(30)) { !target.isHealthy }
                     for _ in 0..<5 { #expect(try await uncachedRead().status == .ok) }
                     let down = replicatedMetrics.reads
                     #expect(down.replica == killed.replica, "nothing is read from a dead replica")
@@ -353,15 +346,11 @@ struct ReplicaRoutingTests {
 
                     // Restart: the monitor takes the replica back and reads return to it without intervention.
                     try await owned.start()
-                    let deadline = ContinuousClock.now + .seconds(60)
-                    var back = false
-                    while ContinuousClock.now < deadline, !back {
+                    try await poll("the restarted replica serves reads again", every: .milliseconds(50), timeout: .seconds(60)) {
                         let before = replicatedMetrics.reads
                         #expect(try await uncachedRead().status == .ok)
-                        back = replicatedMetrics.reads.replica > before.replica
-                        if !back { try await Task.sleep(for: .milliseconds(50)) }
+                        return replicatedMetrics.reads.replica > before.replica
                     }
-                    #expect(back, "the restarted replica should serve reads again")
                     #expect(target.isHealthy)
                 }
             }
@@ -372,30 +361,6 @@ struct ReplicaRoutingTests {
     static func firstVariant(_ client: some TestClientProtocol, _ product: String, _ token: String) async throws -> String {
         let admin = try await client.admin("/v1/admin/products/\(product)", token: token)
         return try #require((admin.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
-    }
-
-    /// Retries `attempt` (up to 30 s) until it returns true.
-    static func eventuallyAsync(_ what: String, _ attempt: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while try await !attempt() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out: \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    /// Waits (up to 30 s) until `condition` holds.
-    static func eventually(_ what: String, _ condition: () -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !condition() {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("timed out: \(what)")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }
 

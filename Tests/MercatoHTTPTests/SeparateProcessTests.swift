@@ -5,6 +5,7 @@ import HummingbirdTesting
 import MercatoBench
 import Synchronization
 import Testing
+import TestSupport
 
 /// The `mercato` executable built beside the test bundle.
 func mercatoExecutable() throws -> URL {
@@ -187,7 +188,7 @@ struct TracingProcessTests {
             let bytes = stride(from: 0, to: traceHex.count, by: 2).map { UInt8(traceHex.dropFirst($0).prefix(2), radix: 16)! }
             let traceIDs: Set<String> = [traceHex, Data(bytes).base64EncodedString()]
             // Each process exports in its own batches: wait until every service span's parent has arrived too.
-            let complete = try await timeUntil(timeout: .seconds(30)) {
+            let complete = try await poll(timeout: .seconds(30)) {
                 let spans = received.spans.withLock { $0 }.filter { traceIDs.contains($0.traceID) }
                 let apiIDs = Set(spans.filter { $0.service == "mercato" }.map(\.spanID))
                 let downstream = spans.filter { $0.service != "mercato" && $0.kind == 2 }

@@ -7,6 +7,7 @@ import MercatoStorage
 import NIOCore
 import NIOPosix
 import Testing
+import TestSupport
 
 /// Slow and idle clients cannot hold the server: incomplete heads and idle keep-alive connections are
 /// closed after the idle timeout, trickled bodies after the body timeout, and connections beyond the limit
@@ -120,6 +121,6 @@ struct SlowClientTests {
 
     /// Waits for a condition the server reaches on its own, failing after 10 s (`timeUntil`).
     static func waitUntil(_ condition: @Sendable () -> Bool) async throws {
-        try #require(try await timeUntil(timeout: .seconds(10)) { condition() } != nil, "the condition was not reached within 10 s")
+        try #require(try await poll(timeout: .seconds(10)) { condition() } != nil, "the condition was not reached within 10 s")
     }
 }

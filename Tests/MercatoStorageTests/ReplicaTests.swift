@@ -7,6 +7,7 @@ import MetricsTestKit
 import Testing
 import MercatoFences
 import MercatoCatalogStore
+import TestSupport
 
 /// The streaming replica is part of the CI setup (issue 7's groundwork): in CI its absence is a failure.
 @Test func replicaIsConfiguredInCI() {
@@ -47,15 +48,11 @@ struct ReplicaTests {
                 try await primary.execute("ANALYZE listing_prices")
                 try await primary.execute("ANALYZE products")
                 // Replay: the merchant and its listing rows appear on the replica.
-                let deadline = ContinuousClock.now + .seconds(30)
-                var replayed = false
-                while ContinuousClock.now < deadline {
+                try await poll("the replica replays the seed", every: .milliseconds(100), timeout: .seconds(30)) {
                     let count = try await replica.query("SELECT COUNT(*) FROM listing_entries WHERE merchant_id = $1", merchant.id.sql).first?.int(0) ?? 0
                     let expected = try await primary.query("SELECT COUNT(*) FROM listing_entries WHERE merchant_id = $1", merchant.id.sql).first?.int(0) ?? -1
-                    if count == expected { replayed = true; break }
-                    try await Task.sleep(for: .milliseconds(100))
+                    return count == expected
                 }
-                #expect(replayed, "the replica did not replay the seed within 30 s")
 
                 let audience = Audience(market: Market.named("DE")!, group: .public)
                 for (sort, index) in [(ListingSort.position, "listing_by_position"), (.priceAsc, "listing_by_price"), (.newest, "listing_by_created")] {

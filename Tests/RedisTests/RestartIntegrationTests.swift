@@ -3,6 +3,7 @@ import TestServers
 import Testing
 
 @testable import Redis
+import TestSupport
 /// Kills and restarts a redis-server owned by the test, with a client and a subscriber attached.
 @Suite("Server restart", .enabled(if: TestServer.isEnabled, "set REDIS_URL or CI (starts its own redis-server)"))
 struct RestartIntegrationTests {
@@ -24,13 +25,13 @@ struct RestartIntegrationTests {
 
                 // Up and running.
                 try await client.set("k", to: "before")
-                #expect(try await eventually { events.all.contains(.subscribed) })
+                #expect(try await poll(timeout: .seconds(10)) { events.all.contains(.subscribed) } != nil)
                 #expect(try await client.publish("one", to: "invalidations") == 1)
-                #expect(try await eventually { events.all.count == 2 })
+                #expect(try await poll(timeout: .seconds(10)) { events.all.count == 2 } != nil)
 
                 try await server.stop()
                 // The subscriber says at once that it is no longer hearing anything.
-                #expect(try await eventually { events.all.contains(.disconnected) })
+                #expect(try await poll(timeout: .seconds(10)) { events.all.contains(.disconnected) } != nil)
 
                 // Down: every command fails, quickly, with a clear error.
                 let clock = ContinuousClock()
@@ -44,13 +45,13 @@ struct RestartIntegrationTests {
                 try await server.start()
 
                 // Up again: the pool reconnects (data is gone: the server keeps nothing on disk).
-                #expect(try await eventually { (try? await client.ping()) == "PONG" })
+                #expect(try await poll(timeout: .seconds(10)) { (try? await client.ping()) == "PONG" } != nil)
                 #expect(try await client.get("k") == nil)
 
                 // The subscriber subscribed again and says so, then receives new messages.
-                #expect(try await eventually { events.all.contains(.reconnected) })
+                #expect(try await poll(timeout: .seconds(10)) { events.all.contains(.reconnected) } != nil)
                 #expect(try await client.publish("two", to: "invalidations") == 1)
-                #expect(try await eventually { events.all.count == 5 })
+                #expect(try await poll(timeout: .seconds(10)) { events.all.count == 5 } != nil)
                 #expect(events.all == [
                     .subscribed,
                     .message(RedisPubSubMessage(channel: "invalidations", payload: ByteBuffer(string: "one"))),

@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 
 @testable import Redis
+import TestSupport
 @Suite("Subscriber against redis-server", .enabled(if: TestServer.isEnabled, "set REDIS_URL (see scripts/redis.sh)"))
 struct SubscriberIntegrationTests {
     @Test(arguments: [true, false])
@@ -18,13 +19,13 @@ struct SubscriberIntegrationTests {
             group.addTask { try await subscriber.run() }
             group.addTask { for await event in subscriber.events { events.append(event) } }
 
-            #expect(try await eventually { events.all.contains(.subscribed) })
+            #expect(try await poll(timeout: .seconds(10)) { events.all.contains(.subscribed) } != nil)
             let payload = ByteBuffer(bytes: [0, 13, 10, 255])
             #expect(try await publisher.publish(payload, to: prefix + ":a") == 1)
             #expect(try await publisher.publish("two", to: prefix + ":b") == 1)
             #expect(try await publisher.publish("three", to: prefix + ":p.x") == 1)
             #expect(try await publisher.publish("nobody", to: prefix + ":c") == 0)
-            #expect(try await eventually { events.all.count == 4 })
+            #expect(try await poll(timeout: .seconds(10)) { events.all.count == 4 } != nil)
             #expect(events.all == [
                 .subscribed,
                 .message(RedisPubSubMessage(channel: prefix + ":a", payload: payload)),

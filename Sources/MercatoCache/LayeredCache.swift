@@ -80,12 +80,30 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         self.cost = cost
     }
 
+    /// The value for `key`, loading it with `load` on a miss (see the string form below).
+    public func value(
+        for key: CacheKey, validity: (@Sendable (Value) -> Validity)? = nil, load: @escaping @Sendable () async throws -> Value
+    ) async throws -> (Value, CacheOutcome) {
+        try await value(for: key.text, family: { key.family }, validity: validity, load: load)
+    }
+
+    /// The fresh cached value for `key` from either tier, without loading it on a miss.
+    public func cachedValue(for key: CacheKey) async -> Value? {
+        await cachedValue(for: key.text)
+    }
+
+    /// Stores a value loaded elsewhere (e.g. one batch call that answered many keys) in both tiers.
+    public func store(_ key: CacheKey, _ value: Value) async {
+        await store(key.text, value)
+    }
+
     /// The value for `key`, loading it with `load` on a miss. `key` must contain every input of the
-    /// value, including the generation read before calling (see `GenerationMap`). `family` gives the key
+    /// value, including the generation read before calling (see `GenerationMap`): callers outside this
+    /// module build it as a `CacheKey`, which cannot leave the generation out. `family` gives the key
     /// without its generations (asked for on a miss only), so misses can be counted by cause (`MissCause`).
     /// `validity` checks a held value that a write may have made wrong without changing the key: `.invalid`
     /// is counted as an invalidated miss and loaded again; `.behind` is served as stale while one refresh runs.
-    public func value(
+    func value(
         for key: String, family: (@Sendable () -> String)? = nil, validity: (@Sendable (Value) -> Validity)? = nil,
         load: @escaping @Sendable () async throws -> Value
     ) async throws -> (Value, CacheOutcome) {
@@ -116,8 +134,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
         }
     }
 
-    /// The fresh cached value for `key` from either tier, without loading it on a miss.
-    public func cachedValue(for key: String) async -> Value? {
+    func cachedValue(for key: String) async -> Value? {
         if case .fresh(let value) = near.lookup(key, now: clock()).0 {
             metrics.nearHits.increment()
             return value
@@ -132,7 +149,7 @@ public final class LayeredCache<Value: Sendable>: Sendable {
 
     /// Stores a value loaded elsewhere (e.g. one batch call that answered many keys) in both tiers.
     /// As with `value(for:load:)`, the key must carry the generation read before the load began.
-    public func store(_ key: String, _ value: Value) async {
+    func store(_ key: String, _ value: Value) async {
         metrics.loads.increment()
         storeNear(key, value, loadNanos: 0)
         if let shared {

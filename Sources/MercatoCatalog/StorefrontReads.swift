@@ -64,10 +64,11 @@ public struct StorefrontReads: Sendable {
             return (Self.asRendered(try await routed(request.merchantSlug) { try await catalog.listing(request) }), .bypass)
         }
         let slug = request.merchantSlug
-        let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(slug))
+        let merchantStamp = await generations.stamp(CacheNamespace.merchant(slug))
+        let merchantGeneration = merchantStamp.token
         var load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
         var validity: (@Sendable (CatalogResponse) -> Validity)?
-        var parts = ["L", slug, "g\(merchantGeneration)"]
+        var stamps = [merchantStamp]
         if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
             // The order depends on the prices (or sales) of the scope's products: the key needs the scope's id.
             let scope: String
@@ -95,15 +96,13 @@ public struct StorefrontReads: Sendable {
             load = checked.load
             validity = checked.validity
         }
-        if request.inStockOnly { parts.append("s\(await generations.generation(of: CacheNamespace.inStockLists(slug)))") }
+        if request.inStockOnly { stamps.append(await generations.stamp(CacheNamespace.inStockLists(slug))) }
         // Every input of the page; the key adds the generations, the family (for miss causes) does not.
-        let inputs = [
-            request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "",
+        let key = CacheKey("L", under: stamps, inputs: [
+            slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "",
             request.group.rawValue, request.inStockOnly ? "1" : "0",
-        ]
-        parts += inputs
-        let family: @Sendable () -> String = { (["L", slug] + inputs).joined(separator: "\u{1F}") }
-        let (response, outcome) = try await cached(parts.joined(separator: "\u{1F}"), family: family, validity: validity, load)
+        ])
+        let (response, outcome) = try await cached(key, validity: validity, load)
         return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
 
@@ -113,7 +112,8 @@ public struct StorefrontReads: Sendable {
                 try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group)
             }), .bypass)
         }
-        let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
+        let merchantStamp = await generations.stamp(CacheNamespace.merchant(merchantSlug))
+        let merchantGeneration = merchantStamp.token
         let live = live
         let load: @Sendable () async throws -> CatalogResponse = {
             // The epoch before the load: levels it reads are not stored if facts were reset meanwhile.
@@ -129,11 +129,9 @@ public struct StorefrontReads: Sendable {
             if let id = response.productID { productSlugs.remember(merchantSlug, reference, generation: merchantGeneration, id: id) }
             return (try await finish(response, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
         }
-        let productGeneration = await generations.generation(of: CacheNamespace.product(merchantSlug, productID))
-        let key = ["P", merchantSlug, "g\(merchantGeneration)", "p\(productGeneration)", reference, marketCode?.uppercased() ?? "", group.rawValue]
-            .joined(separator: "\u{1F}")
-        let family: @Sendable () -> String = { ["P", merchantSlug, reference, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}") }
-        let (response, outcome) = try await cached(key, family: family, load)
+        let productStamp = await generations.stamp(CacheNamespace.product(merchantSlug, productID))
+        let key = CacheKey("P", under: merchantStamp, productStamp, inputs: [merchantSlug, reference, marketCode?.uppercased() ?? "", group.rawValue])
+        let (response, outcome) = try await cached(key, load)
         return (try await finish(response, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration, fresh: outcome.isFreshLoad), outcome)
     }
 
@@ -141,9 +139,9 @@ public struct StorefrontReads: Sendable {
         guard cache != nil, isListening(), !clientIsAhead(merchantSlug) else {
             return (Self.asRendered(try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }), .bypass)
         }
-        let key = ["C", merchantSlug, "g\(await generations.generation(of: CacheNamespace.merchant(merchantSlug)))", marketCode?.uppercased() ?? "", group.rawValue]
-            .joined(separator: "\u{1F}")
-        return try await cached(key, family: { ["C", merchantSlug, marketCode?.uppercased() ?? "", group.rawValue].joined(separator: "\u{1F}") }) {
+        let key = CacheKey(
+            "C", under: await generations.stamp(CacheNamespace.merchant(merchantSlug)), inputs: [merchantSlug, marketCode?.uppercased() ?? "", group.rawValue])
+        return try await cached(key) {
             try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
         }
     }
@@ -299,12 +297,11 @@ public struct StorefrontReads: Sendable {
     }
 
     private func cached(
-        _ key: String, family: @escaping @Sendable () -> String, validity: (@Sendable (CatalogResponse) -> Validity)? = nil,
-        _ load: @escaping @Sendable () async throws -> CatalogResponse
+        _ key: CacheKey, validity: (@Sendable (CatalogResponse) -> Validity)? = nil, _ load: @escaping @Sendable () async throws -> CatalogResponse
     ) async throws -> (CatalogResponse, CacheOutcome) {
         guard let cache else { return (try await load(), .bypass) }
         return try await TracingState.span("cache.lookup") { span in
-            let (value, outcome) = try await cache.value(for: key, family: family, validity: validity, load: load)
+            let (value, outcome) = try await cache.value(for: key, validity: validity, load: load)
             span.attributes["mercato.cache.outcome"] = outcome.rawValue
             return (value, outcome)
         }

@@ -205,13 +205,13 @@ public struct CheckoutService: Sendable {
         merchant: Merchant, key: String, lines: [ReservationLine], products: [VariantID: ProductID]
     ) async throws -> (Reservation, StockChange) {
         // Keys carry the generations read before any call, so a stock change meanwhile strands the fill.
-        var keys: [VariantID: String] = [:]
+        var keys: [VariantID: CacheKey] = [:]
         if availabilityCache != nil {
-            let merchantGeneration = await generations.generation(of: CacheNamespace.merchant(merchant.slug))
+            let merchantStamp = await generations.stamp(CacheNamespace.merchant(merchant.slug))
             for line in lines {
                 guard let product = products[line.variantID] else { continue }
-                let stockGeneration = await generations.generation(of: CacheNamespace.stock(merchant.slug, product))
-                keys[line.variantID] = "A\u{1F}\(merchant.slug)\u{1F}g\(merchantGeneration)\u{1F}s\(stockGeneration)\u{1F}\(line.variantID)"
+                let stockStamp = await generations.stamp(CacheNamespace.stock(merchant.slug, product))
+                keys[line.variantID] = CacheKey("A", under: merchantStamp, stockStamp, inputs: [merchant.slug, line.variantID.description])
             }
         }
         let cached = await cachedAvailability(keys)
@@ -385,10 +385,9 @@ public struct CheckoutService: Sendable {
         let catalog: CheckoutCatalog?
         if let pricingCache, options.mode == .standard {
             // Prices change with admin writes to the merchant or to variant prices (the merchant's `prices` generation).
-            let generation = await generations.generation(of: CacheNamespace.merchant(merchantSlug))
-            let prices = await generations.generation(of: CacheNamespace.prices(merchantSlug))
-            let key = ["K", merchantSlug, "g\(generation)", "l\(prices)", currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")]
-                .joined(separator: "\u{1F}")
+            let key = CacheKey(
+                "K", under: await generations.stamp(CacheNamespace.merchant(merchantSlug)), await generations.stamp(CacheNamespace.prices(merchantSlug)),
+                inputs: [merchantSlug, currency?.code ?? "-", variants.map(\.description).sorted().joined(separator: ",")])
             catalog = try await pricingCache.value(for: key, load: load).0
         } else {
             catalog = try await load()
@@ -397,7 +396,7 @@ public struct CheckoutService: Sendable {
         return PricedCatalog(catalog: catalog, currency: currency ?? catalog.merchant.defaultMarket.currency)
     }
 
-    func cachedAvailability(_ keys: [VariantID: String]) async -> [VariantID: Int64] {
+    func cachedAvailability(_ keys: [VariantID: CacheKey]) async -> [VariantID: Int64] {
         guard let availabilityCache else { return [:] }
         var found: [VariantID: Int64] = [:]
         for (variant, key) in keys {
@@ -409,7 +408,7 @@ public struct CheckoutService: Sendable {
     /// One batch availability call for the variants the cache lacked; the answer is cached under the
     /// generation read before the call, so a stock change meanwhile leaves it unreachable.
     /// Availability is advisory (the reservation decides), so a failure here only costs the cache fill.
-    func fillAvailability(merchant: Merchant, keys: [VariantID: String], variants: [VariantID]) async {
+    func fillAvailability(merchant: Merchant, keys: [VariantID: CacheKey], variants: [VariantID]) async {
         guard !variants.isEmpty else { return }
         do {
             let available = try await call(.availability) { try await inventory.availability(merchantID: merchant.id, variants: variants) }

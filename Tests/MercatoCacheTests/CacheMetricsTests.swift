@@ -1,5 +1,5 @@
 import Logging
-import MercatoCache
+@testable import MercatoCache
 import MetricsTestKit
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import MercatoCache
+@testable import MercatoCache
 import MetricsTestKit
 import NIOCore
 import Synchronization

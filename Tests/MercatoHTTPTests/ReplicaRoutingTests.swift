@@ -346,9 +346,10 @@ struct ReplicaRoutingTests {
 
                     // Restart: the monitor takes the replica back and reads return to it without intervention.
                     try await owned.start()
-                    try await poll("the restarted replica serves reads again", every: .milliseconds(50), timeout: .seconds(60)) {
+                    try await poll("the restarted replica serves reads again", every: .milliseconds(50), timeout: .seconds(60)) { () async throws -> Bool in
                         let before = replicatedMetrics.reads
-                        #expect(try await uncachedRead().status == .ok)
+                        let read = try await uncachedRead()
+                        #expect(read.status == .ok)
                         return replicatedMetrics.reads.replica > before.replica
                     }
                     #expect(target.isHealthy)

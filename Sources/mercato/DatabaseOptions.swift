@@ -67,8 +67,8 @@ struct DatabaseSettings: Sendable {
         logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, _ body: @Sendable @escaping (any DatabaseClient) async throws -> T
     ) async throws -> T {
         if let url = databaseURL {
-            let database = try PostgresDatabase(url: url, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger)
-            let replicas = try replicaURLs.map { try PostgresDatabase(url: $0, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger) }
+            let database = try PostgresDatabaseClient(url: url, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger)
+            let replicas = try replicaURLs.map { try PostgresDatabaseClient(url: $0, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger) }
             guard !replicas.isEmpty else { return try await database.withRunning { try await body($0) } }
             let names = replicaURLs.map { url in URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "replica" }
             let (maxLag, maxLagBytes, fenceWait) = (maxLag, maxLagBytes, fenceWait)
@@ -84,7 +84,7 @@ struct DatabaseSettings: Sendable {
         }
         guard replicaURLs.isEmpty else { throw ValidationError("DATABASE_REPLICA_URLS needs DATABASE_URL (replicas of the embedded SQLite make no sense)") }
         try FileManager.default.createDirectory(atPath: dataDir, withIntermediateDirectories: true)
-        let database = try await SQLiteDatabase.open(path: sqlitePath, logger: logger)
+        let database = try await SQLiteDatabaseClient.open(path: sqlitePath, logger: logger)
         do {
             let result = try await body(database)
             await database.close()
@@ -96,7 +96,7 @@ struct DatabaseSettings: Sendable {
     }
 
     /// Runs every replica's pool around `body`.
-    static func running<T: Sendable>(_ replicas: [PostgresDatabase], _ body: @Sendable @escaping () async throws -> T) async throws -> T {
+    static func running<T: Sendable>(_ replicas: [PostgresDatabaseClient], _ body: @Sendable @escaping () async throws -> T) async throws -> T {
         guard let first = replicas.first else { return try await body() }
         return try await first.withRunning { _ in try await running(Array(replicas.dropFirst()), body) }
     }

@@ -51,7 +51,7 @@ enum Harness {
             let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-test-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let database = try await SQLiteDatabase.open(path: directory.appendingPathComponent("test.sqlite").path, logger: logger)
+            let database = try await SQLiteDatabaseClient.open(path: directory.appendingPathComponent("test.sqlite").path, logger: logger)
             do {
                 try await Schema.migrate(database, logger: logger)
                 let result = try await body(database)
@@ -65,7 +65,7 @@ enum Harness {
             let url = try #require(Backend.databaseURL)
             // A long lease deadline: tests check behaviour, not overload, and on CI's two cores a pool of 4
             // serving 200 concurrent buyers queues for seconds (`LeaseTimeoutTests` checks the deadline itself).
-            let database = try PostgresDatabase(url: url, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: logger)
+            let database = try PostgresDatabaseClient(url: url, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: logger)
             return try await database.withRunning { database in
                 try await Schema.migrate(database, logger: logger)
                 return try await body(database)

@@ -33,10 +33,10 @@ struct ReplicaRoutingTests {
     /// merchants on the primary and waiting until the replica has replayed them.
     static func withSeededReplica(
         _ replicaURL: String, connections: Int, merchants: Int,
-        _ body: @Sendable @escaping (PostgresDatabase, PostgresDatabase, Fixture) async throws -> Void
+        _ body: @Sendable @escaping (PostgresDatabaseClient, PostgresDatabaseClient, Fixture) async throws -> Void
     ) async throws {
-        let primary = try PostgresDatabase(url: Self.primaryURL, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: Harness.logger)
-        let replica = try PostgresDatabase(url: replicaURL, maxConnections: connections, leaseTimeout: Harness.leaseTimeout, logger: Harness.logger)
+        let primary = try PostgresDatabaseClient(url: Self.primaryURL, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: Harness.logger)
+        let replica = try PostgresDatabaseClient(url: replicaURL, maxConnections: connections, leaseTimeout: Harness.leaseTimeout, logger: Harness.logger)
         try await primary.withRunning { primary in
             try await replica.withRunning { replica in
                 try await Schema.migrate(primary, logger: Harness.logger)
@@ -260,9 +260,9 @@ struct ReplicaRoutingTests {
 
     @Test("A replica that is down is skipped: reads succeed from the primary")
     func replicaDown() async throws {
-        let primary = try PostgresDatabase(url: Self.primaryURL, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: Harness.logger)
+        let primary = try PostgresDatabaseClient(url: Self.primaryURL, maxConnections: 4, leaseTimeout: Harness.leaseTimeout, logger: Harness.logger)
         // Nothing listens on loopback port 9: the replica's connections are refused.
-        let dead = try PostgresDatabase(url: "postgres://postgres@127.0.0.1:9/mercato", maxConnections: 1, logger: Harness.logger)
+        let dead = try PostgresDatabaseClient(url: "postgres://postgres@127.0.0.1:9/mercato", maxConnections: 1, logger: Harness.logger)
         try await primary.withRunning { primary in
             try await dead.withRunning { dead in
                 try await Schema.migrate(primary, logger: Harness.logger)

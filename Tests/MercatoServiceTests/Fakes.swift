@@ -145,7 +145,7 @@ enum ServiceFixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mercato-service-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        let database = try await SQLiteDatabase.open(path: directory.appendingPathComponent("db.sqlite").path, readers: 1, logger: logger)
+        let database = try await SQLiteDatabaseClient.open(path: directory.appendingPathComponent("db.sqlite").path, readers: 1, logger: logger)
         do {
             try await Schema.migrate(database, logger: logger)
             let seeded = try await Seeder(database: database, logger: logger).seed(.init(merchants: 1, productsPerMerchant: 2, seed: 3))

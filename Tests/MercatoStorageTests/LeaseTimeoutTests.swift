@@ -17,7 +17,7 @@ struct LeaseTimeoutTests {
 
     /// Nothing listens on port 1: the pool keeps trying to connect, and every statement gives up.
     @Test func aStatementGivesUpWhenTheServerIsUnreachable() async throws {
-        let database = try PostgresDatabase(
+        let database = try PostgresDatabaseClient(
             url: "postgres://postgres@127.0.0.1:1/mercato", maxConnections: 2, leaseTimeout: .milliseconds(200), logger: Self.logger)
         try await database.withRunning { database in
             for _ in 0 ..< 3 {
@@ -34,7 +34,7 @@ struct LeaseTimeoutTests {
     @Test(.enabled(if: !(ProcessInfo.processInfo.environment["DATABASE_URL"] ?? "").isEmpty))
     func aBusyPoolTurnsWaitsIntoUnavailableAndLetsLeasedWorkFinish() async throws {
         let url = try #require(ProcessInfo.processInfo.environment["DATABASE_URL"])
-        let database = try PostgresDatabase(url: url, maxConnections: 1, leaseTimeout: .milliseconds(300), logger: Self.logger)
+        let database = try PostgresDatabaseClient(url: url, maxConnections: 1, leaseTimeout: .milliseconds(300), logger: Self.logger)
         try await database.withRunning { database in
             // The one connection is opened first: under load, opening it may take longer than the deadline,
             // and the holder below must not be the one that gives up.

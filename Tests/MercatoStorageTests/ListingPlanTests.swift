@@ -43,7 +43,7 @@ struct ListingPlanTests {
             logger.logLevel = .warning
             return logger
         }()
-        let database = try PostgresDatabase(url: ProcessInfo.processInfo.environment["DATABASE_URL"]!, maxConnections: 2, logger: logger)
+        let database = try PostgresDatabaseClient(url: ProcessInfo.processInfo.environment["DATABASE_URL"]!, maxConnections: 2, logger: logger)
         try await database.withRunning { database in
             try await Schema.migrate(database, logger: logger)
             let seeded = try await Seeder(database: database, logger: logger)

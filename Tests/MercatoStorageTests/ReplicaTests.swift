@@ -32,8 +32,8 @@ struct ReplicaTests {
     @Test func replicaReplaysWritesAndUsesTheCoveringIndexes() async throws {
         let environment = ProcessInfo.processInfo.environment
         let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
-        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
-        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
+        let primary = try PostgresDatabaseClient(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
+        let replica = try PostgresDatabaseClient(url: replicaURL, maxConnections: 2, logger: Self.logger)
         try await primary.withRunning { primary in
             try await replica.withRunning { replica in
                 #expect(try await replica.query("SELECT pg_is_in_recovery()").first?.bool(0) == true)
@@ -71,12 +71,12 @@ struct ReplicaTests {
     /// `wal_writer_delay`), and probes and reads get 30 s: these tests are about routing, not slow replicas,
     /// and under CI load a healthy replica can take longer than the production 1 s to answer.
     static func withReplicated(
-        _ body: @Sendable @escaping (PostgresDatabase, ReplicatedDatabase, TestMetrics) async throws -> Void
+        _ body: @Sendable @escaping (PostgresDatabaseClient, ReplicatedDatabase, TestMetrics) async throws -> Void
     ) async throws {
         let environment = ProcessInfo.processInfo.environment
         let replicaURL = try #require(environment["DATABASE_REPLICA_URLS"]?.split(separator: ",").first.map(String.init))
-        let primary = try PostgresDatabase(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
-        let replica = try PostgresDatabase(url: replicaURL, maxConnections: 2, logger: Self.logger)
+        let primary = try PostgresDatabaseClient(url: try #require(environment["DATABASE_URL"]), maxConnections: 2, logger: Self.logger)
+        let replica = try PostgresDatabaseClient(url: replicaURL, maxConnections: 2, logger: Self.logger)
         let metrics = TestMetrics()
         try await primary.withRunning { primary in
             try await replica.withRunning { replica in

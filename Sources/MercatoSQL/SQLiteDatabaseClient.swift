@@ -6,7 +6,7 @@ import SQLiteNIO
 import Synchronization
 
 /// The embedded store: one SQLite file in WAL mode, one writer connection and a few reader connections.
-public final class SQLiteDatabase: DatabaseClient {
+public final class SQLiteDatabaseClient: DatabaseClient {
     private let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let writeLock = AsyncLock()
@@ -19,7 +19,7 @@ public final class SQLiteDatabase: DatabaseClient {
     }
 
     /// Opens (creating if needed) the database file at `path`.
-    public static func open(path: String, readers: Int = 4, logger: Logger) async throws -> SQLiteDatabase {
+    public static func open(path: String, readers: Int = 4, logger: Logger) async throws -> SQLiteDatabaseClient {
         let writer = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
         for pragma in ["PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"] {
             _ = try await writer.query(pragma)
@@ -31,7 +31,7 @@ public final class SQLiteDatabase: DatabaseClient {
             _ = try await reader.query("PRAGMA query_only=ON")
             readerConnections.append(reader)
         }
-        return SQLiteDatabase(writer: writer, readers: readerConnections)
+        return SQLiteDatabaseClient(writer: writer, readers: readerConnections)
     }
 
     /// Reads go to a reader connection; anything that writes goes through the writer lock.
@@ -120,6 +120,6 @@ struct SQLiteTransactionExecutor: SQLExecutor {
     var dialect: SQLDialect { .sqlite }
 
     func query(_ sql: SQL) async throws -> [ResultRow] {
-        try await SQLiteDatabase.run(sql, on: connection)
+        try await SQLiteDatabaseClient.run(sql, on: connection)
     }
 }

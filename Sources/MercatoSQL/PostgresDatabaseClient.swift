@@ -8,7 +8,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// PostgreSQL through PostgresNIO's pooled `PostgresClient`; run it as a Service.
-public final class PostgresDatabase: DatabaseClient, Service {
+public final class PostgresDatabaseClient: DatabaseClient, Service {
     public let client: PostgresClient
     private let logger: Logger
     /// How long a statement or transaction waits for a pooled connection (see `withLease`).
@@ -123,7 +123,7 @@ public final class PostgresDatabase: DatabaseClient, Service {
     public func close() async {}
 
     /// Runs `body` while the connection pool runs beside it (for commands and tests outside a ServiceGroup).
-    public func withRunning<T: Sendable>(_ body: @Sendable @escaping (PostgresDatabase) async throws -> T) async throws -> T {
+    public func withRunning<T: Sendable>(_ body: @Sendable @escaping (PostgresDatabaseClient) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: T?.self) { group in
             group.addTask {
                 await self.client.run()
@@ -227,11 +227,11 @@ struct PostgresConnectionExecutor: SQLExecutor {
     var dialect: SQLDialect { .postgres }
 
     func query(_ sql: SQL) async throws -> [ResultRow] {
-        try await PostgresDatabase.run(
-            sql, unprepared: { try await PostgresDatabase.collect(connection.query($0, logger: logger)) }, prepared: { try await execute($0) })
+        try await PostgresDatabaseClient.run(
+            sql, unprepared: { try await PostgresDatabaseClient.collect(connection.query($0, logger: logger)) }, prepared: { try await execute($0) })
     }
 
     private func execute(_ statement: some SlotStatementProtocol) async throws -> [ResultRow] {
-        try await PostgresDatabase.collect(connection.execute(statement, logger: logger))
+        try await PostgresDatabaseClient.collect(connection.execute(statement, logger: logger))
     }
 }

@@ -196,7 +196,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // The inventory contract: the wire format of the inventory service, and the stock-change callback.
-        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoInventoryStore"], swiftSettings: swiftSettings),
+        .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoJSON"], swiftSettings: swiftSettings),
         // The inventory service: its HTTP API over `InventoryStore`, and the reservation expiry sweeper.
         .target(
             name: "MercatoInventory",

@@ -3,6 +3,7 @@ import MercatoHTTPEdge
 import MercatoInventoryContract
 import MercatoStorage
 import MercatoInventoryStore
+import MercatoCore
 
 extension InventoryError: ProblemConvertible {
     /// The HTTP problem for each inventory failure; a short reservation lists every short line.

@@ -3,6 +3,7 @@ import MercatoInventoryContract
 import MercatoStorage
 import ServiceLifecycle
 import MercatoInventoryStore
+import MercatoCore
 
 /// Releases expired reservations in the background, so abandoned checkouts give their units back.
 ///

@@ -1,8 +1,6 @@
 import Foundation
 import MercatoCore
 import MercatoJSON
-import MercatoStorage
-import MercatoInventoryStore
 
 /// The inventory service's wire format (JSON, snake_case), shared by its server and its HTTP client.
 ///

@@ -22,11 +22,8 @@ public final class ServerMetrics: Sendable {
 
     public init() {
         let registry = PrometheusCollectorRegistry()
-        var factory = PrometheusMetricsFactory(registry: registry)
-        // Every timer here is a request-scale duration: finer buckets than the library's (5 ms and up).
-        factory.defaultDurationHistogramBuckets = Self.durationBuckets
         self.registry = registry
-        self.factory = factory
+        self.factory = DocumentedMetricsFactory(registry: registry, durationBuckets: Self.durationBuckets)
     }
 
     /// One served request: its duration by route, method and status, and the SQL statements it ran.

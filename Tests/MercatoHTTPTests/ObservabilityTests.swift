@@ -45,6 +45,12 @@ struct ObservabilityTests {
             #expect(lines.contains { $0.hasPrefix("mercato_reservations_active") })
             #expect(lines.contains { $0.hasPrefix("mercato_db_statements_in_flight ") })
             #expect(lines.contains { $0.hasPrefix("# TYPE http_server_request_duration_seconds histogram") })
+            // Every metric says what it is: a new one without a line in `MetricHelp` fails here.
+            let typed = lines.filter { $0.hasPrefix("# TYPE ") }.map { String($0.split(separator: " ")[2]) }
+            #expect(typed.count >= 10)
+            for name in typed {
+                #expect(lines.contains { $0.hasPrefix("# HELP \(name) ") && $0.count > "# HELP \(name) ".count + 5 }, "\(name) has no # HELP line")
+            }
         }
     }
 

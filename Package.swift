@@ -125,8 +125,9 @@ let package = Package(
         // Child processes started with posix_spawn (default signals, output to files, exit polled): the one
         // launcher of the test-owned servers and of the benchmark's server processes.
         .target(name: "Spawn", swiftSettings: swiftSettings),
-        // What tests share: `poll(until:)`, the one way to wait for something that happens elsewhere.
-        .target(name: "TestSupport", swiftSettings: swiftSettings),
+        // What tests share: `poll(until:)`, the one way to wait for something that happens elsewhere; `HTTPAnswer`,
+        // the one answer type of every test HTTP client; the API's answers as typed models.
+        .target(name: "TestSupport", dependencies: [.product(name: "HTTPTypes", package: "swift-http-types")], swiftSettings: swiftSettings),
         // Servers a test owns and can kill and restart: redis-server, and a PostgreSQL streaming replica.
         .target(
             name: "TestServers",

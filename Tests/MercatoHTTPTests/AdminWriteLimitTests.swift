@@ -4,6 +4,7 @@ import HummingbirdTesting
 @testable import MercatoHTTP
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("Admin write limit")
 struct AdminWriteLimitTests {
@@ -66,7 +67,7 @@ struct AdminWriteLimitTests {
             }
             let refused = try await client.admin("/v1/admin/variants/\(variant)/stock", token: fixture.token, method: .put, body: #"{"quantity": 99}"#)
             #expect(refused.status == .tooManyRequests)
-            #expect(refused.object["type"] as? String == "https://mercato.dev/problems/rate-limited")
+            #expect(refused.problem?.type == "https://mercato.dev/problems/rate-limited")
             let retryAfter = try #require(refused.headers[.retryAfter].flatMap(Int.init))
             #expect((1 ... 1000).contains(retryAfter), "Retry-After: \(retryAfter)")
             // Nothing changed, and reads are not limited.

@@ -5,6 +5,7 @@ import MercatoCore
 import MercatoStorage
 import MercatoSQL
 import Testing
+import TestSupport
 
 /// A JSON document built by hand, so that mutations can produce what no encoder would: numbers beyond
 /// Int64, duplicate keys, escaped NULs, nesting thousands deep.
@@ -101,9 +102,11 @@ struct BadInputTableTests {
     }
 
     /// A refusal as the contract promises: a 4xx with an RFC 9457 problem body.
-    static func expectProblem(_ reply: Reply, _ request: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect((400..<500).contains(reply.status), "\(request): \(reply.status) \(reply.text.prefix(200))", sourceLocation: sourceLocation)
+    static func expectProblem(_ reply: HTTPAnswer, _ request: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect((400..<500).contains(reply.status.code), "\(request): \(reply.status) \(reply.text.prefix(200))", sourceLocation: sourceLocation)
         #expect(reply.header("Content-Type")?.hasPrefix("application/problem+json") == true, "\(request)", sourceLocation: sourceLocation)
+        // The body is a whole problem (type, title, status, detail), and its status is the answer's.
+        #expect(reply.problem?.status == reply.status.code, "\(request): \(reply.text.prefix(200))", sourceLocation: sourceLocation)
     }
 
     @Test(arguments: Backend.available)
@@ -160,7 +163,7 @@ struct BadInputTableTests {
                 // The bodies themselves are valid: every one succeeds.
                 for route in routes {
                     let reply = try await buyers.send(route.method, route.path, headers: route.headers, json: route.body.text)
-                    #expect((200..<300).contains(reply.status), "\(route.method) \(route.path): \(reply.status) \(reply.text.prefix(300))")
+                    #expect((200..<300).contains(reply.status.code), "\(route.method) \(route.path): \(reply.status) \(reply.text.prefix(300))")
                 }
             }
         }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MercatoCore
@@ -14,20 +15,6 @@ import Synchronization
 import Testing
 import MercatoInventoryStore
 import TestSupport
-
-/// One HTTP answer, parsed.
-struct Reply: Sendable {
-    let status: Int
-    let headers: HTTPHeaders
-    let body: Data
-
-    var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
-    var type: String { (object["type"] as? String)?.components(separatedBy: "/").last ?? "" }
-    func header(_ name: String) -> String? { headers.first(name: name) }
-    var inventoryCalls: Int? { header("X-Mercato-Inventory-Calls").flatMap(Int.init) }
-    var taxCalls: Int? { header("X-Mercato-Tax-Calls").flatMap(Int.init) }
-    var text: String { String(decoding: body, as: UTF8.self) }
-}
 
 /// A real HTTP client for tests that need concurrency or separate processes (keep-alive pool of 64).
 final class Buyers: Sendable {
@@ -57,7 +44,7 @@ final class Buyers: Sendable {
         }
     }
 
-    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: String? = nil) async throws -> Reply {
+    func send(_ method: HTTPMethod, _ path: String, headers: [(String, String)] = [], json: String? = nil) async throws -> HTTPAnswer {
         var request = HTTPClientRequest(url: base + path)
         request.method = method
         for (name, value) in headers { request.headers.add(name: name, value: value) }
@@ -67,17 +54,19 @@ final class Buyers: Sendable {
         }
         let response = try await client.execute(request, timeout: .seconds(30))
         let body = try await response.body.collect(upTo: 1 << 20)
-        return Reply(status: Int(response.status.code), headers: response.headers, body: Data(buffer: body))
+        var fields = HTTPFields()
+        for (name, value) in response.headers {
+            if let name = HTTPField.Name(name) { fields.append(HTTPField(name: name, value: value)) }
+        }
+        return HTTPAnswer(status: HTTPResponse.Status(code: Int(response.status.code)), headers: fields, body: Array(buffer: body))
     }
 
     /// A purchasable variant of the store (first listed product, first variant) with its stock set by the admin API.
     func variant(store: String, token: String, stock: Int) async throws -> String {
-        let listing = try await send(.GET, "/v1/stores/\(store)/products?limit=5&in_stock=true")
-        let items = try #require(listing.object["items"] as? [[String: Any]])
-        let product = try #require(items.first?["id"] as? String)
-        let detail = try await send(.GET, "/v1/stores/\(store)/products/\(product)")
-        let variants = try #require(detail.object["variants"] as? [[String: Any]])
-        let id = try #require(variants.first?["id"] as? String)
+        let listing = try await send(.GET, "/v1/stores/\(store)/products?limit=5&in_stock=true").decode(ListingPage.self)
+        let product = try #require(listing.items.first?.id)
+        let detail = try await send(.GET, "/v1/stores/\(store)/products/\(product)").decode(ProductDetail.self)
+        let id = try #require(detail.variants.first?.id)
         let set = try await send(.PUT, "/v1/admin/variants/\(id)/stock", headers: [("Authorization", "Bearer \(token)")], json: #"{"quantity": \#(stock)}"#)
         #expect(set.status == 200, "\(set.text)")
         return id
@@ -85,12 +74,11 @@ final class Buyers: Sendable {
 
     /// Several distinct purchasable variants (from different products), each with `stock` units.
     func variants(store: String, token: String, count: Int, stock: Int) async throws -> [String] {
-        let listing = try await send(.GET, "/v1/stores/\(store)/products?limit=\(count)")
-        let items = try #require(listing.object["items"] as? [[String: Any]])
+        let listing = try await send(.GET, "/v1/stores/\(store)/products?limit=\(count)").decode(ListingPage.self)
         var ids: [String] = []
-        for item in items.prefix(count) {
-            let detail = try await send(.GET, "/v1/stores/\(store)/products/\(try #require(item["id"] as? String))")
-            let id = try #require((detail.object["variants"] as? [[String: Any]])?.first?["id"] as? String)
+        for item in listing.items.prefix(count) {
+            let detail = try await send(.GET, "/v1/stores/\(store)/products/\(item.id)").decode(ProductDetail.self)
+            let id = try #require(detail.variants.first?.id)
             let set = try await send(.PUT, "/v1/admin/variants/\(id)/stock", headers: [("Authorization", "Bearer \(token)")], json: #"{"quantity": \#(stock)}"#)
             #expect(set.status == 200, "\(set.text)")
             ids.append(id)
@@ -99,12 +87,12 @@ final class Buyers: Sendable {
         return ids
     }
 
-    func createCheckout(store: String, lines: [(String, Int)]) async throws -> Reply {
+    func createCheckout(store: String, lines: [(String, Int)]) async throws -> HTTPAnswer {
         let body = lines.map { #"{"variant_id": "\#($0.0)", "quantity": \#($0.1)}"# }.joined(separator: ",")
         return try await send(.POST, "/v1/stores/\(store)/checkouts", json: #"{"email": "buyer@example.com", "lines": [\#(body)]}"#)
     }
 
-    func setAddress(_ checkout: Reply) async throws -> Reply {
+    func setAddress(_ checkout: HTTPAnswer) async throws -> HTTPAnswer {
         let object = checkout.object
         let id = object["id"] as? String ?? "", token = object["token"] as? String ?? "", country = object["market"] as? String ?? ""
         return try await send(
@@ -112,7 +100,7 @@ final class Buyers: Sendable {
             json: #"{"name": "Ada Lovelace", "line1": "1 Main Street", "city": "Springfield", "postal_code": "12345", "country": "\#(country)"}"#)
     }
 
-    func complete(_ checkout: Reply, key: String, body: String? = nil) async throws -> Reply {
+    func complete(_ checkout: HTTPAnswer, key: String, body: String? = nil) async throws -> HTTPAnswer {
         let object = checkout.object
         return try await send(
             .POST, "/v1/checkouts/\(object["id"] as? String ?? "")/complete",

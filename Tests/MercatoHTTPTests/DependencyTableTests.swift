@@ -39,17 +39,18 @@ struct DependencyTableTests {
     ) async throws {
         try await Harness.withApp(backend, merchants: 1, products: 40) { client, fixture in
             let store = "/v1/stores/\(fixture.slug)"
-            let byPosition = try await client.json("\(store)/products?limit=10&in_stock=true").items
-            let cheapest = try await client.json("\(store)/products?sort=price_asc&limit=5").items
-            let dearest = try await client.json("\(store)/products?sort=price_desc&limit=5").items
+            let byPosition = try await client.json("\(store)/products?limit=10&in_stock=true").decode(ListingPage.self).items
+            let cheapest = try await client.json("\(store)/products?sort=price_asc&limit=5").decode(ListingPage.self).items
+            let dearest = try await client.json("\(store)/products?sort=price_desc&limit=5").decode(ListingPage.self).items
             // Strictly between the two price pages: a product tied with a page's last price could sort onto it,
             // so a move from that price rightly invalidates the page (ids are random, so ties vary per run).
-            let cheapestHigh = try #require(cheapest.compactMap { Self.amount($0) }.max())
-            let dearestLow = try #require(dearest.compactMap { Self.amount($0) }.min())
+            let cheapestPrices = cheapest.compactMap { $0.price?.amount }, dearestPrices = dearest.compactMap { $0.price?.amount }
+            let cheapestHigh = try #require(cheapestPrices.max())
+            let dearestLow = try #require(dearestPrices.min())
             let candidates = byPosition.filter { item in
-                guard let price = Self.amount(item) else { return false }
+                guard let price = item.price?.amount else { return false }
                 return cheapestHigh < price && price < dearestLow
-            }.compactMap { $0["id"] as? String }
+            }.map(\.id)
             try #require(candidates.count >= 2)
             let pages = Pages(store: store, product: candidates[0], other: candidates[1])
             for page in pages.all {
@@ -61,7 +62,7 @@ struct DependencyTableTests {
         }
     }
 
-    static func outcome(_ client: any TestClientProtocol, _ path: String) async throws -> (cache: String, response: JSONResponse) {
+    static func outcome(_ client: any TestClientProtocol, _ path: String) async throws -> (cache: String, response: HTTPAnswer) {
         let response = try await client.json(path)
         #expect(response.status == .ok, "\(path): \(response.detail)")
         return (response.cache ?? "-", response)
@@ -83,12 +84,8 @@ struct DependencyTableTests {
         #expect(set.status == .ok, "\(set.detail)")
     }
 
-    static func item(_ response: JSONResponse, _ id: String) -> [String: Any]? {
-        response.items.first { $0["id"] as? String == id }
-    }
-
-    static func amount(_ object: [String: Any]?) -> Int? {
-        (object?["price"] as? [String: Any])?["amount"] as? Int
+    static func item(_ response: HTTPAnswer, _ id: String) throws -> ListingItem? {
+        try response.decode(ListingPage.self).items.first { $0.id == id }
     }
 
     // MARK: rows
@@ -104,9 +101,9 @@ struct DependencyTableTests {
             }
         } check: { client, _, pages in
             let detail = try await Self.outcome(client, pages.detail)
-            #expect(detail.cache == "miss" && Self.amount(detail.response.object) == 9_999_999)
+            #expect(try detail.cache == "miss" && detail.response.decode(ProductDetail.self).price?.amount == 9_999_999)
             let byPosition = try await Self.outcome(client, pages.byPosition)
-            #expect(byPosition.cache == "hit" && Self.amount(Self.item(byPosition.response, pages.product)) == 9_999_999)
+            #expect(try byPosition.cache == "hit" && Self.item(byPosition.response, pages.product)?.price?.amount == 9_999_999)
             let dearest = try await Self.outcome(client, pages.dearest)
             #expect(dearest.cache == "miss", "the new price moved into the dearest page")
             #expect(dearest.response.items.first?["id"] as? String == pages.product)
@@ -143,11 +140,11 @@ struct DependencyTableTests {
             for variant in try await Self.variants(client, fixture, pages.product) { try await Self.setStock(client, fixture, variant, 0) }
         } check: { client, _, pages in
             let inStock = try await Self.outcome(client, pages.inStock)
-            #expect(inStock.cache == "miss" && Self.item(inStock.response, pages.product) == nil)
+            #expect(try inStock.cache == "miss" && Self.item(inStock.response, pages.product) == nil)
             let byPosition = try await Self.outcome(client, pages.byPosition)
-            #expect(byPosition.cache == "hit" && Self.item(byPosition.response, pages.product)?["in_stock"] as? Bool == false)
+            #expect(try byPosition.cache == "hit" && Self.item(byPosition.response, pages.product)?.inStock == false)
             let detail = try await Self.outcome(client, pages.detail)
-            #expect(detail.cache == "hit" && detail.response.object["in_stock"] as? Bool == false)
+            #expect(try detail.cache == "hit" && detail.response.decode(ProductDetail.self).inStock == false)
             for page in [pages.cheapest, pages.dearest, pages.tree, pages.otherDetail] {
                 #expect(try await Self.outcome(client, page).cache == "hit", "\(page)")
             }
@@ -160,7 +157,7 @@ struct DependencyTableTests {
     func productWritesReloadTheMerchantsPages(backend: Backend) async throws {
         for change in ["create", "edit", "archive", "categories"] {
             try await Self.row(backend) { client, fixture, pages in
-                let response: JSONResponse
+                let response: HTTPAnswer
                 switch change {
                 case "create":
                     response = try await client.admin("/v1/admin/products", token: fixture.token, method: .post, body: """
@@ -184,9 +181,9 @@ struct DependencyTableTests {
                 let byPosition = try await client.json(pages.byPosition)
                 switch change {
                 case "create": #expect(try await client.walk("\(pages.store)/products?limit=100").contains { $0["slug"] as? String == "new-thing" })
-                case "edit": #expect(Self.item(byPosition, pages.product)?["name"] as? String == "Renamed thing")
+                case "edit": #expect(try Self.item(byPosition, pages.product)?.name == "Renamed thing")
                 case "archive":
-                    #expect(Self.item(byPosition, pages.product) == nil)
+                    #expect(try Self.item(byPosition, pages.product) == nil)
                     #expect(try await client.json(pages.detail).status == .notFound)
                 default: break
                 }
@@ -206,7 +203,7 @@ struct DependencyTableTests {
         } check: { client, _, pages in
             let tree = try await Self.outcome(client, pages.tree)
             #expect(tree.cache == "miss")
-            #expect(String(buffer: tree.response.body).contains("Gentlemen"))
+            #expect(tree.response.text.contains("Gentlemen"))
             for page in [pages.byPosition, pages.detail] { #expect(try await Self.outcome(client, page).cache == "miss", "\(page)") }
         }
     }
@@ -248,7 +245,7 @@ struct DependencyTableTests {
                     func sales() async throws -> Int64 {
                         try #require(try await database.query("SELECT sales_count FROM products WHERE id = $1", product.sql).first).int(0)
                     }
-                    func served(_ response: Reply) throws -> [String] {
+                    func served(_ response: HTTPAnswer) throws -> [String] {
                         try #require(response.object["items"] as? [[String: Any]]).compactMap { $0["id"] as? String }
                     }
                     let store = "/v1/stores/\(fixture.slug)"
@@ -320,12 +317,12 @@ struct DependencyTableTests {
                     let product = try row.id(0, as: ProductID.self)
                     let detail = "/v1/stores/\(fixture.slug)/products/\(product)"
                     let listing = "/v1/stores/\(fixture.slug)/products?limit=10"
-                    func read(_ path: String) async throws -> Reply {
+                    func read(_ path: String) async throws -> HTTPAnswer {
                         let reply = try await buyers.send(.GET, path)
                         #expect(reply.status == 200)
                         return reply
                     }
-                    func stock(_ reply: Reply) -> Int? {
+                    func stock(_ reply: HTTPAnswer) -> Int? {
                         ((reply.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant })?["stock"] as? Int
                     }
                     for path in [detail, listing, detail, listing] { _ = try await read(path) }

@@ -8,6 +8,7 @@ import MercatoStorage
 import MercatoSQL
 import NIOCore
 import Testing
+import TestSupport
 import MercatoCatalogStore
 
 /// The storage backends the HTTP suite runs against: SQLite always, PostgreSQL when `DATABASE_URL` is set.
@@ -143,37 +144,20 @@ enum Harness {
     }
 }
 
-/// A parsed JSON response.
-struct JSONResponse {
-    let status: HTTPResponse.Status
-    let headers: HTTPFields
-    let object: [String: Any]
-    let body: ByteBuffer
-
-    var statements: Int? { headers[.mercatoStatements].flatMap(Int.init) }
-    var cache: String? { headers[.mercatoCache] }
-    var items: [[String: Any]] { object["items"] as? [[String: Any]] ?? [] }
-    /// Admin product listings return bare ids.
-    var ids: [String] { object["items"] as? [String] ?? [] }
-    var detail: String { object["detail"] as? String ?? "" }
-}
-
 extension TestClientProtocol {
     /// Sends a request and parses the JSON body (empty object when there is none).
     func json(
         _ uri: String, method: HTTPRequest.Method = .get, headers: HTTPFields = [:], body: String? = nil
-    ) async throws -> JSONResponse {
+    ) async throws -> HTTPAnswer {
         var headers = headers
         if body != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
         return try await execute(uri: uri, method: method, headers: headers, body: body.map { ByteBuffer(string: $0) }) { response in
-            let data = Data(buffer: response.body)
-            let object = data.isEmpty ? [:] : (try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:])
-            return JSONResponse(status: response.status, headers: response.headers, object: object, body: response.body)
+            HTTPAnswer(status: response.status, headers: response.headers, body: Array(buffer: response.body))
         }
     }
 
     /// Sends an authenticated admin request.
-    func admin(_ uri: String, token: String, method: HTTPRequest.Method = .get, body: String? = nil) async throws -> JSONResponse {
+    func admin(_ uri: String, token: String, method: HTTPRequest.Method = .get, body: String? = nil) async throws -> HTTPAnswer {
         try await json(uri, method: method, headers: [.authorization: "Bearer \(token)"], body: body)
     }
 

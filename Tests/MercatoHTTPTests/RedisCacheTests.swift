@@ -225,7 +225,7 @@ struct LiveStockAcrossInstancesTests {
             let detail = "\(store)/products/\(product)"
             let variant = try #require((try await b.json(detail).object["variants"] as? [[String: Any]])?.first?["id"] as? String)
             #expect(try await a.admin("/v1/admin/variants/\(variant)/stock", token: fixture.token, method: .put, body: #"{"quantity": 60}"#).status == .ok)
-            func stock(_ response: JSONResponse) -> Int? {
+            func stock(_ response: HTTPAnswer) -> Int? {
                 ((response.object["variants"] as? [[String: Any]])?.first { $0["id"] as? String == variant })?["stock"] as? Int
             }
             let warmed = try await poll(timeout: .seconds(10)) { stock(try await b.json(detail)) == 60 }

@@ -322,7 +322,7 @@ struct ReplicaRoutingTests {
                     // Every read asks for a page size not asked before: a cache miss, so a database read.
                     var page = 0
                     let store = "/v1/stores/\(fixture.slug)"
-                    func uncachedRead() async throws -> JSONResponse {
+                    func uncachedRead() async throws -> HTTPAnswer {
                         page += 1
                         return try await client.json("\(store)/products?limit=\(1 + page % 100)&sort=\(["newest", "price_asc", "position"][page / 100 % 3])")
                     }

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import MercatoCore
 import MercatoStorage
 import Testing
+import TestSupport
 
 /// Active products of a merchant that an anonymous buyer may see, computed straight from base tables
 /// (independent of the listing projections under test): in at least one category outside the restricted branches.
@@ -180,9 +181,9 @@ struct StorefrontTests {
                 let response = try await client.json(uri)
                 #expect(response.status == status, "\(uri)")
                 #expect(response.headers[.contentType] == "application/problem+json", "\(uri)")
-                #expect(response.object["status"] as? Int == Int(status.code))
-                #expect(response.object["title"] is String && response.object["type"] is String)
-                #expect(response.detail.contains(mention), "\(uri): \(response.detail)")
+                let problem = try #require(response.problem, "\(uri)")
+                #expect(problem.status == status.code && !problem.title.isEmpty && problem.type.hasPrefix("https://"))
+                #expect(problem.detail.contains(mention), "\(uri): \(problem.detail)")
             }
             // A cursor is bound to its listing and signed.
             let page = try await client.json("\(store)/products?limit=3&sort=newest")

@@ -135,9 +135,11 @@ struct ReplicaRoutingTests {
                     let lagLimited = ReplicatedDatabase(
                         primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, probeTimeout: Self.patientProbe,
                         readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: lagLimitedMetrics)
-                    await lagLimited.refresh()
-                    try await Task.sleep(for: .milliseconds(300))
-                    await lagLimited.refresh()
+                    // Replay is paused, so the lag grows; wait until the monitor has seen it pass the limit.
+                    try await poll("the paused replica falls 300 ms behind", timeout: .seconds(30)) {
+                        await lagLimited.refresh()
+                        return lagging.lag >= .milliseconds(300)
+                    }
                     #expect(lagging.isHealthy && lagging.lag >= .milliseconds(300), "lag \(lagging.lag)")
                     _ = try await ReadRouting.$replicaFence.withValue(.zero) { try await lagLimited.query(SQL("SELECT 1").onReplica) }
                     #expect(lagLimitedMetrics.reads.replica == 0 && lagLimitedMetrics.reads.fallbacks == 1)

@@ -3,6 +3,7 @@ import HummingbirdTesting
 @testable import MercatoCheckout
 import Synchronization
 import Testing
+import TestSupport
 
 /// How calls to a slow or failing internal service are retried.
 @Suite("Service calls")
@@ -11,10 +12,12 @@ struct ServiceCallTests {
     /// a 503 is. Counted on the service side, so nothing here depends on how long anything took.
     @Test func aTimedOutCallIsNotRetriedButA503Is() async throws {
         let arrivals = Atomic<Int>(0)
+        let callGaveUp = Atomic<Bool>(false)
         let router = Router()
         router.get("/slow") { _, _ -> String in
             arrivals.add(1, ordering: .relaxed)
-            try await Task.sleep(for: .seconds(5))  // past the 3 s timeout; the app waits for it at shutdown
+            // Answers only after the caller has given up (its 3 s timeout), whenever that is.
+            try await poll("the caller gives up", timeout: .seconds(60)) { callGaveUp.load(ordering: .relaxed) }
             return "late"
         }
         router.get("/unavailable") { _, _ -> Response in
@@ -29,6 +32,7 @@ struct ServiceCallTests {
             let service = ServiceHTTPClient(
                 name: "inventory", baseURL: "http://127.0.0.1:\(port)", policy: CallPolicy(timeout: .seconds(3), retries: 1, backoff: .milliseconds(1)))
             await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/slow", body: nil) }
+            callGaveUp.store(true, ordering: .relaxed)
             #expect(arrivals.load(ordering: .relaxed) == 1, "a timed-out call was sent again (or never arrived)")
             await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/unavailable", body: nil) }
             #expect(arrivals.load(ordering: .relaxed) == 3, "a 503 is retried once")

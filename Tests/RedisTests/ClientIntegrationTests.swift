@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TestSupport
 
 @testable import Redis
 @Suite("Client against redis-server", .enabled(if: TestServer.isEnabled, "set REDIS_URL (see scripts/redis.sh)"))
@@ -155,6 +156,8 @@ struct ClientIntegrationTests {
 
     @Test func waitingForABusyPoolTimesOut() async throws {
         var configuration = try TestServer.configuration()
+        let name = "busy-pool-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.clientName = name
         configuration.maximumConnections = 1
         configuration.connectionWaitTimeout = .milliseconds(200)
         let client = RedisClient(configuration: configuration)
@@ -166,7 +169,7 @@ struct ClientIntegrationTests {
                 // Holds the only connection for three seconds.
                 _ = try await client.send(RedisCommand(["BLPOP", key, 3]))
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitUntilBlocked(clientNamed: name)
             let clock = ContinuousClock()
             let start = clock.now
             await #expect(throws: RedisError.poolTimeout(.milliseconds(200))) { try await client.ping() }
@@ -197,19 +200,32 @@ struct ClientIntegrationTests {
     }
 
     @Test func closingAConnectionFailsItsPendingCommands() async throws {
-        let connection = try await RedisConnection.connect(configuration: try TestServer.configuration())
+        var configuration = try TestServer.configuration()
+        let name = "closing-\(UInt32.random(in: 0...UInt32.max))"
+        configuration.clientName = name
+        let connection = try await RedisConnection.connect(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { group throws in
             group.addTask {
                 await #expect(throws: RedisError.connectionClosed) {
                     try await connection.send(RedisCommand(["BLPOP", TestServer.uniqueKey("never"), 0]))
                 }
             }
-            try await Task.sleep(for: .milliseconds(100))
+            try await Self.waitUntilBlocked(clientNamed: name)
             await connection.close()
             try await group.waitForAll()
         }
         #expect(connection.isClosed)
         await #expect(throws: RedisError.connectionClosed) { try await connection.send(RedisCommand(["PING"])) }
+    }
+
+    /// Waits until the server shows the connection named `name` blocked in BLPOP: the command is on the wire.
+    static func waitUntilBlocked(clientNamed name: String) async throws {
+        let observer = RedisClient(configuration: try TestServer.configuration())
+        defer { Task { await observer.close() } }
+        try await poll("\(name) is blocked in BLPOP", timeout: .seconds(10)) {
+            let clients = try await observer.send(RedisCommand(["CLIENT", "LIST"])).string ?? ""
+            return clients.split(separator: "\n").contains { $0.contains(" name=\(name) ") && $0.contains(" cmd=blpop") }
+        }
     }
 
     @Test func handshakeNamesSelectsAndAuthenticates() async throws {

@@ -168,7 +168,7 @@ let package = Package(
         // Merchant writes: validation, tokens, invalidation on every write.
         .target(
             name: "MercatoAdmin",
-            dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoCatalogStore", "MercatoSQL", "MercatoCache", "MercatoCatalog"],
             swiftSettings: swiftSettings
         ),
         // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
@@ -220,7 +220,6 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings

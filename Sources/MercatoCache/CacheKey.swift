@@ -1,13 +1,12 @@
 /// A generation as read from a `GenerationSource`: the only way a generation gets into a `CacheKey`.
 public struct GenerationStamp: Sendable, Hashable {
-    public let namespace: String
     public let token: String
 }
 
 extension GenerationSource {
     /// The generation of `namespace`, read now (before the load the key will guard).
     public func stamp(_ namespace: String) async -> GenerationStamp {
-        GenerationStamp(namespace: namespace, token: await generation(of: namespace))
+        GenerationStamp(token: await generation(of: namespace))
     }
 }
 

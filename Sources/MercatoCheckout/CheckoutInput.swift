@@ -1,7 +1,7 @@
-import Crypto
 import Foundation
 import MercatoCore
 import MercatoJSON
+import MercatoStorage
 
 /// Body of `POST /v1/stores/{merchant}/checkouts`.
 public struct CheckoutInput: JSONRequestBody {
@@ -111,7 +111,7 @@ public struct CompletionRequest: Sendable, Equatable {
         }
         if !body.isEmpty { _ = try JSONInput.decode(CompleteInput.self, from: body) }
         self.idempotencyKey = key
-        self.bodyDigest = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        self.bodyDigest = Secrets.sha256Hex(body)
     }
 }
 

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Tracing
 import Logging

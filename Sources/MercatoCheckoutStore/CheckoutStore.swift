@@ -147,22 +147,27 @@ public struct CheckoutStore: Sendable {
     }
 
     public func checkout(_ id: CheckoutID) async throws -> CheckoutRecord? {
-        try await database.query("SELECT \(Self.checkoutColumns()) FROM checkouts WHERE id = $1", id.sql).first.map { try Self.checkout($0, from: 0) }
+        try await database.query("SELECT \(Self.checkoutColumns) FROM checkouts WHERE id = $1", id.sql).first.map { try Self.checkout($0, from: 0) }
     }
 
     /// An order with the checkout it was made from, in one statement.
     public func orderWithCheckout(_ id: OrderID) async throws -> (OrderRecord, CheckoutRecord)? {
-        guard let row = try await database.query(
-            "SELECT \(Self.orderColumns(prefix: "o.")), \(Self.checkoutColumns(prefix: "c.")) FROM orders o JOIN checkouts c ON c.id = o.checkout_id WHERE o.id = $1",
-            id.sql
-        ).first else { return nil }
-        return (try Self.order(row), try Self.checkout(row, from: Self.orderColumnCount))
+        guard let row = try await database.query(Self.orderWithCheckoutSQL, id.sql).first else { return nil }
+        return (try Self.order(row), try Self.checkout(row, from: Self.orderColumnNames.count))
     }
 
-    static func checkoutColumns(prefix: String = "") -> String {
-        ["id", "merchant_id", "token_hash", "status", "market", "currency", "email", "lines", "shipping_address", "tax",
-         "reservation_key", "reservation_expires_at", "created_at", "updated_at"].map { prefix + $0 }.joined(separator: ", ")
-    }
+    // Column lists, written once: `order(_:)` and `checkout(_:from:)` read rows in these orders.
+    static let checkoutColumnNames = [
+        "id", "merchant_id", "token_hash", "status", "market", "currency", "email", "lines", "shipping_address", "tax",
+        "reservation_key", "reservation_expires_at", "created_at", "updated_at",
+    ]
+    static let orderColumnNames = [
+        "id", "merchant_id", "checkout_id", "token_hash", "idempotency_key", "request_hash", "status", "response_status", "body", "created_at",
+    ]
+    static let checkoutColumns = checkoutColumnNames.joined(separator: ", ")
+    static let orderColumns = orderColumnNames.joined(separator: ", ")
+    static let orderWithCheckoutSQL = "SELECT " + (orderColumnNames.map { "o." + $0 } + checkoutColumnNames.map { "c." + $0 }).joined(separator: ", ")
+        + " FROM orders o JOIN checkouts c ON c.id = o.checkout_id WHERE o.id = $1"
 
     /// A checkout read from `row`, its columns (`checkoutColumns`) starting at `first`.
     static func checkout(_ row: ResultRow, from first: Int) throws -> CheckoutRecord {
@@ -189,7 +194,7 @@ public struct CheckoutStore: Sendable {
         if let claimed = try await database.query(
             """
             INSERT INTO orders (id, merchant_id, checkout_id, token_hash, idempotency_key, request_hash, status, created_at, updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING RETURNING \(Self.orderColumns())
+            VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7) ON CONFLICT (checkout_id) DO NOTHING RETURNING \(Self.orderColumns)
             """,
             id.sql, checkout.merchantID.sql, checkout.id.sql, .text(checkout.tokenHash), .text(idempotencyKey), .text(requestHash), .int(now)
         ).first {
@@ -269,11 +274,11 @@ public struct CheckoutStore: Sendable {
     }
 
     public func order(_ id: OrderID) async throws -> OrderRecord? {
-        try await database.query("SELECT \(Self.orderColumns()) FROM orders WHERE id = $1", id.sql).first.map(Self.order)
+        try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE id = $1", id.sql).first.map(Self.order)
     }
 
     public func order(checkout: CheckoutID) async throws -> OrderRecord? {
-        try await database.query("SELECT \(Self.orderColumns()) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
+        try await database.query("SELECT \(Self.orderColumns) FROM orders WHERE checkout_id = $1", checkout.sql).first.map(Self.order)
     }
 
     /// A stored status, which only this store writes: anything else is a corrupt row.
@@ -281,12 +286,6 @@ public struct CheckoutStore: Sendable {
         guard let status = Status(rawValue: text) else { throw StorageError.decoding("unknown status '\(text)'") }
         return status
     }
-
-    static func orderColumns(prefix: String = "") -> String {
-        ["id", "merchant_id", "checkout_id", "token_hash", "idempotency_key", "request_hash", "status", "response_status", "body", "created_at"]
-            .map { prefix + $0 }.joined(separator: ", ")
-    }
-    static let orderColumnCount = 10
 
     static func order(_ row: ResultRow) throws -> OrderRecord {
         OrderRecord(

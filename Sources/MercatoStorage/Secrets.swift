@@ -18,7 +18,11 @@ public enum Secrets {
     }
 
     public static func sha256Hex(_ text: String) -> String {
-        SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
+        sha256Hex(Data(text.utf8))
+    }
+
+    public static func sha256Hex(_ data: some DataProtocol) -> String {
+        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
     }
 
     /// Unpadded base64url, encoded directly (cursors are minted for every listing page).

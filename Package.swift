@@ -62,6 +62,7 @@ let package = Package(
         .target(
             name: "MercatoTelemetry",
             dependencies: [
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
             ],
@@ -262,7 +263,7 @@ let package = Package(
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
                 "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "Redis", "MercatoBench",
-                "MercatoSettings",
+                "MercatoSettings", "MercatoTelemetry",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -14,6 +14,7 @@ import MercatoStorage
 import MercatoSQL
 import ServiceLifecycle
 import MercatoFences
+import MercatoTelemetry
 import MercatoCatalogStore
 
 /// Everything the routes need, built once at startup.
@@ -52,7 +53,7 @@ public struct AppDependencies: Sendable {
     /// reads appear at `/metrics` too).
     public static func make(
         database: any DatabaseClient, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
-        checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato"), metrics: ServerMetrics = ServerMetrics()
+        checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato", metadataProvider: RequestTrace.logMetadata), metrics: ServerMetrics = ServerMetrics()
     ) async throws -> AppDependencies {
         let factory = metrics.factory
         // With read replicas: fences for read-your-writes, and the monitor of their replay positions.

@@ -7,7 +7,7 @@ import MercatoTelemetry
 import ServiceContextModule
 
 /// Continues (or starts) the request's W3C trace: the context is task local for outgoing calls, and
-/// every log line of the request carries `trace_id`.
+/// every log line of the request carries `trace_id` (through `RequestTrace.logMetadata`).
 public struct TraceContextMiddleware<Context: RequestContext>: RouterMiddleware {
     public init() {}
 
@@ -15,9 +15,7 @@ public struct TraceContextMiddleware<Context: RequestContext>: RouterMiddleware 
         // With an OpenTelemetry tracer (its middleware runs first) the log ids are the span's own;
         // without one, the incoming header is continued by hand.
         let trace = (TracingState.active ? Self.fromTracer() : nil) ?? RequestTrace.continuing(request.headers[.traceparent])
-        var context = context
-        context.logger[metadataKey: "trace_id"] = "\(trace.traceID)"
-        context.logger[metadataKey: "span_id"] = "\(trace.spanID)"
+        // The log lines' ids come from `RequestTrace.logMetadata`, the loggers' metadata provider.
         return try await RequestTrace.$current.withValue(trace) { try await next(request, context) }
     }
 

@@ -1,3 +1,4 @@
+import Logging
 import W3CTraceContext
 
 /// The W3C trace a request belongs to (`traceparent`), carried across processes so that one checkout's log
@@ -37,5 +38,17 @@ public struct RequestTrace: Sendable {
     /// The context a tracer is about to send (its `traceparent`), as its own: nil when the header is malformed.
     public static func ownedByTracer(_ traceparent: String) -> RequestTrace? {
         (try? TraceContext(traceParentHeaderValue: traceparent)).map { RequestTrace(context: $0, fromTracer: true) }
+    }
+}
+
+extension RequestTrace {
+    /// Adds `trace_id` and `span_id` of the request being served to every log line written while serving it.
+    ///
+    /// A provider rather than logger metadata set per request: the ids are formatted only when a line is
+    /// written, and setting metadata on swift-log's `StreamLogHandler` re-renders all of it on every set. The
+    /// storefront's hits log nothing, and the two sets per request cost about 5 % of a cached listing's CPU.
+    public static let logMetadata = Logger.MetadataProvider {
+        guard let trace = RequestTrace.current else { return [:] }
+        return ["trace_id": .stringConvertible(trace.context.traceID), "span_id": .stringConvertible(trace.context.spanID)]
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MercatoSettings
+import MercatoTelemetry
 import Metrics
 import MercatoStorage
 import MercatoSQL
@@ -131,7 +132,7 @@ enum Logs {
             return chosen == nil
         }
         if first, format == "json" { LoggingSystem.bootstrap { label in JSONLogHandler(label: label) } }
-        var logger = Logger(label: label)
+        var logger = Logger(label: label, metadataProvider: RequestTrace.logMetadata)
         logger.logLevel = Logger.Level(rawValue: try settings.value(MercatoSettings.logLevel)) ?? .info
         return logger
     }

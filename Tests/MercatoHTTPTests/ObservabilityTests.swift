@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import Logging
 import MercatoCheckout
 import MercatoCore
 import MercatoTelemetry
@@ -82,6 +83,32 @@ struct ObservabilityTests {
         }
     }
 
+    @Test("Every log line written while serving a request carries its trace_id and span_id")
+    func logLinesCarryTheTrace() async throws {
+        let lines = LogLines()
+        // As `Logger(label:metadataProvider:)` makes the server's loggers: the handler holds the provider.
+        let logger = Logger(label: "test") { _ in RecordingLogHandler(lines: lines, metadataProvider: RequestTrace.logMetadata) }
+        let router = Router()
+        router.add(middleware: TraceContextMiddleware())
+        router.get("/logs") { _, context -> String in
+            context.logger.info("served")
+            return RequestTrace.current?.spanID ?? ""
+        }
+        logger.info("outside")
+        let app = Application(router: router, logger: logger)
+        try await app.test(.router) { client in
+            let span = try await client.execute(
+                uri: "/logs", method: .get, headers: [.traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"]
+            ) { String(buffer: $0.body) }
+            let served = try #require(lines.all.first { $0.message == "served" })
+            #expect(served.metadata["trace_id"]?.description == "4bf92f3577b34da6a3ce929d0e0e4736")
+            #expect(served.metadata["span_id"]?.description == span)
+            #expect(span.count == 16 && span != "00f067aa0ba902b7")
+        }
+        let outside = try #require(lines.all.first { $0.message == "outside" })
+        #expect(outside.metadata["trace_id"] == nil)
+    }
+
     @Test("A checkout's calls to the inventory service continue the buyer's trace")
     func tracePropagation() async throws {
         try await Harness.withDatabase(.sqlite) { database in
@@ -124,5 +151,37 @@ struct CaptureTraceparent<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if let header = request.headers[.traceparent] { seen.values.withLock { $0.append(header) } }
         return try await next(request, context)
+    }
+}
+
+/// Log lines a test logger wrote, with the metadata its provider added.
+final class LogLines: Sendable {
+    struct Line: Sendable {
+        var message: String
+        var metadata: Logger.Metadata
+    }
+
+    private let lines = Mutex<[Line]>([])
+    var all: [Line] { lines.withLock { $0 } }
+    func append(_ line: Line) { lines.withLock { $0.append(line) } }
+}
+
+/// Keeps every line in `LogLines`, merging handler, provider and call metadata as a real handler does.
+struct RecordingLogHandler: LogHandler {
+    let lines: LogLines
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+    var metadataProvider: Logger.MetadataProvider?
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let provided = metadataProvider?.get() { merged.merge(provided) { $1 } }
+        if let extra = event.metadata { merged.merge(extra) { $1 } }
+        lines.append(LogLines.Line(message: "\(event.message)", metadata: merged))
     }
 }

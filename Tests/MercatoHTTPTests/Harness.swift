@@ -10,6 +10,7 @@ import NIOCore
 import Testing
 import TestSupport
 import MercatoCatalogStore
+import MercatoTelemetry
 
 /// The storage backends the HTTP suite runs against: SQLite always, PostgreSQL when `DATABASE_URL` is set.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -40,7 +41,8 @@ enum Harness {
     static let leaseTimeout: Duration = .seconds(60)
 
     static let logger: Logger = {
-        var logger = Logger(label: "mercato.tests")
+        // As the server's loggers are made: lines written while serving a request carry its trace.
+        var logger = Logger(label: "mercato.tests", metadataProvider: RequestTrace.logMetadata)
         logger.logLevel = .warning
         return logger
     }()

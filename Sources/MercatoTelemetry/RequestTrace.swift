@@ -46,7 +46,8 @@ extension RequestTrace {
     ///
     /// A provider rather than logger metadata set per request: the ids are formatted only when a line is
     /// written, and setting metadata on swift-log's `StreamLogHandler` re-renders all of it on every set. The
-    /// storefront's hits log nothing, and the two sets per request cost about 5 % of a cached listing's CPU.
+    /// storefront's hits log nothing; the two sets per request were about 4 % of a cached listing's CPU in a
+    /// profile, and the listing's CPU per request fell 9 % without them (docs/benchmarks.md).
     public static let logMetadata = Logger.MetadataProvider {
         guard let trace = RequestTrace.current else { return [:] }
         return ["trace_id": .stringConvertible(trace.context.traceID), "span_id": .stringConvertible(trace.context.spanID)]

@@ -149,9 +149,7 @@ struct ClientIntegrationTests {
             try await group.waitForAll()
         }
         #expect(maximumSeen.all.max() == 3, "all three connections are used, never more")
-        let clients = try await observer.send(RedisCommand(["CLIENT", "LIST"])).string ?? ""
-        let ours = clients.split(separator: "\n").filter { $0.contains(" name=\(name) ") }
-        #expect(ours.count == 3)
+        #expect(try await Self.connections(named: name, seenBy: observer).count == 3)
     }
 
     @Test func waitingForABusyPoolTimesOut() async throws {
@@ -223,9 +221,14 @@ struct ClientIntegrationTests {
         let observer = RedisClient(configuration: try TestServer.configuration())
         defer { Task { await observer.close() } }
         try await poll("\(name) is blocked in BLPOP", timeout: .seconds(10)) {
-            let clients = try await observer.send(RedisCommand(["CLIENT", "LIST"])).string ?? ""
-            return clients.split(separator: "\n").contains { $0.contains(" name=\(name) ") && $0.contains(" cmd=blpop") }
+            try await connections(named: name, seenBy: observer).contains { $0.contains(" cmd=blpop") }
         }
+    }
+
+    /// The server's `CLIENT LIST` lines of the connections named `name`.
+    static func connections(named name: String, seenBy observer: RedisClient) async throws -> [Substring] {
+        let clients = try await observer.send(RedisCommand(["CLIENT", "LIST"])).string ?? ""
+        return clients.split(separator: "\n").filter { $0.contains(" name=\(name) ") }
     }
 
     @Test func handshakeNamesSelectsAndAuthenticates() async throws {

@@ -8,6 +8,7 @@ struct Answer: Sendable {
     var status: Int
     var body: Data
     var counters: ServerCounters
+    var etag: String? = nil
 
     var object: [String: Any] { (try? JSONSerialization.jsonObject(with: body) as? [String: Any]) ?? [:] }
 }
@@ -48,7 +49,7 @@ final class BenchClient: Sendable {
                 cache: headers.first(name: "X-Mercato-Cache"),
                 inventoryCalls: headers.first(name: "X-Mercato-Inventory-Calls").flatMap(Int.init),
                 taxCalls: headers.first(name: "X-Mercato-Tax-Calls").flatMap(Int.init))
-            return Answer(status: Int(response.status.code), body: Data(body.readableBytesView), counters: counters)
+            return Answer(status: Int(response.status.code), body: Data(body.readableBytesView), counters: counters, etag: headers.first(name: "ETag"))
         } catch {
             return Answer(status: 0, body: Data(), counters: ServerCounters())
         }
@@ -61,6 +62,8 @@ extension HTTPMethodName {
         case .GET: .GET
         case .POST: .POST
         case .PUT: .PUT
+        case .PATCH: .PATCH
+        case .DELETE: .DELETE
         }
     }
 }

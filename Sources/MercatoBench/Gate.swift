@@ -9,14 +9,19 @@ public struct GateFigures: Codable, Sendable, Equatable {
     /// External calls per request, by checkout step (`checkout_create`, `checkout_address`, `checkout_complete`).
     public var inventoryCalls: [String: Double]
     public var taxCalls: [String: Double]
-    /// Share of storefront reads answered by a cache tier in the fixed scenario.
+    /// Failed requests by `kind/status` (e.g. `checkout_create/409`) in the fixed scenario: a sequential
+    /// run with a fixed seed fails the same requests on every machine, so any change is a finding.
+    public var errors: [String: Int]
+    /// Share of storefront reads answered by a cache tier (hit, stale or 304) in the fixed scenario.
     public var storefrontHitRate: Double
     /// Timing ratios measured in one run (cached listing req/s over /health req/s): reported, never failed on.
     public var timing: [String: Double]
 
     public init(deterministic report: BenchReport, timing: [String: Double]) {
         var statements: [String: Double] = [:], maxima: [String: Int] = [:], inventory: [String: Double] = [:], tax: [String: Double] = [:]
+        var errors: [String: Int] = [:]
         for (kind, row) in report.kinds {
+            for (status, count) in row.errors where count > 0 { errors["\(kind)/\(status)"] = count }
             if let value = row.statementsPerRequest { statements[kind] = value }
             if let value = row.statementsMax { maxima[kind] = value }
             if kind.hasPrefix("checkout"), let calls = row.inventoryCallsPerRequest, let taxCalls = row.taxCallsPerRequest {
@@ -28,6 +33,7 @@ public struct GateFigures: Codable, Sendable, Equatable {
         statementsMax = maxima
         inventoryCalls = inventory
         taxCalls = tax
+        self.errors = errors
         storefrontHitRate = report.storefrontHitRate ?? 0
         self.timing = timing
     }
@@ -60,6 +66,15 @@ public enum Gate {
     public static let hitRateTolerance = 0.005
     /// Timing ratios below baseline × (1 − this) are reported as warnings.
     public static let timingAlert = 0.05
+    /// Timing samples per gate run; the reference is their median, so one noisy sample moves nothing.
+    public static let timingSamples = 5
+
+    /// The median of `samples` (the mean of the middle two for an even count); nil when there are none.
+    public static func median(_ samples: [Double]) -> Double? {
+        guard !samples.isEmpty else { return nil }
+        let sorted = samples.sorted(), middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+    }
 
     public static func compare(_ measured: GateFigures, baseline: GateFigures) -> GateVerdict {
         var verdict = GateVerdict()
@@ -77,6 +92,7 @@ public enum Gate {
         exact("statements max", measured.statementsMax, baseline.statementsMax)
         exact("inventory calls", measured.inventoryCalls, baseline.inventoryCalls)
         exact("tax calls", measured.taxCalls, baseline.taxCalls)
+        exact("errors", measured.errors, baseline.errors)
         let drift = measured.storefrontHitRate - baseline.storefrontHitRate
         if abs(drift) > hitRateTolerance {
             verdict.failures.append(String(format: "storefront hit rate: baseline %.4f, now %.4f (tolerance ±%.3f)", baseline.storefrontHitRate, measured.storefrontHitRate, hitRateTolerance))

@@ -59,12 +59,25 @@ public struct ServerFigures: Codable, Sendable {
     public var missesByCause: [String: Double]?
     /// External calls by service and operation.
     public var externalCalls: [String: Double]
+    /// Storefront reads the server answered (listing, detail and category routes).
+    public var storefrontReads: Double
+    /// SQL statements run outside any request, by the work that ran them (`refresh`, `rollup`, `sweep`,
+    /// `release`, `probe`).
+    public var backgroundStatements: [String: Double]
+    /// Storefront cache loads from the database (misses and refreshes), and the refreshes among them that
+    /// ran in the background.
+    public var storefrontLoads: Double
+    public var storefrontRefreshes: Double
     /// With read replicas: database reads by target (`primary`, `replica`), replica-eligible reads the primary
     /// served (`fallback`), and waits for a replica to replay a write (`fence-wait:replayed`, `fence-wait:expired`).
     public var databaseReads: [String: Double]?
 
     init(_ delta: MetricsSnapshot) {
         requests = delta.sum("http_server_request_duration_seconds_count", by: "http_route")
+        storefrontReads = requests.filter { $0.key.hasPrefix("/v1/stores/") && !$0.key.hasSuffix("/checkouts") }.values.reduce(0, +)
+        backgroundStatements = delta.sum("mercato_db_background_statements_total", by: "work").filter { $0.value > 0 }
+        storefrontLoads = delta.sum("mercato_cache_loads_total", by: "cache")["storefront"] ?? 0
+        storefrontRefreshes = delta.sum("mercato_cache_refreshes_total", by: "cache")["storefront"] ?? 0
         let statements = delta.sum("mercato_db_statements_total", by: "http_route")
         var perRequest: [String: Double] = [:]
         for (route, count) in requests where count > 0 { perRequest[route] = KindReport.round((statements[route] ?? 0) / count) }

@@ -6,7 +6,27 @@ import Synchronization
 public enum RequestKind: String, Sendable, CaseIterable, Codable {
     case health, listing, detail, categories
     case checkoutCreate = "checkout_create", checkoutAddress = "checkout_address", checkoutComplete = "checkout_complete"
-    case adminWrite = "admin_write"
+    case writePrice = "write_price", writeStock = "write_stock", writeEdit = "write_edit", writeAssign = "write_assign"
+    case writeCreate = "write_create", writeArchive = "write_archive", writeCategory = "write_category"
+
+    /// Cacheable storefront reads.
+    static let storefront: [RequestKind] = [.listing, .detail, .categories]
+    /// Admin writes.
+    static let writes: [RequestKind] = [.writePrice, .writeStock, .writeEdit, .writeAssign, .writeCreate, .writeArchive, .writeCategory]
+}
+
+/// How a storefront read was answered, for the report: a cache tier's answer (`hit`, `stale`, and the
+/// coalesced or shared forms of a hit), `304` (a conditional read answered from a cache tier, no body), or a
+/// `miss` (loaded from the database, with or without a body). The server names the first; the status adds 304.
+enum ReadOutcome {
+    /// Outcomes served without a database load.
+    static let cached: Set<String> = ["hit", "stale", "shared", "coalesced", "304"]
+
+    static func classify(status: Int, serverOutcome: String?) -> String? {
+        guard let serverOutcome else { return nil }
+        if status == 304, serverOutcome != "miss", serverOutcome != "bypass" { return "304" }
+        return serverOutcome
+    }
 }
 
 /// What the server said about one request in its debug headers.
@@ -50,7 +70,7 @@ final class Recorder: Sendable {
                 entry.statementsMax = max(entry.statementsMax, statements)
                 entry.statementsSeen += 1
             }
-            if let cache = counters.cache { entry.cache[cache, default: 0] += 1 }
+            if let outcome = ReadOutcome.classify(status: status, serverOutcome: counters.cache) { entry.cache[outcome, default: 0] += 1 }
             if let inventory = counters.inventoryCalls, let tax = counters.taxCalls {
                 entry.inventoryCalls += inventory
                 entry.taxCalls += tax

@@ -38,14 +38,28 @@ public struct KindReport: Codable, Sendable, Equatable {
         statementsPerRequest = stats.statementsSeen > 0 ? Self.round(Double(stats.statementsSum) / Double(stats.statementsSeen)) : nil
         statementsMax = stats.statementsSeen > 0 ? stats.statementsMax : nil
         cache = stats.cache
-        let served = stats.cache.values.reduce(0, +)
-        let cached = ["hit", "stale", "shared", "coalesced"].reduce(0) { $0 + (stats.cache[$1] ?? 0) }
-        cacheHitRate = served > 0 && stats.cache["bypass"] != served ? Self.round(Double(cached) / Double(served)) : nil
+        cacheHitRate = Self.cachedShare(stats.cache)
         inventoryCallsPerRequest = stats.callsSeen > 0 ? Self.round(Double(stats.inventoryCalls) / Double(stats.callsSeen)) : nil
         taxCallsPerRequest = stats.callsSeen > 0 ? Self.round(Double(stats.taxCalls) / Double(stats.callsSeen)) : nil
     }
 
     static func round(_ value: Double) -> Double { (value * 10_000).rounded() / 10_000 }
+
+    /// Share of reads a cache tier answered (hit, stale, 304, and hits shared or coalesced); nil when
+    /// nothing was cacheable (no outcome, or caching off).
+    static func cachedShare(_ outcomes: [String: Int]) -> Double? {
+        let served = outcomes.values.reduce(0, +)
+        guard served > 0, outcomes["bypass"] != served else { return nil }
+        return round(Double(outcomes.filter { ReadOutcome.cached.contains($0.key) }.values.reduce(0, +)) / Double(served))
+    }
+
+    /// Shares of `hit` (with `shared` and `coalesced`), `stale`, `304` and `miss`, for a table cell.
+    static func outcomeCells(_ outcomes: [String: Int]) -> [String] {
+        let served = Double(outcomes.values.reduce(0, +))
+        guard served > 0, outcomes["bypass"] != Int(served) else { return ["–", "–", "–", "–"] }
+        func share(_ names: [String]) -> String { BenchReport.percent(Double(names.reduce(0) { $0 + (outcomes[$1] ?? 0) }) / served) }
+        return [share(["hit", "shared", "coalesced"]), share(["stale"]), share(["304"]), share(["miss"])]
+    }
 }
 
 /// Everything one run measured, as printed (Markdown) and saved (JSON).
@@ -56,12 +70,18 @@ public struct BenchReport: Encodable, Sendable {
     public var seconds: Double
     public var kinds: [String: KindReport]
     public var health: KindReport?
-    /// Cacheable storefront reads answered by a cache tier, over all of them.
+    /// Cacheable storefront reads answered by a cache tier (hit, stale or 304), over all of them.
     public var storefrontHitRate: Double?
+    /// Storefront reads by outcome (`hit`, `stale`, `304`, `miss`, …), as counted from the answers.
+    public var storefrontOutcomes: [String: Int]
+    /// Checkout creates refused as sold out (409), over all checkout creates.
+    public var checkoutSoldOutShare: Double?
+    /// Stock writes the restock rule added (`RunState`), included in the `write_stock` row.
+    public var restocks: Int
     /// The same run as the server counted it (`/metrics` before and after; includes its own scrape).
     public var server: ServerFigures?
 
-    init(settings: RunSettings, catalog: BenchCatalog, stats: [RequestKind: KindStats], elapsed: Duration, health: (Double, KindStats)?) {
+    init(settings: RunSettings, catalog: BenchCatalog, stats: [RequestKind: KindStats], elapsed: Duration, health: (Double, KindStats)?, restocks: Int = 0) {
         self.settings = settings
         products = catalog.products.count
         categories = catalog.categories.count
@@ -74,10 +94,14 @@ public struct BenchReport: Encodable, Sendable {
             report.rps = rps
             self.health = report
         }
-        let reads: [RequestKind] = [.listing, .detail, .categories]
-        let served = reads.compactMap { stats[$0]?.cache.values.reduce(0, +) }.reduce(0, +)
-        let hits = reads.compactMap { kind in stats[kind].map { s in ["hit", "stale", "shared", "coalesced"].reduce(0) { $0 + (s.cache[$1] ?? 0) } } }.reduce(0, +)
-        storefrontHitRate = served > 0 ? KindReport.round(Double(hits) / Double(served)) : nil
+        var outcomes: [String: Int] = [:]
+        for kind in RequestKind.storefront { outcomes.merge(stats[kind]?.cache ?? [:], uniquingKeysWith: +) }
+        storefrontOutcomes = outcomes
+        storefrontHitRate = KindReport.cachedShare(outcomes)
+        let creates = stats[.checkoutCreate]
+        let createCount = creates.map { $0.ok + $0.errors.values.reduce(0, +) - ($0.errors["dropped"] ?? 0) } ?? 0
+        checkoutSoldOutShare = createCount > 0 ? KindReport.round(Double(creates?.errors["409"] ?? 0) / Double(createCount)) : nil
+        self.restocks = restocks
     }
 
     /// Listing throughput as a share of `/health`'s: closed-loop runs only (an open loop's rate is the offered load, not capacity).
@@ -100,26 +124,40 @@ public struct BenchReport: Encodable, Sendable {
         case .openLoop(let rate): "open loop, \(Self.number(rate)) operations/s"
         case .closedLoop(let connections): "closed loop, \(connections) connection\(connections == 1 ? "" : "s")"
         }
-        lines.append("\(settings.target) · store `\(settings.store)` (\(products) products, \(categories) categories) · \(load) · \(String(format: "%.1f", seconds)) s · Zipf s=\(settings.zipf) · seed \(settings.seed) · mix \(settings.mix)")
+        let maxProducts = settings.maxProducts.map { String($0) } ?? "all"
+        lines.append("\(settings.target) · store `\(settings.store)` (\(products) products, max-products \(maxProducts), \(categories) categories) · \(load) · \(String(format: "%.1f", seconds)) s · Zipf s=\(settings.zipf) · seed \(settings.seed) · mix \(settings.mix)")
         lines.append("")
-        lines.append("| endpoint | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | SQL/req | cache hit | inventory calls/req | tax calls/req |")
-        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        lines.append("| endpoint | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | SQL/req | hit | stale | 304 | miss | inventory calls/req | tax calls/req |")
+        lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         var rows = RequestKind.allCases.compactMap { kind in kinds[kind.rawValue].map { (kind.rawValue, $0) } }
         if let health { rows.append(("health (ceiling)", health)) }
         for (name, row) in rows {
             let errors = row.errors.isEmpty ? "0" : row.errors.sorted { $0.key < $1.key }.map { "\($0.value)×\($0.key)" }.joined(separator: " ")
             lines.append("| \(name) | \(row.requests) | \(Self.number(row.rps)) | \(row.p50) | \(row.p90) | \(row.p99) | \(row.p999) | \(row.max) | \(errors) | "
-                + "\(row.statementsPerRequest.map { Self.number($0) } ?? "–") | \(row.cacheHitRate.map { Self.percent($0) } ?? "–") | "
+                + "\(row.statementsPerRequest.map { Self.number($0) } ?? "–") | \(KindReport.outcomeCells(row.cache).joined(separator: " | ")) | "
                 + "\(row.inventoryCallsPerRequest.map { Self.number($0) } ?? "–") | \(row.taxCallsPerRequest.map { Self.number($0) } ?? "–") |")
         }
         lines.append("")
-        if let rate = storefrontHitRate { lines.append("Storefront cache hit rate: \(Self.percent(rate)).") }
+        if let rate = storefrontHitRate {
+            let cells = KindReport.outcomeCells(storefrontOutcomes)
+            let reads = storefrontOutcomes.values.reduce(0, +)
+            lines.append("Storefront reads (listing, detail, categories; \(reads) answers with a cache outcome): hit \(cells[0]), stale \(cells[1]), 304 \(cells[2]), miss \(cells[3]); "
+                + "answered by a cache tier (hit + stale + 304): **\(Self.percent(rate))**.")
+        }
+        if let share = checkoutSoldOutShare {
+            lines.append("Checkout creates refused as sold out (409): \(Self.percent(share)); the restock rule added \(restocks) stock writes (in `write_stock`).")
+        }
         if let server {
             let routes = server.statementsPerRequest.sorted { $0.key < $1.key }.map { "`\($0.key)` \(Self.number($0.value))" }.joined(separator: ", ")
             lines.append("From `/metrics`: cache hit rate \(server.cacheHitRate.map { Self.percent($0) } ?? "–"); SQL statements per request: \(routes).")
             if let causes = server.missesByCause {
                 let figures = ["cold", "invalidated", "evicted"].map { "\($0) \(Self.percent(causes[$0] ?? 0))" }.joined(separator: ", ")
                 lines.append("Storefront misses by cause, as shares of storefront lookups: \(figures).")
+            }
+            if server.storefrontReads > 0 {
+                let background = server.backgroundStatements.sorted { $0.key < $1.key }.map { "\($0.key) \(Self.number($0.value / server.storefrontReads))" }
+                lines.append("Work outside requests, per storefront read (\(Int(server.storefrontReads)) reads): SQL statements \(background.isEmpty ? "none" : background.joined(separator: ", ")); "
+                    + "storefront cache loads \(Self.number(server.storefrontLoads / server.storefrontReads)), of them background refreshes \(Self.number(server.storefrontRefreshes / server.storefrontReads)).")
             }
             if let reads = server.databaseReads {
                 let replicaShare = (reads["replica"] ?? 0) / max(1, (reads["replica"] ?? 0) + (reads["fallback"] ?? 0))

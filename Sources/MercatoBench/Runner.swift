@@ -25,7 +25,8 @@ public struct RunSettings: Sendable, Encodable {
     public var zipf: Double
     public var seed: UInt64
     public var adminToken: String?
-    public var maxProducts: Int
+    /// Products the run reads details of (the first N in catalog order); nil reads the whole catalog.
+    public var maxProducts: Int?
     /// Also measure `/health` (closed loop, same connections, `healthSeconds`) as this machine's ceiling.
     public var healthSeconds: Double
     public var progress: Bool
@@ -36,7 +37,7 @@ public struct RunSettings: Sendable, Encodable {
     public init(
         target: String, store: String = "demo", load: LoadModel = .openLoop(rate: 200), duration: Double = 20, operations: Int? = nil,
         connections: Int = 32, mix: WorkloadMix = WorkloadMix(), zipf: Double = 0.99, seed: UInt64 = 42, adminToken: String? = nil,
-        maxProducts: Int = 5000, healthSeconds: Double = 3, progress: Bool = true, warmup: Double = 0
+        maxProducts: Int? = nil, healthSeconds: Double = 3, progress: Bool = true, warmup: Double = 0
     ) {
         self.warmup = warmup
         self.target = target
@@ -74,25 +75,30 @@ public enum BenchRunner {
     static func run(_ settings: RunSettings, client: BenchClient) async throws -> BenchReport {
         let health = await client.send(.GET, "/health")
         guard health.status == 200 else { throw BenchError.target("\(settings.target)/health answered \(health.status == 0 ? "nothing" : String(health.status))") }
-        let catalog = try await BenchCatalog.discover(client: client, store: settings.store, maxProducts: settings.maxProducts, hotProducts: 50)
+        let catalog = try await BenchCatalog.discover(client: client, store: settings.store, maxProducts: settings.maxProducts, hotProducts: 50, adminToken: settings.adminToken)
         let source = OperationSource(catalog: catalog, settings: settings)
+        // One state for the warm-up and the measured window: ETags seen and stock counted down carry over.
+        let state = RunState(catalog: catalog)
         if settings.warmup > 0 {
             var warm = settings
             warm.duration = settings.warmup
             warm.operations = nil
             warm.seed = settings.seed &+ 0x5EED
-            let discarded = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: Recorder())
+            // The progress line reads the recorder the warm-up's executor writes to (a fresh one would print 0 done).
+            let discardedRecorder = Recorder()
+            let discarded = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: discardedRecorder, state: state)
             if settings.progress { FileHandle.standardError.write(Data("[bench] warm-up: \(settings.warmup) s, not measured\n".utf8)) }
             switch settings.load {
             case .openLoop(let rate):
-                try await openLoop(rate: rate, settings: warm, source: source, executor: discarded, recorder: Recorder())
+                try await openLoop(rate: rate, settings: warm, source: source, executor: discarded, recorder: discardedRecorder)
             case .closedLoop(let connections):
-                await closedLoop(connections: connections, settings: warm, source: source, executor: discarded, recorder: Recorder())
+                await closedLoop(connections: connections, settings: warm, source: source, executor: discarded, recorder: discardedRecorder)
             }
             if settings.progress { FileHandle.standardError.write(Data("\n".utf8)) }
         }
         let recorder = Recorder()
-        let executor = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder)
+        let executor = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder, state: state)
+        let restocksBefore = state.restocks
 
         let before = await client.scrape()
         let started = ContinuousClock.now
@@ -109,7 +115,7 @@ public enum BenchRunner {
         if settings.healthSeconds > 0 {
             ceiling = await healthCeiling(client: client, connections: settings.connections, seconds: settings.healthSeconds)
         }
-        var report = BenchReport(settings: settings, catalog: catalog, stats: recorder.snapshot, elapsed: elapsed, health: ceiling)
+        var report = BenchReport(settings: settings, catalog: catalog, stats: recorder.snapshot, elapsed: elapsed, health: ceiling, restocks: state.restocks - restocksBefore)
         if let before, let after { report.server = ServerFigures(after.delta(since: before)) }
         return report
     }

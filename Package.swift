@@ -57,14 +57,16 @@ let package = Package(
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: swiftSettings),
-        // Request telemetry: the W3C trace of a request (`RequestTrace`), whether a tracer is on, and where a
-        // request spent its time (`RequestTimings`, for Server-Timing).
+        // Request telemetry: the W3C trace of a request (`RequestTrace`), whether a tracer is on, where a
+        // request spent its time (`RequestTimings`, for Server-Timing) and the SQL statements it, or a
+        // background job, ran (`StatementCounter`, `BackgroundStatements`).
         .target(
             name: "MercatoTelemetry",
             dependencies: [
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 .product(name: "W3CTraceContext", package: "swift-w3c-trace-context"),
+                .product(name: "Metrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings),
         // The SQL layer: statements and rows, the PostgreSQL and SQLite executors, prepared statements, the

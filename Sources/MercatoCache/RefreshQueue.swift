@@ -1,3 +1,4 @@
+import MercatoTelemetry
 import ServiceLifecycle
 import Synchronization
 
@@ -7,6 +8,7 @@ import Synchronization
 public final class RefreshQueue: Service, Sendable {
     struct Job: Sendable {
         let key: String
+        let kind: BackgroundWork
         let work: @Sendable () async -> Void
     }
 
@@ -14,20 +16,24 @@ public final class RefreshQueue: Service, Sendable {
     private let continuation: AsyncStream<Job>.Continuation
     private let pending = Mutex<Set<String>>([])
     private let maxConcurrent: Int
+    private let statements: BackgroundStatements
 
-    /// `maxQueued`: refreshes waiting to start; beyond it the oldest waiting one is dropped.
-    public init(maxConcurrent: Int = 8, maxQueued: Int = 1024) {
+    /// `maxQueued`: refreshes waiting to start; beyond it the oldest waiting one is dropped. Jobs' SQL
+    /// statements are counted in `statements`, under each job's kind.
+    public init(maxConcurrent: Int = 8, maxQueued: Int = 1024, statements: BackgroundStatements = .uncounted) {
+        self.statements = statements
         (stream, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(maxQueued))
         self.maxConcurrent = maxConcurrent
     }
 
-    /// Asks for `work` to run soon unless a refresh of `key` is already queued or running.
-    public func schedule(key: String, _ work: @escaping @Sendable () async -> Void) {
+    /// Asks for `work` to run soon unless a job of `key` is already queued or running; its statements
+    /// count as `kind`.
+    public func schedule(key: String, kind: BackgroundWork = .refresh, _ work: @escaping @Sendable () async -> Void) {
         let isNew = pending.withLock { $0.insert(key).inserted }
         guard isNew else { return }
         // A full buffer drops its oldest job, not this one: un-mark that job's key, or it could never be
         // scheduled again.
-        if case .dropped(let oldest) = continuation.yield(Job(key: key, work: work)) {
+        if case .dropped(let oldest) = continuation.yield(Job(key: key, kind: kind, work: work)) {
             _ = pending.withLock { $0.remove(oldest.key) }
         }
     }
@@ -43,7 +49,7 @@ public final class RefreshQueue: Service, Sendable {
                     }
                     running += 1
                     group.addTask {
-                        await job.work()
+                        await self.statements.run(job.kind) { await job.work() }
                         _ = self.pending.withLock { $0.remove(job.key) }
                     }
                 }

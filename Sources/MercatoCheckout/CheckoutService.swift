@@ -253,7 +253,7 @@ public struct CheckoutService: Sendable {
         } catch let error as DependencyError {
             // The buyer gets the 503 now; the release (as slow as the call that failed) follows.
             if let background {
-                background.schedule(key: "release:\(key)") { [self] in await releaseQuietly(merchant: merchant, key: key) }
+                background.schedule(key: "release:\(key)", kind: .release) { [self] in await releaseQuietly(merchant: merchant, key: key) }
             } else {
                 await releaseQuietly(merchant: merchant, key: key)
             }

@@ -5,6 +5,7 @@ import MercatoCatalog
 import MercatoCore
 import MercatoJSON
 import MercatoStorage
+import MercatoTelemetry
 import ServiceLifecycle
 import MercatoCheckoutStore
 
@@ -18,8 +19,11 @@ public struct SalesRollup: Service {
     let bus: any InvalidationBus
     let interval: Duration
     let logger: Logger
+    let statements: BackgroundStatements
 
-    public init(store: CheckoutStore, bus: any InvalidationBus, interval: Duration, logger: Logger) {
+    /// The roll-up's SQL statements are counted in `statements` as `rollup`.
+    public init(store: CheckoutStore, bus: any InvalidationBus, interval: Duration, logger: Logger, statements: BackgroundStatements = .uncounted) {
+        self.statements = statements
         self.store = store
         self.bus = bus
         self.interval = interval
@@ -31,7 +35,7 @@ public struct SalesRollup: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    _ = try await rollUpOnce()
+                    _ = try await statements.run(.rollup) { try await rollUpOnce() }
                 } catch {
                     logger.warning("sales roll-up failed; retrying", metadata: ["error": "\(error)"])
                 }

@@ -66,7 +66,9 @@ public struct AppDependencies: Sendable {
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
-        let refresher = RefreshQueue()
+        // Statements of work outside requests (refreshes, releases, roll-up, sweep, replica probes), by kind.
+        let statements = BackgroundStatements(factory: factory)
+        let refresher = RefreshQueue(statements: statements)
         let near = NearCache<CatalogResponse>(
             capacityBytes: cacheOptions.nearCapacityBytes, evictions: CacheMetrics.nearEvictions(cache: "storefront", factory: factory))
         let live = LiveAvailability()
@@ -103,7 +105,7 @@ public struct AppDependencies: Sendable {
         }
         if let replicated, let fences {
             bus = FencingInvalidationBus(inner: bus, fences: fences, position: { try await replicated.currentPosition() })
-            services.append(ReplicaMonitor(database: replicated))
+            services.append(ReplicaMonitor(database: replicated, statements: statements))
         }
         let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
             ? LayeredCache(
@@ -115,7 +117,7 @@ public struct AppDependencies: Sendable {
         services.append(refresher)
         let checkout = checkoutOptions.make(
             database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
-            availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger, metricsFactory: factory)
+            availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger, metricsFactory: factory, statements: statements)
         let listener = services.lazy.compactMap { $0 as? InvalidationListener }.first
         let connections = ConnectionGate(limit: options.connectionLimits.maxConnections)
         MetricsCollectors.register(on: metrics, cache: cache, database: database, connections: connections)

@@ -8,6 +8,7 @@ import MercatoCore
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
+import MercatoTelemetry
 import MercatoSQL
 import NIOCore
 import ServiceLifecycle
@@ -42,10 +43,10 @@ public struct CheckoutWiring: Sendable {
     func make(
         database: any DatabaseClient, generations: any GenerationSource, bus: any InvalidationBus, cacheEnabled: Bool, refresher: RefreshQueue,
         availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger,
-        metricsFactory: any MetricsFactory
+        metricsFactory: any MetricsFactory, statements: BackgroundStatements
     ) -> CheckoutService {
         let store = CheckoutStore(database: database)
-        if let salesRollupInterval { services.append(SalesRollup(store: store, bus: bus, interval: salesRollupInterval, logger: logger)) }
+        if let salesRollupInterval { services.append(SalesRollup(store: store, bus: bus, interval: salesRollupInterval, logger: logger, statements: statements)) }
         let inventory: any InventoryClient
         if let inventoryURL {
             let http = ServiceHTTPClient(name: "inventory", baseURL: inventoryURL, policy: callPolicy)
@@ -54,7 +55,7 @@ public struct CheckoutWiring: Sendable {
         } else {
             let inventoryStore = InventoryStore(database: database)
             inventory = LocalInventoryClient(store: inventoryStore)
-            services.append(ReservationExpiry(store: inventoryStore, interval: expiryInterval, logger: logger, onStockChange: Self.publisher(store: store, bus: bus, logger: logger)))
+            services.append(ReservationExpiry(store: inventoryStore, interval: expiryInterval, logger: logger, statements: statements, onStockChange: Self.publisher(store: store, bus: bus, logger: logger)))
         }
         let tax: any TaxClient
         if let taxURL {

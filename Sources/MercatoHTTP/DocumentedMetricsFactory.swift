@@ -65,6 +65,8 @@ enum MetricHelp {
     static let text: [String: String] = [
         "http_server_request_duration_seconds": "Duration of HTTP server requests.",
         "mercato_db_statements_total": "SQL statements run, by route.",
+        "mercato_db_background_statements_total":
+            "SQL statements run outside any request, by work: refresh (cache refreshes), release (reservations of failed checkouts), rollup (sales roll-up), sweep (expired reservations), probe (replica lag).",
         "mercato_cache_lookups_total": "Cache lookups by cache (storefront, pricing, availability), tier and outcome.",
         "mercato_cache_loads_total": "Loads after a miss.",
         "mercato_cache_misses_total":

@@ -4,6 +4,7 @@ import MercatoStorage
 import ServiceLifecycle
 import MercatoInventoryStore
 import MercatoCore
+import MercatoTelemetry
 
 /// Releases expired reservations in the background, so abandoned checkouts give their units back.
 ///
@@ -14,8 +15,14 @@ public struct ReservationExpiry: Service {
     let interval: Duration
     let onStockChange: StockChangeHandler
     let logger: Logger
+    let statements: BackgroundStatements
 
-    public init(store: InventoryStore, interval: Duration = .seconds(5), logger: Logger, onStockChange: @escaping StockChangeHandler) {
+    /// The sweep's SQL statements are counted in `statements` as `sweep`.
+    public init(
+        store: InventoryStore, interval: Duration = .seconds(5), logger: Logger, statements: BackgroundStatements = .uncounted,
+        onStockChange: @escaping StockChangeHandler
+    ) {
+        self.statements = statements
         self.store = store
         self.interval = interval
         self.onStockChange = onStockChange
@@ -27,7 +34,7 @@ public struct ReservationExpiry: Service {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
                 do {
-                    try await sweep()
+                    _ = try await statements.run(.sweep) { try await sweep() }
                 } catch {
                     logger.warning("reservation expiry sweep failed; retrying", metadata: ["error": "\(error)"])
                 }

@@ -1,3 +1,4 @@
+import MercatoTelemetry
 import Metrics
 import Logging
 import MercatoCore
@@ -248,8 +249,11 @@ extension ReplicatedDatabase {
 public struct ReplicaMonitor: Service {
     let database: ReplicatedDatabase
     let interval: Duration
+    let statements: BackgroundStatements
 
-    public init(database: ReplicatedDatabase, interval: Duration = .milliseconds(100)) {
+    /// The probes' statements are counted in `statements` as `probe`.
+    public init(database: ReplicatedDatabase, interval: Duration = .milliseconds(100), statements: BackgroundStatements = .uncounted) {
+        self.statements = statements
         self.database = database
         self.interval = interval
     }
@@ -257,7 +261,7 @@ public struct ReplicaMonitor: Service {
     public func run() async throws {
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
-                await database.refresh()
+                await statements.run(.probe) { await database.refresh() }
                 try await Task.sleep(for: interval)
             }
         }

@@ -33,9 +33,9 @@ struct CacheMetricsTests {
         now.store(1_000 + 15_000_000_000, ordering: .relaxed)
         #expect(try await cache.value(for: "g2:page", family: { "page" }) { "v3" } == ("v2", .stale))
         let refreshes = try metrics.expectCounter("mercato_cache_refreshes_total", [("cache", "test")])
-        await withThrowingTaskGroup(of: Void.self) { group in
+        try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await refresher.run() }
-            while refreshes.totalValue < 1 { await Task.yield() }
+            try await waitUntil("the background refresh") { refreshes.totalValue >= 1 }
             group.cancelAll()
         }
         #expect(refreshes.totalValue == 1)

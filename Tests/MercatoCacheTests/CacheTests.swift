@@ -1,5 +1,6 @@
 import Foundation
 @testable import MercatoCache
+import MercatoTelemetry
 import MetricsTestKit
 import NIOCore
 import Synchronization
@@ -102,8 +103,24 @@ final class Loader: Sendable {
         for continuation in waiting { continuation.resume() }
     }
 
-    func waitUntilHeld(_ n: Int) async {
-        while entered.load(ordering: .relaxed) < n { await Task.yield() }
+    func waitUntilHeld(_ n: Int) async throws {
+        try await waitUntil("\(n) loads held") { entered.load(ordering: .relaxed) >= n }
+    }
+}
+
+/// Thrown when an awaited event did not happen within its limit.
+struct WaitTimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "waited in vain for: \(what)" }
+}
+
+/// Yields until `condition` holds. The condition is an event the test causes, so it holds after a few
+/// turns; the limit only stops a broken build from hanging the suite (the test fails instead).
+func waitUntil(_ what: String, limit: Duration = .seconds(30), _ condition: () -> Bool) async throws {
+    let deadline = ContinuousClock.now + limit
+    while !condition() {
+        guard ContinuousClock.now < deadline else { throw WaitTimedOut(what: what) }
+        await Task.yield()
     }
 }
 
@@ -151,9 +168,9 @@ struct LayeredCacheTests {
             for _ in 0..<100 {
                 group.addTask { try await cache.value(for: "k") { await loader.load("v", hold: true) } }
             }
-            await loader.waitUntilHeld(1)
+            try await loader.waitUntilHeld(1)
             // Let every other task reach the cache and queue behind the first load.
-            while lookups(metrics)["any coalesced"]! < 99 { await Task.yield() }
+            try await waitUntil("99 coalesced lookups") { lookups(metrics)["any coalesced"]! >= 99 }
             loader.release()
             var outcomes: [CacheOutcome] = []
             for try await (value, outcome) in group {
@@ -205,7 +222,7 @@ struct LayeredCacheTests {
                 return await loader.load(snapshot, hold: true)
             }
         }
-        await loader.waitUntilHeld(1)
+        try await loader.waitUntilHeld(1)
         // Meanwhile a write commits and invalidates.
         database.withLock { $0 = "new" }
         try await bus.publish(InvalidationEvent(namespace: "demo", surrogateKeys: []))
@@ -245,7 +262,7 @@ struct LayeredCacheTests {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await refresher.run() }
             #expect(try await cache.value(for: "k") { await load() } == ("v1", .stale))
-            await loader.waitUntilHeld(1)
+            try await loader.waitUntilHeld(1)
             let outcomes = try await withThrowingTaskGroup(of: (String, CacheOutcome).self) { readers in
                 for _ in 0..<20 { readers.addTask { try await cache.value(for: "k") { await load() } } }
                 return try await readers.reduce(into: []) { $0.append($1) }
@@ -253,12 +270,39 @@ struct LayeredCacheTests {
             #expect(outcomes.count == 20 && outcomes.allSatisfy { $0 == ("v1", .stale) })
             loader.release()
             _ = try await cache.value(for: "sentinel") { await sentinel.load("s2", hold: false) }
-            while sentinel.calls.load(ordering: .relaxed) < 2 { await Task.yield() }
+            try await waitUntil("the sentinel's refresh") { sentinel.calls.load(ordering: .relaxed) >= 2 }
             // The fill and a single refresh, however many readers saw the entry stale.
             #expect(loader.calls.load(ordering: .relaxed) == 2)
             #expect(try await cache.value(for: "k") { await load() }.0 == "v2")
             group.cancelAll()
         }
+    }
+
+    /// Work run by the queue is outside any request: its statements count under the job's kind.
+    @Test func jobsCountTheirStatementsUnderTheirKind() async throws {
+        let metrics = TestMetrics()
+        let statements = BackgroundStatements(factory: metrics)
+        let refresher = RefreshQueue(maxConcurrent: 1, statements: statements)
+        let done = Atomic<Int>(0)
+        refresher.schedule(key: "page") {
+            for _ in 0..<2 { StatementCounter.record() }
+            done.add(1, ordering: .relaxed)
+        }
+        refresher.schedule(key: "release:k", kind: .release) {
+            for _ in 0..<3 { StatementCounter.record() }
+            done.add(1, ordering: .relaxed)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await refresher.run() }
+            try await waitUntil("both jobs") { done.load(ordering: .relaxed) == 2 }
+            group.cancelAll()
+        }
+        #expect(statements.count(.refresh) == 2 && statements.count(.release) == 3 && statements.count(.rollup) == 0)
+        #expect(try metrics.expectCounter(BackgroundStatements.metricName, [("work", "refresh")]).totalValue == 2)
+        #expect(try metrics.expectCounter(BackgroundStatements.metricName, [("work", "release")]).totalValue == 3)
+        // A statement outside every job and request is nobody's.
+        StatementCounter.record()
+        #expect(statements.count(.refresh) == 2)
     }
 
     /// A full refresh queue drops its oldest job; that key must be refreshable again later.
@@ -276,11 +320,11 @@ struct LayeredCacheTests {
         for key in keys { _ = try await cache.value(for: key) { load(key) } }
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await refresher.run() }
-            while loads.withLock({ $0["k4"] ?? 0 }) < 2 { await Task.yield() }
+            try await waitUntil("k4's refresh") { loads.withLock { $0["k4"] ?? 0 } >= 2 }
             // k0 is stale again: its refresh is scheduled, ahead of the sentinel's.
             _ = try await cache.value(for: "k0") { load("k0") }
             _ = try await cache.value(for: "sentinel") { load("sentinel") }
-            while loads.withLock({ $0["sentinel"] ?? 0 }) < 2 { await Task.yield() }
+            try await waitUntil("the sentinel's refresh") { loads.withLock { $0["sentinel"] ?? 0 } >= 2 }
             #expect(loads.withLock { $0["k0"] } == 2, "k0 was never refreshed after its dropped job")
             #expect(loads.withLock { $0["k1"] } == 2 && loads.withLock { $0["k4"] } == 2)
             group.cancelAll()

@@ -283,6 +283,8 @@ struct DependencyTableTests {
                     // 503 → 506: it passes its neighbour (505). The bestselling order follows orders in batches, so the
                     // page is served once more as it was, marked stale, while one refresh loads the new order.
                     if try await sell(3, key: "rollup-2").contains(product) {
+                        let refreshSeries = #"mercato_db_background_statements_total{work="refresh"}"#
+                        let refreshStatementsBefore = await Harness.metric(deps, refreshSeries) ?? 0
                         let page = try await buyers.send(.GET, pages[0])
                         #expect(page.header("X-Mercato-Cache") == "stale", "bestselling order changed: refreshed in the background")
                         #expect(try served(page) == shown)
@@ -295,6 +297,9 @@ struct DependencyTableTests {
                             return next.header("X-Mercato-Cache") == "hit" && shown == expected
                         }
                         #expect(refreshed != nil, "the refreshed order was not served within 5 s")
+                        // The refresh ran outside any request: its listing load (2 statements) is counted under its label.
+                        let refreshStatements = (await Harness.metric(deps, refreshSeries) ?? 0) - refreshStatementsBefore
+                        #expect(refreshStatements >= 2, "background refresh statements in /metrics: \(refreshStatements)")
                     }
                     #expect(try await buyers.send(.GET, pages[1]).header("X-Mercato-Cache") == "hit")
                     #expect(try await buyers.send(.GET, pages[2]).header("X-Mercato-Cache") == "hit")

@@ -44,8 +44,10 @@ public enum CacheNamespace {
     public static func variantWriteEvents(
         slug: String, merchantID: MerchantID, products: [ProductID], scopes: [String], moves: [SortMove]? = nil
     ) -> [InvalidationEvent] {
-        var events = products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: ["p:\($0)"]) }
-        events.append(InvalidationEvent(namespace: prices(slug), surrogateKeys: []))
+        // `prices` first: a listing load keeps the prices it read only if `prices` did not move between
+        // before the load and after it read the products' generations (`StorefrontReads.factsKept`).
+        var events = [InvalidationEvent(namespace: prices(slug), surrogateKeys: [])]
+        events += products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: ["p:\($0)"]) }
         let merchantScope = merchantID.description
         for scope in scopes {
             let name = scope == merchantScope ? rootScope : scope

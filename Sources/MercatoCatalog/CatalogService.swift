@@ -53,6 +53,10 @@ public struct CatalogResponse: Sendable {
     /// A price-sorted page: the price range it shows (nil bounds: open ends) and the generation of its
     /// scope's price order when it was loaded. It stays valid while no price moves into or out of the range.
     public var order: OrderStamp?
+    /// A listing's load only: the listed products' variants, stock levels and price in the page's currency,
+    /// read by the listing's own statement. `StorefrontReads` stores them as live facts and drops them
+    /// before the response is cached.
+    public var listedFacts: [ProductID: ProductFactsRecord]?
 
     init(body: [UInt8], categoryKind: CategoryKind?, personalised: Bool, surrogateKeys: [String]) {
         self.body = ByteBuffer(bytes: body)
@@ -181,6 +185,9 @@ public struct CatalogService: Sendable {
         var response = CatalogResponse(
             template: writer.template(currency: audience.market.currency.code), categoryKind: category?.kind ?? .dynamic,
             personalised: audience.group != .public, surrogateKeys: keys)
+        response.listedFacts = Dictionary(
+            page.map { ($0.productID, ProductFactsRecord(variants: $0.variants.map { ($0.id, $0.stock, $0.version) }, price: $0.price)) }
+        ) { first, _ in first }
         if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
             // The prices (or sales counts) this page's content depends on: from its cursor (inclusive, for
             // ties) to its last item, or to the end when it is the last page; and its items in order.

@@ -66,7 +66,8 @@ public struct StorefrontReads: Sendable {
         let slug = request.merchantSlug
         let merchantStamp = await generations.stamp(CacheNamespace.merchant(slug))
         let merchantGeneration = merchantStamp.token
-        var load: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
+        let plainLoad: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
+        var load = factsKept(plainLoad, merchantSlug: slug, merchantGeneration: merchantGeneration)
         var validity: (@Sendable (CatalogResponse) -> Validity)?
         var stamps = [merchantStamp]
         if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
@@ -170,6 +171,43 @@ public struct StorefrontReads: Sendable {
     }
 
     // MARK: live facts
+
+    /// A listing load that keeps the live facts its statement read (the listed products' variants, levels
+    /// and prices), so filling the page needs no second statement.
+    ///
+    /// Levels carry versions and are always safe to store. A product's prices are held under its
+    /// generation, which must be read *before* the prices are: the merchant's `prices` namespace is read
+    /// before the load and again after the products' generations, and the prices are kept only if it did not
+    /// move. A price write bumps `prices` before the product's namespace (`CacheNamespace.variantWriteEvents`),
+    /// so a product generation that already includes the write can never sit beside a `prices` generation
+    /// that does not: prices read before the write are never stored under a generation after it.
+    private func factsKept(
+        _ load: @escaping @Sendable () async throws -> CatalogResponse, merchantSlug: String, merchantGeneration: String
+    ) -> @Sendable () async throws -> CatalogResponse {
+        guard let live else { return load }
+        let generations = generations
+        return {
+            let epoch = live.epoch
+            let pricesBefore = await generations.generation(of: CacheNamespace.prices(merchantSlug))
+            var response = try await load()
+            guard let facts = response.listedFacts, let currency = response.template?.currency else { return response }
+            response.listedFacts = nil
+            let products = Array(facts.keys)
+            let productGenerations = await generations.generations(of: products.map { CacheNamespace.product(merchantSlug, $0) })
+            let pricesKept = await generations.generation(of: CacheNamespace.prices(merchantSlug)) == pricesBefore
+            for (id, productGeneration) in zip(products, productGenerations) {
+                guard let record = facts[id] else { continue }
+                live.store(
+                    levels: Dictionary(record.variants.map { ($0.id, LiveAvailability.Level(stock: $0.stock, version: $0.version)) }) { a, _ in a },
+                    epoch: epoch)
+                guard pricesKept, let price = record.price else { continue }
+                live.store(
+                    product: id, merchantGeneration: merchantGeneration, productGeneration: productGeneration,
+                    facts: LiveAvailability.ProductFacts(variants: record.variants.map(\.id), prices: [currency: price]), epoch: epoch)
+            }
+            return response
+        }
+    }
 
     /// Fills a template's holes with the live facts (loading the missing ones in one batch); the ETag
     /// is the template's plus a stamp of the versions used. Responses without a template pass through.

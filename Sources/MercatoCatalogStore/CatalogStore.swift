@@ -57,6 +57,16 @@ public struct ListingRow: Sendable, Hashable {
     public var imageURL: String?
     public var price: Int64
     public var inStock: Bool
+    /// The product's variants with their stock levels and versions, in variant order: the live facts of
+    /// the row, read by the same statement so a cold page needs no second read for them.
+    public var variants: [ListedVariant] = []
+}
+
+/// A variant's stock level as a listing row carries it.
+public struct ListedVariant: Sendable, Hashable {
+    public var id: VariantID
+    public var stock: Int64
+    public var version: Int64
 }
 
 /// A product as the storefront detail shows it, before audience checks.
@@ -87,6 +97,11 @@ public struct ProductFactsRecord: Sendable {
     public var variants: [(id: VariantID, stock: Int64, version: Int64)]
     /// Nil when the product has no price in that currency.
     public var price: Int64?
+
+    public init(variants: [(id: VariantID, stock: Int64, version: Int64)], price: Int64?) {
+        self.variants = variants
+        self.price = price
+    }
 }
 
 /// Storefront reads. Every method is one SQL statement, so request budgets are easy to reason about.

@@ -47,16 +47,37 @@ public struct SQLCatalogStore: CatalogStore {
     }
 
     public func listing(_ query: ListingQuery) async throws -> [ListingRow] {
-        try await read(Self.listingSQL(query)).map { row in
+        try await read(Self.listingSQL(query, dialect: database.dialect)).map { row in
             ListingRow(
                 productID: try row.id(0), sortValue: try row.int(1), slug: try row.text(3), name: try row.text(4),
-                imageURL: try row.optionalText(5), price: try row.int(6), inStock: try row.bool(2))
+                imageURL: try row.optionalText(5), price: try row.int(6), inStock: try row.bool(2), variants: try Self.listedVariants(row.optionalText(7)))
         }
     }
 
+    /// Parses the `id:stock:version:position` list of a listing row (aggregated in no order) into variant order.
+    static func listedVariants(_ text: String?) throws -> [ListedVariant] {
+        guard let text, !text.isEmpty else { return [] }
+        var parsed: [(position: Int64, variant: ListedVariant)] = []
+        for item in text.split(separator: ",") {
+            let parts = item.split(separator: ":")
+            guard parts.count == 4, let id = VariantID(String(parts[0])), let stock = Int64(parts[1]), let version = Int64(parts[2]),
+                let position = Int64(parts[3])
+            else { throw StorageError.decoding("not a listed variant: \(item)") }
+            parsed.append((position, ListedVariant(id: id, stock: stock, version: version)))
+        }
+        // The order of `productFacts` and of a detail: position, then id.
+        return parsed.sorted { ($0.position, $0.variant.id.description) < ($1.position, $1.variant.id.description) }.map(\.variant)
+    }
+
     /// The one statement behind a listing page: an ordered range of a covering index on the
-    /// projection table, joined to products (and the price summary) for the page's rows only.
-    public static func listingSQL(_ query: ListingQuery) -> SQL {
+    /// projection table, joined to products (and the price summary) for the page's rows only, with each
+    /// row's variants and stock levels (the page's live facts) from the variants index.
+    public static func listingSQL(_ query: ListingQuery, dialect: SQLDialect) -> SQL {
+        // No ORDER BY inside the aggregate (SQLite's group_concat has none before 3.44): rows are put in
+        // variant order when parsed.
+        let variants = dialect == .postgres
+            ? "(SELECT string_agg(v.id::text || ':' || v.stock || ':' || v.stock_version || ':' || v.position, ',') FROM variants v WHERE v.product_id = l.product_id)"
+            : "(SELECT group_concat(v.id || ':' || v.stock || ':' || v.stock_version || ':' || v.position, ',') FROM variants v WHERE v.product_id = l.product_id)"
         let descending = query.sort == .priceDesc || query.sort == .newest || query.sort == .bestselling
         let (table, key): (String, String) = switch query.sort {
         case .position: ("listing_entries", "position")
@@ -68,13 +89,13 @@ public struct SQLCatalogStore: CatalogStore {
         var text: String
         if table == "listing_prices" {
             text = """
-                SELECT l.product_id, l.min_amount, l.in_stock, p.slug, p.name, p.primary_image, l.min_amount
+                SELECT l.product_id, l.min_amount, l.in_stock, p.slug, p.name, p.primary_image, l.min_amount, \(variants)
                 FROM listing_prices l JOIN products p ON p.id = l.product_id
                 WHERE l.merchant_id = $1 AND l.scope_id = $2 AND l.currency = $3 AND (l.audience_mask & $4) <> 0
                 """
         } else {
             text = """
-                SELECT l.product_id, l.\(key), l.in_stock, p.slug, p.name, p.primary_image, pp.min_amount
+                SELECT l.product_id, l.\(key), l.in_stock, p.slug, p.name, p.primary_image, pp.min_amount, \(variants)
                 FROM listing_entries l JOIN products p ON p.id = l.product_id
                 JOIN product_prices pp ON pp.product_id = l.product_id AND pp.currency = $3
                 WHERE l.merchant_id = $1 AND l.scope_id = $2 AND (l.audience_mask & $4) <> 0

@@ -62,7 +62,7 @@ struct ListingPlanTests {
                         let query = ListingQuery(
                             merchantID: merchant.id, scope: scope, sort: sort, currency: audience.market.currency,
                             audience: audience, inStockOnly: inStock, after: after, limit: 25)
-                        let sql = SQLCatalogStore.listingSQL(query)
+                        let sql = SQLCatalogStore.listingSQL(query, dialect: database.dialect)
                         let plan = try await database.query(SQL("EXPLAIN " + sql.text, sql.binds)).map { try $0.text(0) }.joined(separator: "\n")
                         let index = try #require(expectedIndex[sort])
                         #expect(hasIndexOnlyScan(of: index, in: plan), "\(sort) in_stock=\(inStock) cursor=\(after != nil):\n\(plan)")

@@ -58,7 +58,7 @@ struct ReplicaTests {
                 for (sort, index) in [(ListingSort.position, "listing_by_position"), (.priceAsc, "listing_by_price"), (.newest, "listing_by_created")] {
                     let sql = SQLCatalogStore.listingSQL(ListingQuery(
                         merchantID: merchant.id, scope: merchant.id.sql, sort: sort, currency: audience.market.currency, audience: audience,
-                        inStockOnly: false, after: nil, limit: 25))
+                        inStockOnly: false, after: nil, limit: 25), dialect: .postgres)
                     let plan = try await replica.query(SQL("EXPLAIN " + sql.text, sql.binds)).map { try $0.text(0) }.joined(separator: "\n")
                     #expect(hasIndexOnlyScan(of: index, in: plan), "\(sort) on the replica:\n\(plan)")
                 }

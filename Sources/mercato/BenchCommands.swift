@@ -112,7 +112,7 @@ struct BenchGate: AsyncParsableCommand {
     @Option(help: ArgumentHelp(
         "A running server to gate instead of starting one.",
         discussion: "It must be freshly started on the demo seed (an empty database) with MERCATO_SALES_ROLLUP_SECONDS=0 and the other settings at their "
-            + "defaults: the baseline's counters describe that server. The gate checks the roll-up setting through /metrics and refuse otherwise."))
+            + "defaults: the baseline's counters describe that server. The gate refuses a target whose /metrics show sales roll-up statements during the scenario."))
     var target: String?
     @Option(help: "Admin token of the demo store on --target (required with --target: the scenario's writes need it).") var token: String?
 
@@ -138,6 +138,13 @@ struct BenchGate: AsyncParsableCommand {
         let url = target ?? server!.url
         // Deterministic part: one connection, a fixed number of operations, a fixed seed.
         let deterministic = try await BenchRunner.run(try Gate.scenario(target: url, adminToken: token ?? server?.adminToken, operations: operations))
+        // A target running the sales roll-up gives other figures than the baseline's server: refuse it. Its
+        // statements show in /metrics under their label as soon as one tick ran during the scenario.
+        if target != nil, let rollup = deterministic.server?.backgroundStatements["rollup"], rollup > 0 {
+            FileHandle.standardError.write(Data(
+                "[gate] --target runs the sales roll-up (\(Int(rollup)) background statements under work=\"rollup\" during the scenario); start it with MERCATO_SALES_ROLLUP_SECONDS=0\n".utf8))
+            throw ExitCode(2)
+        }
         // Timing part: cached listings against /health at the same concurrency, several short samples in
         // this run; their median is the figure, so one noisy sample on a shared CI machine moves nothing.
         var ratios: [Double] = []

@@ -22,9 +22,25 @@ public struct AdminService: Sendable {
             merchantSlug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, categories: effect.categoryIDs)
     }
 
+    /// A product write that re-projected its listings: the product's own bytes and the listing pages it
+    /// entered, left or changed in.
+    func productWrite<Value>(_ merchant: Merchant, _ body: () async throws -> (Value, WriteEffect)) async throws -> Value {
+        let (value, effect) = try await body()
+        try await invalidation.productsChanged(
+            merchantSlug: merchant.slug, merchantID: merchant.id, changes: effect.listingChanges, cardChanged: effect.cardChanged,
+            slugsChanged: effect.slugsChanged)
+        return value
+    }
+
     /// A price write: the product's own bytes and the price order of the scopes it is listed in change.
+    /// The first price in a currency re-projects the product (it enters that currency's listings).
     func priceWrite<Value>(_ merchant: Merchant, _ body: () async throws -> (Value, WriteEffect)) async throws -> Value {
         let (value, effect) = try await body()
+        guard effect.listingChanges.isEmpty else {
+            try await invalidation.productsChanged(
+                merchantSlug: merchant.slug, merchantID: merchant.id, changes: effect.listingChanges, cardChanged: false, slugsChanged: false)
+            return value
+        }
         try await invalidation.pricesChanged(
             merchantSlug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, scopes: effect.scopes, minPriceMoves: effect.minPriceMoves)
         return value
@@ -109,11 +125,11 @@ public struct AdminService: Sendable {
     }
 
     public func createProduct(_ merchant: Merchant, _ draft: ProductDraft) async throws -> AdminProduct {
-        try await write(merchant) { try await writer.createProduct(merchantID: merchant.id, draft: draft) }
+        try await productWrite(merchant) { try await writer.createProduct(merchantID: merchant.id, draft: draft) }
     }
 
     public func updateProduct(_ merchant: Merchant, id: ProductID, _ patch: ProductPatch) async throws -> AdminProduct {
-        try await write(merchant) { try await writer.updateProduct(merchantID: merchant.id, id: id, patch: patch) }
+        try await productWrite(merchant) { try await writer.updateProduct(merchantID: merchant.id, id: id, patch: patch) }
     }
 
     /// Archiving hides the product from the storefront but keeps it for orders and history.
@@ -124,15 +140,15 @@ public struct AdminService: Sendable {
     // MARK: variants
 
     public func addVariant(_ merchant: Merchant, productID: ProductID, _ draft: VariantDraft) async throws -> AdminProduct {
-        try await write(merchant) { try await writer.addVariant(merchantID: merchant.id, productID: productID, draft: draft) }
+        try await productWrite(merchant) { try await writer.addVariant(merchantID: merchant.id, productID: productID, draft: draft) }
     }
 
     public func updateVariant(_ merchant: Merchant, id: VariantID, _ patch: VariantPatch) async throws -> AdminProduct {
-        try await write(merchant) { try await writer.updateVariant(merchantID: merchant.id, id: id, sku: patch.sku, options: patch.options) }
+        try await productWrite(merchant) { try await writer.updateVariant(merchantID: merchant.id, id: id, sku: patch.sku, options: patch.options) }
     }
 
     public func deleteVariant(_ merchant: Merchant, id: VariantID) async throws -> AdminProduct {
-        try await write(merchant) { try await writer.deleteVariant(merchantID: merchant.id, id: id) }
+        try await productWrite(merchant) { try await writer.deleteVariant(merchantID: merchant.id, id: id) }
     }
 
     public func setPrice(_ merchant: Merchant, variantID: VariantID, _ price: Money) async throws -> AdminProduct {

@@ -1,12 +1,17 @@
 import MercatoCache
 import MercatoCore
+import MercatoStorage
 
 /// The generation namespaces of one merchant's storefront cache, and which writes bump which.
 ///
-/// - `merchant`: every response of the merchant; bumped by admin writes to products and categories
-///   (text, membership, visibility, category tree).
-/// - `product(id)`: a product's own bytes that are not live facts: its detail body (variant list,
-///   prices) and its listing price; bumped by admin price and variant writes. Not by stock movements.
+/// - `merchant`: every response of the merchant; bumped by category writes (tree, names, visibility,
+///   which products a category holds).
+/// - `product(id)`: a product's own bytes that are not live facts: its detail body (text, variant list,
+///   prices) and its listing price; bumped by product, price and variant writes. Not by stock movements.
+/// - `listings(scope)`: not in keys; every listing page of the scope is checked against its moves
+///   (products entering, leaving, moving by position, or changing what their card shows), so a
+///   product write drops only the pages that hold the product or whose range it entered.
+/// - `productSlugs`: which product a slug names; bumped by new products and slug changes.
 /// - `priceOrder(scope)`: the order of the price-sorted listings of one scope (a category id, or
 ///   `root` for the whole catalog); bumped by a price write, for every scope the product appears in.
 /// - `inStockLists`: which products `in_stock=true` listings hold; bumped when a stock level crosses zero.
@@ -24,6 +29,12 @@ public enum CacheNamespace {
     public static func inStockLists(_ slug: String) -> String { "\(slug)#in-stock-lists" }
     public static func stock(_ slug: String, _ product: ProductID) -> String { "\(slug)#stock:\(product)" }
     public static func prices(_ slug: String) -> String { "\(slug)#prices" }
+    /// What the listings of one scope show and in which order, as far as product writes go (edits of
+    /// what a card shows, products entering or leaving, position moves). Every listing page is checked
+    /// against its moves (`SortedPage`), so a write leaves the pages that do not hold its product valid.
+    public static func listings(_ slug: String, scope: String) -> String { "\(slug)#listings:\(scope)" }
+    /// Which product each slug names (a new product or a slug change can give a slug to another product).
+    public static func productSlugs(_ slug: String) -> String { "\(slug)#product-slugs" }
     /// The scope name of the whole catalog.
     public static let rootScope = "root"
 
@@ -59,6 +70,104 @@ public enum CacheNamespace {
 
     /// The sort dimension of bestselling order in `SortMove`s.
     public static let salesDimension = "sales"
+    /// The sort dimensions of position and newest order in `SortMove`s (price order's is the currency code).
+    public static let positionDimension = "position"
+    public static let createdDimension = "created"
+    /// A move in every dimension that does not move the product: what its card shows changed, so every
+    /// page holding it is stale and every other page is not.
+    public static let cardDimension = "*"
+
+    /// The dimension a listing sorted by `sort` is checked in (price sorts: the page's currency code).
+    public static func dimension(of sort: ListingSort, currency: String) -> String {
+        switch sort {
+        case .position: positionDimension
+        case .newest: createdDimension
+        case .bestselling: salesDimension
+        case .priceAsc, .priceDesc: currency
+        }
+    }
+
+    /// What a product write invalidates (edits, category assignments, new products, archiving, variant
+    /// writes): the merchant's checkout pricing, the products' availability and own bytes, and in each
+    /// scope whose listings the products entered, left or changed in, a move per sort dimension, so only
+    /// the pages that hold them or whose range they entered are dropped. Scopes they did not touch, other
+    /// merchants and the category tree are left alone.
+    ///
+    /// `prices` goes first, as for variant writes (`variantWriteEvents`). `cardChanged`: what a listing
+    /// card shows (name, slug, image) changed. `slugsChanged`: a slug now names another product, or a new one.
+    public static func productWriteEvents(
+        slug: String, merchantID: MerchantID, changes: [ProductID: ListingProjector.ListingChange], cardChanged: Bool, slugsChanged: Bool
+    ) -> [InvalidationEvent] {
+        let products = changes.keys.sorted()
+        var events = [InvalidationEvent(namespace: prices(slug), surrogateKeys: [])]
+        events += products.map { InvalidationEvent(namespace: stock(slug, $0), surrogateKeys: []) }
+        events += products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: ["p:\($0)"]) }
+        var byScope: [String: [SortMove]] = [:]
+        var inStockFlipped: [ProductID] = []
+        for product in products {
+            guard let change = changes[product] else { continue }
+            for (scope, moves) in listingMoves(product: product, change: change, cardChanged: cardChanged) { byScope[scope, default: []] += moves }
+            for (scope, before) in change.before where change.after[scope].map({ $0.inStock != before.inStock }) == true {
+                inStockFlipped.append(product)
+            }
+        }
+        let merchantScope = merchantID.description
+        for scope in byScope.keys.sorted() {
+            let isRoot = scope == merchantScope
+            events.append(InvalidationEvent(
+                namespace: listings(slug, scope: isRoot ? rootScope : scope), surrogateKeys: isRoot ? ["m:\(merchantID)"] : ["c:\(scope)"],
+                moves: byScope[scope]))
+        }
+        if !inStockFlipped.isEmpty {
+            events.append(InvalidationEvent(namespace: inStockLists(slug), surrogateKeys: Set(inStockFlipped).sorted().map { "p:\($0)" }))
+        }
+        if slugsChanged { events.append(InvalidationEvent(namespace: productSlugs(slug), surrogateKeys: [])) }
+        return events
+    }
+
+    /// Per scope, the moves one product's write made in its listings. Leaving a scope moves each sort value
+    /// to nil, entering moves it from nil; a change of audience, or a price appearing or vanishing in a
+    /// currency (listings show only products priced in the page's currency), is a leave and an enter.
+    static func listingMoves(product: ProductID, change: ListingProjector.ListingChange, cardChanged: Bool) -> [String: [SortMove]] {
+        let id = product.description
+        func values(_ entry: ListingProjector.Entry) -> [(String, Int64)] {
+            [(positionDimension, entry.position), (createdDimension, entry.createdAt), (salesDimension, entry.salesCount)]
+        }
+        let currencies = change.minPrices.keys.sorted()
+        func leave(_ entry: ListingProjector.Entry) -> [SortMove] {
+            values(entry).map { SortMove(dimension: $0.0, from: $0.1, to: nil, product: id) }
+                + currencies.compactMap { code in change.minPrices[code]?.before.map { SortMove(dimension: code, from: $0, to: nil, product: id) } }
+        }
+        func enter(_ entry: ListingProjector.Entry) -> [SortMove] {
+            values(entry).map { SortMove(dimension: $0.0, from: nil, to: $0.1, product: id) }
+                + currencies.compactMap { code in change.minPrices[code]?.after.map { SortMove(dimension: code, from: nil, to: $0, product: id) } }
+        }
+        let priceSetChanged = change.minPrices.values.contains { ($0.before == nil) != ($0.after == nil) }
+        var result: [String: [SortMove]] = [:]
+        for scope in Set(change.before.keys).union(change.after.keys) {
+            var moves: [SortMove] = []
+            switch (change.before[scope], change.after[scope]) {
+            case (let before?, nil): moves = leave(before)
+            case (nil, let after?): moves = enter(after)
+            case (let before?, let after?):
+                if before.audienceMask != after.audienceMask || priceSetChanged {
+                    moves = leave(before) + enter(after)
+                } else {
+                    for ((dimension, from), (_, to)) in zip(values(before), values(after)) where from != to {
+                        moves.append(SortMove(dimension: dimension, from: from, to: to, product: id))
+                    }
+                    for code in currencies {
+                        guard let move = change.minPrices[code], let from = move.before, let to = move.after, from != to else { continue }
+                        moves.append(SortMove(dimension: code, from: from, to: to, product: id))
+                    }
+                    if cardChanged { moves.append(SortMove(dimension: cardDimension, from: nil, to: nil, product: id)) }
+                }
+            case (nil, nil): break
+            }
+            if !moves.isEmpty { result[scope] = moves }
+        }
+        return result
+    }
 
     /// What a sales roll-up invalidates: the bestselling order of every scope the products sold are in.
     /// `moves` (each product's sales count before and after) let pages whose range no count moved into or

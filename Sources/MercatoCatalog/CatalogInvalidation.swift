@@ -1,5 +1,6 @@
 import MercatoCache
 import MercatoCore
+import MercatoStorage
 
 /// What each kind of catalog write tells every instance, in one place: the admin service, the checkout,
 /// the reservation expiry and the sales roll-up describe their change here, and the bus carries it.
@@ -11,8 +12,21 @@ public struct CatalogInvalidation: Sendable {
         self.bus = bus
     }
 
-    /// Products or categories changed (text, membership, visibility, the category tree): every response
-    /// of the merchant. The surrogate keys name what changed, for edge purges.
+    /// Products changed (text, categories, status, variants) and their listings were re-projected: what
+    /// the products' cards and details show, and the listing pages they entered, left or moved in; nothing
+    /// of other products, scopes or merchants. `CacheNamespace.productWriteEvents` has the table.
+    public func productsChanged(
+        merchantSlug: String, merchantID: MerchantID, changes: [ProductID: ListingProjector.ListingChange], cardChanged: Bool, slugsChanged: Bool
+    ) async throws {
+        for event in CacheNamespace.productWriteEvents(
+            slug: merchantSlug, merchantID: merchantID, changes: changes, cardChanged: cardChanged, slugsChanged: slugsChanged)
+        {
+            try await bus.publish(event)
+        }
+    }
+
+    /// Categories changed (the tree, names, visibility, which products they hold): every response of the
+    /// merchant. The surrogate keys name what changed, for edge purges.
     public func catalogChanged(merchantSlug: String, merchantID: MerchantID, products: [ProductID], categories: [CategoryID]) async throws {
         let keys = ["m:\(merchantID)"] + categories.map { "c:\($0)" } + products.map { "p:\($0)" }
         try await bus.publish(InvalidationEvent(namespace: CacheNamespace.merchant(merchantSlug), surrogateKeys: keys))

@@ -9,7 +9,7 @@ extension CatalogResponse {
         encode: { response in
             var buffer = ByteBuffer()
             buffer.reserveCapacity(response.body.readableBytes + 128)
-            buffer.writeInteger(UInt8(3))  // format version (2: live templates; 3: sorted pages hold their items)
+            buffer.writeInteger(UInt8(4))  // format version (2: live templates; 3: sorted pages hold their items; 4: listing members)
             buffer.writeInteger(UInt16(response.etag.utf8.count))
             buffer.writeString(response.etag)
             let kind = response.categoryKind.map { CategoryKind.allCases.firstIndex(of: $0)! + 1 } ?? 0
@@ -42,29 +42,15 @@ extension CatalogResponse {
             } else {
                 buffer.writeInteger(UInt8(0))
             }
-            if let order = response.order {
-                let page = order.page
-                buffer.writeInteger(UInt8((page.low == nil ? 0 : 1) | (page.high == nil ? 0 : 2) | 4 | (page.descending ? 8 : 0) | (page.hasNext ? 16 : 0)))
-                buffer.writeInteger(page.low ?? 0)
-                buffer.writeInteger(page.high ?? 0)
-                buffer.writeInteger(UInt16(order.generation.utf8.count))
-                buffer.writeString(order.generation)
-                buffer.writeInteger(UInt16(page.items.count))
-                for item in page.items {
-                    buffer.writeInteger(UInt8(item.product.utf8.count))
-                    buffer.writeString(item.product)
-                    buffer.writeInteger(item.key)
-                }
-            } else {
-                buffer.writeInteger(UInt8(0))
-            }
+            buffer.writeOrderStamp(response.order)
+            buffer.writeOrderStamp(response.members)
             var body = response.body
             buffer.writeBuffer(&body)
             return buffer
         },
         decode: { bytes in
             var buffer = bytes
-            guard buffer.readInteger(as: UInt8.self) == 3,
+            guard buffer.readInteger(as: UInt8.self) == 4,
                   let etagLength = buffer.readInteger(as: UInt16.self), let etag = buffer.readString(length: Int(etagLength)),
                   let kind = buffer.readInteger(as: UInt8.self), let personalised = buffer.readInteger(as: UInt8.self),
                   let keyCount = buffer.readInteger(as: UInt16.self)
@@ -103,34 +89,55 @@ extension CatalogResponse {
                 }
                 template = LiveTemplate(segments: segments, holes: holes, rendered: rendered, currency: currency)
             }
-            var order: CatalogResponse.OrderStamp?
-            guard let orderFlags = buffer.readInteger(as: UInt8.self) else { return nil }
-            if orderFlags & 4 != 0 {
-                guard let low = buffer.readInteger(as: Int64.self), let high = buffer.readInteger(as: Int64.self),
-                      let length = buffer.readInteger(as: UInt16.self), let generation = buffer.readString(length: Int(length)),
-                      let count = buffer.readInteger(as: UInt16.self)
-                else { return nil }
-                var items: [SortedPage.Item] = []
-                for _ in 0..<count {
-                    guard let length = buffer.readInteger(as: UInt8.self), let product = buffer.readString(length: Int(length)),
-                          let key = buffer.readInteger(as: Int64.self)
-                    else { return nil }
-                    items.append(SortedPage.Item(product: product, key: key))
-                }
-                let page = SortedPage(
-                    low: orderFlags & 1 != 0 ? low : nil, high: orderFlags & 2 != 0 ? high : nil, descending: orderFlags & 8 != 0,
-                    items: items, hasNext: orderFlags & 16 != 0)
-                order = CatalogResponse.OrderStamp(page: page, generation: generation)
-            }
+            var order: CatalogResponse.OrderStamp?, members: CatalogResponse.OrderStamp?
+            guard buffer.readOrderStamp(into: &order), buffer.readOrderStamp(into: &members) else { return nil }
             let categoryKind = kind == 0 ? nil : CategoryKind.allCases.indices.contains(Int(kind) - 1) ? CategoryKind.allCases[Int(kind) - 1] : nil
             var response = CatalogResponse(
                 body: buffer, etag: etag, categoryKind: categoryKind, personalised: personalised == 1, surrogateKeys: keys, template: template)
             response.order = order
+            response.members = members
             return response
         })
 }
 
 extension ByteBuffer {
+    /// A sorted page and its generation, or a zero flag byte for none.
+    fileprivate mutating func writeOrderStamp(_ stamp: CatalogResponse.OrderStamp?) {
+        guard let stamp else { writeInteger(UInt8(0)); return }
+        let page = stamp.page
+        writeInteger(UInt8((page.low == nil ? 0 : 1) | (page.high == nil ? 0 : 2) | 4 | (page.descending ? 8 : 0) | (page.hasNext ? 16 : 0)))
+        writeInteger(page.low ?? 0)
+        writeInteger(page.high ?? 0)
+        writeInteger(UInt16(stamp.generation.utf8.count))
+        writeString(stamp.generation)
+        writeInteger(UInt16(page.items.count))
+        for item in page.items {
+            writeInteger(UInt8(item.product.utf8.count))
+            writeString(item.product)
+            writeInteger(item.key)
+        }
+    }
+
+    /// Reads what `writeOrderStamp` wrote into `stamp` (nil for none); false when the bytes are malformed.
+    fileprivate mutating func readOrderStamp(into stamp: inout CatalogResponse.OrderStamp?) -> Bool {
+        guard let flags = readInteger(as: UInt8.self) else { return false }
+        guard flags & 4 != 0 else { stamp = nil; return true }
+        guard let low = readInteger(as: Int64.self), let high = readInteger(as: Int64.self),
+              let length = readInteger(as: UInt16.self), let generation = readString(length: Int(length)),
+              let count = readInteger(as: UInt16.self)
+        else { return false }
+        var items: [SortedPage.Item] = []
+        for _ in 0..<count {
+            guard let length = readInteger(as: UInt8.self), let product = readString(length: Int(length)), let key = readInteger(as: Int64.self)
+            else { return false }
+            items.append(SortedPage.Item(product: product, key: key))
+        }
+        let page = SortedPage(
+            low: flags & 1 != 0 ? low : nil, high: flags & 2 != 0 ? high : nil, descending: flags & 8 != 0, items: items, hasNext: flags & 16 != 0)
+        stamp = CatalogResponse.OrderStamp(page: page, generation: generation)
+        return true
+    }
+
     /// A UUID as its 16 bytes.
     fileprivate mutating func writeIdentifierBytes(_ uuid: UUID) {
         withUnsafeBytes(of: uuid.uuid) { _ = writeBytes($0) }

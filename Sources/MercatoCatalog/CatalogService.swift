@@ -53,6 +53,10 @@ public struct CatalogResponse: Sendable {
     /// A price-sorted page: the price range it shows (nil bounds: open ends) and the generation of its
     /// scope's price order when it was loaded. It stays valid while no price moves into or out of the range.
     public var order: OrderStamp?
+    /// A listing page in its scope's listings: the range of its sort values from its cursor to the row
+    /// after its last (nil: open end), and its products with that row. It stays valid while no product
+    /// write moves a product it holds, or one into or out of that range (`CacheNamespace.listings`).
+    public var members: OrderStamp?
     /// A listing's load only: the listed products' variants, stock levels and price in the page's currency,
     /// read by the listing's own statement. `StorefrontReads` stores them as live facts and drops them
     /// before the response is cached.
@@ -188,6 +192,17 @@ public struct CatalogService: Sendable {
         response.listedFacts = Dictionary(
             page.map { ($0.productID, ProductFactsRecord(variants: $0.variants.map { ($0.id, $0.stock, $0.version) }, price: $0.price)) }
         ) { first, _ in first }
+        do {
+            // The page's place in its scope's listings, with the row after it (which decides whether a
+            // next page exists): a product entering between the cursor and that row changes the page.
+            let hasNext = rows.count > request.limit
+            let descending = request.sort == .priceDesc || request.sort == .newest || request.sort == .bestselling
+            let start = query.after?.value, end = hasNext ? rows.last?.sortValue : nil
+            let items = rows.map { SortedPage.Item(product: $0.productID.description, key: $0.sortValue) }
+            response.members = CatalogResponse.OrderStamp(
+                page: SortedPage(low: descending ? end : start, high: descending ? start : end, descending: descending, items: items, hasNext: hasNext),
+                generation: "")
+        }
         if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
             // The prices (or sales counts) this page's content depends on: from its cursor (inclusive, for
             // ties) to its last item, or to the end when it is the last page; and its items in order.

@@ -68,38 +68,48 @@ public struct StorefrontReads: Sendable {
         let merchantGeneration = merchantStamp.token
         let plainLoad: @Sendable () async throws -> CatalogResponse = { try await routed(slug) { try await catalog.listing(request) } }
         var load = factsKept(plainLoad, merchantSlug: slug, merchantGeneration: merchantGeneration)
-        var validity: (@Sendable (CatalogResponse) -> Validity)?
-        var stamps = [merchantStamp]
-        if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
-            // The order depends on the prices (or sales) of the scope's products: the key needs the scope's id.
-            let scope: String
-            if let category = request.category {
-                guard let id = categorySlugs.id(slug, category, generation: merchantGeneration) else {
-                    // First price- or sales-sorted request for this category since the catalog last changed:
-                    // answer uncached and learn the category's id from the answer.
-                    let response = try await load()
-                    if let id = response.surrogateKeys.first(where: { $0.hasPrefix("c:") })?.dropFirst(2) {
-                        categorySlugs.remember(slug, category, generation: merchantGeneration, id: String(id))
-                    }
-                    return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
+        let stamps = [merchantStamp]
+        // Every page is checked against the moves of its scope's listings (the key needs the scope's id),
+        // and a price- or sales-sorted page against those of its order as well.
+        let scope: String
+        if let category = request.category {
+            guard let id = categorySlugs.id(slug, category, generation: merchantGeneration) else {
+                // First request for this category since the catalog's categories last changed: answer
+                // uncached and learn the category's id from the answer.
+                let response = try await load()
+                if let id = response.surrogateKeys.first(where: { $0.hasPrefix("c:") })?.dropFirst(2) {
+                    categorySlugs.remember(slug, category, generation: merchantGeneration, id: String(id))
                 }
-                scope = id
-            } else {
-                scope = CacheNamespace.rootScope
+                return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
             }
+            scope = id
+        } else {
+            scope = CacheNamespace.rootScope
+        }
+        let listed = await orderChecked(
+            load, namespace: CacheNamespace.listings(slug, scope: scope), stamp: \.members, dimension: { response in
+                response.template.map { CacheNamespace.dimension(of: request.sort, currency: $0.currency) }
+            }, moved: .invalid)
+        load = listed.load
+        var validity = listed.validity
+        if request.sort == .priceAsc || request.sort == .priceDesc || request.sort == .bestselling {
             // Sales roll up in batches and move the bestselling order of the scopes they touched; price writes
             // move the price order. Either way a page is checked against the products it shows. A price write
             // answers its merchant only after every page it moved is invalid; the bestselling order follows
             // orders in batches anyway, so a page it moved is served once more while it is refreshed.
             let checked = request.sort == .bestselling
-                ? await orderChecked(load, namespace: CacheNamespace.salesOrder(slug, scope: scope), dimension: CacheNamespace.salesDimension, moved: .behind)
-                : await orderChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope), dimension: nil, moved: .invalid)
+                ? await orderChecked(
+                    load, namespace: CacheNamespace.salesOrder(slug, scope: scope), stamp: \.order, dimension: { _ in CacheNamespace.salesDimension },
+                    moved: .behind)
+                : await orderChecked(load, namespace: CacheNamespace.priceOrder(slug, scope: scope), stamp: \.order, dimension: { $0.template?.currency }, moved: .invalid)
             load = checked.load
-            validity = checked.validity
+            let membership = validity, order = checked.validity
+            validity = { response in membership(response) == .invalid ? .invalid : order(response) }
         }
-        if request.inStockOnly { stamps.append(await generations.stamp(CacheNamespace.inStockLists(slug))) }
+        var keyStamps = stamps
+        if request.inStockOnly { keyStamps.append(await generations.stamp(CacheNamespace.inStockLists(slug))) }
         // Every input of the page; the key adds the generations, the family (for miss causes) does not.
-        let key = CacheKey("L", under: stamps, inputs: [
+        let key = CacheKey("L", under: keyStamps, inputs: [
             slug, request.category ?? "", request.sort.rawValue, String(request.limit), request.cursor ?? "", request.marketCode?.uppercased() ?? "",
             request.group.rawValue, request.inStockOnly ? "1" : "0",
         ])
@@ -123,11 +133,13 @@ public struct StorefrontReads: Sendable {
                 try await catalog.product(merchantSlug: merchantSlug, reference: reference, marketCode: marketCode, group: group, live: live, epoch: epoch)
             }
         }
-        // The key needs the product's id (for its generation); a slug is resolved from earlier answers.
-        guard let productID = ProductID(reference) ?? productSlugs.id(merchantSlug, reference, generation: merchantGeneration) else {
-            // First request by this slug since the catalog last changed: answer uncached and learn the id.
+        // The key needs the product's id (for its generation); a slug is resolved from earlier answers, valid
+        // while no slug of the merchant was given to another product (or a new one).
+        let slugsGeneration = merchantGeneration + "/" + (await generations.generation(of: CacheNamespace.productSlugs(merchantSlug)))
+        guard let productID = ProductID(reference) ?? productSlugs.id(merchantSlug, reference, generation: slugsGeneration) else {
+            // First request by this slug since slugs last changed: answer uncached and learn the id.
             let response = try await load()
-            if let id = response.productID { productSlugs.remember(merchantSlug, reference, generation: merchantGeneration, id: id) }
+            if let id = response.productID { productSlugs.remember(merchantSlug, reference, generation: slugsGeneration, id: id) }
             return (try await finish(response, merchantSlug: merchantSlug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
         }
         let productStamp = await generations.stamp(CacheNamespace.product(merchantSlug, productID))
@@ -147,25 +159,28 @@ public struct StorefrontReads: Sendable {
         }
     }
 
-    /// A price- or sales-sorted page's check: the order's generation is not in its key. The page records the
-    /// generation it was loaded under and stays valid while the values of its sort (`dimension`; nil: the
-    /// page's currency) that moved since (`ChangeLog`) leave it the same products in the same order
+    /// A listing page's check against one namespace whose generation is not in its key (its scope's
+    /// listings, or a price or sales order). The page records the generation it was loaded under (at
+    /// `stamp`) and stays valid while the values of its sort (`dimension`; card changes in every
+    /// dimension) that moved since (`ChangeLog`) leave it the same products in the same order
     /// (`SortedPage`); otherwise it is `moved`.
     private func orderChecked(
-        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String, dimension: String?, moved: Validity
+        _ load: @escaping @Sendable () async throws -> CatalogResponse, namespace: String,
+        stamp path: any WritableKeyPath<CatalogResponse, CatalogResponse.OrderStamp?> & Sendable,
+        dimension: @escaping @Sendable (CatalogResponse) -> String?, moved: Validity
     ) async -> (load: @Sendable () async throws -> CatalogResponse, validity: @Sendable (CatalogResponse) -> Validity) {
         let order = await generations.generation(of: namespace)
         let generations = generations
         let stamped: @Sendable () async throws -> CatalogResponse = {
             var response = try await load()
-            response.order?.generation = order
+            response[keyPath: path]?.generation = order
             return response
         }
         let validity: @Sendable (CatalogResponse) -> Validity = { response in
-            guard let stamp = response.order, let sorted = dimension ?? response.template?.currency else { return .invalid }
+            guard let stamp = response[keyPath: path], let sorted = dimension(response) else { return .invalid }
             guard stamp.generation != order else { return .valid }
             guard let moves = generations.moves(of: namespace, from: stamp.generation, to: order) else { return moved }
-            return stamp.page.survives(moves.lazy.filter { $0.dimension == sorted }) ? .valid : moved
+            return stamp.page.survives(moves.lazy.filter { $0.dimension == sorted || $0.dimension == CacheNamespace.cardDimension }) ? .valid : moved
         }
         return (stamped, validity)
     }

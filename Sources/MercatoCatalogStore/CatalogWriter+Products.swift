@@ -44,9 +44,12 @@ extension CatalogWriter {
             for (index, variant) in draft.variants.enumerated() {
                 try await Self.insertVariant(variant, id: .random(), productID: id, merchantID: merchantID, position: Int64(index), on: tx)
             }
-            try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
+            let outcome = try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
             let product = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
-            return (product, WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: draft.categoryIDs))
+            var effect = WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: draft.categoryIDs)
+            effect.listingChanges = outcome.changes(covering: [id])
+            effect.slugsChanged = true
+            return (product, effect)
         }
     }
 
@@ -84,10 +87,14 @@ extension CatalogWriter {
                 try await tx.execute("DELETE FROM product_categories WHERE product_id = $1", id.sql)
                 try await Self.setCategories(categoryIDs, of: id, on: tx)
             }
-            try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
+            let outcome = try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
             let after = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
             let categories = Array(Set(before.categoryIDs + after.categoryIDs)).sorted()
-            return (after, WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: categories))
+            var effect = WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: categories)
+            effect.listingChanges = outcome.changes(covering: [id])
+            effect.cardChanged = before.name != after.name || before.slug != after.slug || before.images.first != after.images.first
+            effect.slugsChanged = before.slug != after.slug
+            return (after, effect)
         }
     }
 
@@ -215,6 +222,9 @@ extension CatalogWriter {
             merchantID: merchantID, productIDs: [productID], categoryIDs: product.categoryIDs,
             scopes: outcome.scopeIDs)
         for (currency, move) in outcome.minPrices[productID] ?? [:] { effect.minPriceMoves[currency.code] = move }
+        if reproject {
+            effect.listingChanges = outcome.changes(covering: [productID])
+        }
         return (product, effect)
     }
 

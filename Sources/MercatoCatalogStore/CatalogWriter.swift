@@ -124,6 +124,13 @@ public struct WriteEffect: Sendable {
     public var minPriceMoves: [String: (before: Int64?, after: Int64?)] = [:]
     /// New stock levels (stock writes), and whether one crossed zero.
     public var stock: StockChange = .none
+    /// Product writes that re-projected listings: per product, its listing rows and cheapest prices
+    /// before and after. Empty for category writes (they invalidate the merchant) and in-place price writes.
+    public var listingChanges: [ProductID: ListingProjector.ListingChange] = [:]
+    /// What a listing card shows (name, slug, primary image) changed.
+    public var cardChanged = false
+    /// A slug now names another product, or a new one.
+    public var slugsChanged = false
 
     public init(merchantID: MerchantID, productIDs: [ProductID], categoryIDs: [CategoryID], scopes: [String] = [], stock: StockChange = .none) {
         self.merchantID = merchantID

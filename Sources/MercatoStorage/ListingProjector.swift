@@ -73,12 +73,60 @@ public enum ListingProjector {
         return Projection(inStock: inStock, audienceMask: productMask, minPrices: minPrices, scopes: scopes)
     }
 
+    /// A product's row in one scope's listings: the values it is sorted by there, and who sees it.
+    public struct Entry: Sendable, Equatable {
+        public var position: Int64
+        public var createdAt: Int64
+        public var salesCount: Int64
+        public var inStock: Bool
+        public var audienceMask: Int64
+
+        public init(position: Int64, createdAt: Int64, salesCount: Int64, inStock: Bool, audienceMask: Int64) {
+            self.position = position
+            self.createdAt = createdAt
+            self.salesCount = salesCount
+            self.inStock = inStock
+            self.audienceMask = audienceMask
+        }
+    }
+
+    /// One product's listing rows before and after a write, by scope (lower-case id text), and its
+    /// cheapest price per currency code before and after: what the caches need to tell which pages moved.
+    public struct ListingChange: Sendable {
+        public var before: [String: Entry] = [:]
+        public var after: [String: Entry] = [:]
+        public var minPrices: [String: (before: Int64?, after: Int64?)] = [:]
+
+        public init(before: [String: Entry] = [:], after: [String: Entry] = [:], minPrices: [String: (before: Int64?, after: Int64?)] = [:]) {
+            self.before = before
+            self.after = after
+            self.minPrices = minPrices
+        }
+    }
+
     /// What a reprojection changed, for the caches.
     public struct Outcome: Sendable {
         /// Listing scopes (category ids, and the merchant id for the whole catalog) the products now appear in.
         public var scopes: Set<SQLValue> = []
         /// Per product and currency: the cheapest price before and after.
         public var minPrices: [ProductID: [CurrencyCode: (before: Int64?, after: Int64?)]] = [:]
+        /// Per product: its listing rows before and after, by scope (lower-case id text). A scope in only
+        /// one of them is one the product left or entered.
+        public var entries: [ProductID: (before: [String: Entry], after: [String: Entry])] = [:]
+
+        /// What changed for each product's listings, in the form the caches take; every product of
+        /// `products` has an entry, even one that is listed nowhere (a draft, an archived product).
+        public func changes(covering products: [ProductID]) -> [ProductID: ListingChange] {
+            var changes = Dictionary(products.map { ($0, ListingChange()) }) { first, _ in first }
+            for (product, entries) in self.entries {
+                changes[product, default: ListingChange()].before = entries.before
+                changes[product, default: ListingChange()].after = entries.after
+            }
+            for (product, prices) in minPrices {
+                for (currency, move) in prices { changes[product, default: ListingChange()].minPrices[currency.code] = move }
+            }
+            return changes
+        }
 
         /// `scopes` as lower-case id text (the form cache namespaces use), sorted.
         public var scopeIDs: [String] {
@@ -105,8 +153,12 @@ public enum ListingProjector {
                     batch.map(\.sql)))
             }
             let facts = try await loadFacts(batch, on: tx)
-            for (product, currency, amount) in try await deleteProjections(batch, on: tx) {
+            let deleted = try await deleteProjections(batch, on: tx)
+            for (product, currency, amount) in deleted.prices {
                 outcome.minPrices[product, default: [:]][currency, default: (nil, nil)].before = amount
+            }
+            for (product, scope, entry) in deleted.entries {
+                outcome.entries[product, default: ([:], [:])].before[scope] = entry
             }
             var entries: [[SQLValue]] = []
             var prices: [[SQLValue]] = []
@@ -120,6 +172,11 @@ public enum ListingProjector {
                 guard fact.status == .active else { continue }
                 outcome.scopes.formUnion(projection.scopes.keys)
                 for (scope, mask) in projection.scopes {
+                    if case .uuid(let scopeID) = scope {
+                        outcome.entries[fact.id, default: ([:], [:])].after[CategoryID(scopeID).description] = Entry(
+                            position: fact.position, createdAt: fact.createdAt, salesCount: fact.salesCount, inStock: projection.inStock,
+                            audienceMask: mask.rawValue)
+                    }
                     entries.append([
                         merchantID.sql, scope, fact.id.sql, .int(fact.position), .int(fact.createdAt),
                         .int(fact.salesCount), .bool(projection.inStock), .int(mask.rawValue),
@@ -194,17 +251,27 @@ public enum ListingProjector {
     }
 
     /// Deletes the products' projection rows; returns the cheapest prices they had.
-    static func deleteProjections(_ ids: [ProductID], on tx: any SQLExecutor) async throws -> [(ProductID, CurrencyCode, Int64)] {
+    /// Deletes the products' projection rows; returns what they held (the listing rows by scope, and the
+    /// cheapest prices), so the caches learn what left or moved without another read.
+    static func deleteProjections(
+        _ ids: [ProductID], on tx: any SQLExecutor
+    ) async throws -> (entries: [(ProductID, String, Entry)], prices: [(ProductID, CurrencyCode, Int64)]) {
         let list = BatchInsert.placeholders(count: ids.count, startingAt: 1)
         let binds = ids.map(\.sql)
-        for table in ["listing_entries", "listing_prices"] {
-            try await tx.execute(SQL("DELETE FROM \(table) WHERE product_id IN (\(list))", binds))
+        let entries = try await tx.query(SQL(
+            "DELETE FROM listing_entries WHERE product_id IN (\(list)) RETURNING product_id, scope_id, position, created_at, sales_count, in_stock, audience_mask",
+            binds)
+        ).map { row in
+            (try row.id(0, as: ProductID.self), try row.id(1, as: CategoryID.self).description,
+             Entry(position: try row.int(2), createdAt: try row.int(3), salesCount: try row.int(4), inStock: try row.bool(5), audienceMask: try row.int(6)))
         }
-        return try await tx.query(SQL("DELETE FROM product_prices WHERE product_id IN (\(list)) RETURNING product_id, currency, min_amount", binds))
-            .compactMap { row in
+        try await tx.execute(SQL("DELETE FROM listing_prices WHERE product_id IN (\(list))", binds))
+        let prices = try await tx.query(SQL("DELETE FROM product_prices WHERE product_id IN (\(list)) RETURNING product_id, currency, min_amount", binds))
+            .compactMap { row -> (ProductID, CurrencyCode, Int64)? in
                 guard let currency = CurrencyCode(try row.text(1)) else { return nil }
                 return (try row.id(0), currency, try row.int(2))
             }
+        return (entries, prices)
     }
 }
 

@@ -1,5 +1,6 @@
 import Foundation
 @testable import MercatoAdmin
+import MercatoCache
 import MercatoCatalog
 import MercatoCore
 import MercatoStorage
@@ -23,14 +24,68 @@ struct AdminServiceTests {
         }
     }
 
-    @Test func aProductWriteInvalidatesTheWholeMerchantNamingWhatChanged() async throws {
+    @Test func aRenameInvalidatesTheProductAndThePagesHoldingItNotTheMerchant() async throws {
         try await Self.withAdmin { admin, bus, merchant, product in
             let renamed = try await admin.updateProduct(merchant, id: product.id, try ProductPatchInput(name: "Desk lamp").validated())
             #expect(renamed.name == "Desk lamp")
             let events = bus.events.withLock { $0 }
-            #expect(events.map(\.namespace) == [CacheNamespace.merchant(merchant.slug)])
-            #expect(events.first?.surrogateKeys == ["m:\(merchant.id)", "p:\(product.id)"])
+            let root = CacheNamespace.listings(merchant.slug, scope: CacheNamespace.rootScope)
+            #expect(events.map(\.namespace) == [
+                CacheNamespace.prices(merchant.slug), CacheNamespace.stock(merchant.slug, product.id), CacheNamespace.product(merchant.slug, product.id), root,
+            ])
+            #expect(events.first { $0.namespace == CacheNamespace.product(merchant.slug, product.id) }?.surrogateKeys == ["p:\(product.id)"])
+            // A card change: every page holding the product is stale, no other page is.
+            #expect(events.first { $0.namespace == root }?.moves == [
+                SortMove(dimension: CacheNamespace.cardDimension, from: nil, to: nil, product: product.id.description),
+            ])
             #expect(bus.facts.withLock { $0 }.isEmpty)
+        }
+    }
+
+    @Test func aDescriptionEditTouchesTheDetailOnly() async throws {
+        try await Self.withAdmin { admin, bus, merchant, product in
+            _ = try await admin.updateProduct(merchant, id: product.id, try ProductPatchInput(description: "Brass, 40 cm").validated())
+            #expect(bus.namespaces.contains(CacheNamespace.product(merchant.slug, product.id)))
+            #expect(!bus.namespaces.contains { $0.contains("#listings:") || $0 == CacheNamespace.merchant(merchant.slug) })
+        }
+    }
+
+    @Test func archivingMovesTheProductOutOfEverySortOfItsScopes() async throws {
+        try await Self.withAdmin { admin, bus, merchant, product in
+            _ = try await admin.archiveProduct(merchant, id: product.id)
+            let root = CacheNamespace.listings(merchant.slug, scope: CacheNamespace.rootScope)
+            let moves = try #require(bus.events.withLock { $0 }.first { $0.namespace == root }?.moves)
+            let currency = merchant.defaultMarket.currency.code
+            #expect(Set(moves.map(\.dimension)) == [CacheNamespace.positionDimension, CacheNamespace.createdDimension, CacheNamespace.salesDimension, currency])
+            #expect(moves.allSatisfy { $0.to == nil && $0.from != nil && $0.product == product.id.description })
+            #expect(moves.first { $0.dimension == currency }?.from == 4200)
+            #expect(!bus.namespaces.contains(CacheNamespace.merchant(merchant.slug)))
+        }
+    }
+
+    @Test func aNewProductEntersItsScopesAndRenewsTheSlugDirectory() async throws {
+        try await Self.withAdmin { admin, bus, merchant, _ in
+            let currency = merchant.defaultMarket.currency
+            let category = try await admin.createCategory(merchant, try CategoryInput(slug: "lights", name: "Lights").validated())
+            bus.clear()
+            let created = try await admin.createProduct(merchant, try ProductInput(
+                slug: "spot", name: "Spot", categoryIds: [category.id.description],
+                variants: [VariantInput(sku: "SPOT-1", prices: [MoneyInput(currency: currency.code, amount: 900)], stock: 1)]
+            ).validated())
+            let namespaces = bus.namespaces
+            #expect(namespaces.contains(CacheNamespace.listings(merchant.slug, scope: CacheNamespace.rootScope)))
+            #expect(namespaces.contains(CacheNamespace.listings(merchant.slug, scope: category.id.description)))
+            #expect(namespaces.contains(CacheNamespace.productSlugs(merchant.slug)))
+            #expect(!namespaces.contains(CacheNamespace.merchant(merchant.slug)))
+            let moves = bus.events.withLock { $0 }.compactMap(\.moves).joined()
+            #expect(moves.allSatisfy { $0.from == nil && $0.to != nil && $0.product == created.id.description })
+        }
+    }
+
+    @Test func aCategoryWriteStillInvalidatesTheWholeMerchant() async throws {
+        try await Self.withAdmin { admin, bus, merchant, _ in
+            _ = try await admin.createCategory(merchant, try CategoryInput(slug: "lights", name: "Lights").validated())
+            #expect(bus.namespaces == [CacheNamespace.merchant(merchant.slug)])
         }
     }
 

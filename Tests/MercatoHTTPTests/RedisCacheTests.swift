@@ -120,6 +120,62 @@ struct RedisCacheTests {
         }
     }
 
+    /// Tenant isolation of merchant-wide writes: a product edit and a category rename of store A reload A's
+    /// pages that hold them, on both instances, while store B's pages of the same shapes (same seed, same
+    /// categories) stay cached on both. A write that bumped a namespace shared by the stores (one not
+    /// prefixed by the merchant) would drop B's pages and fail the last loop.
+    @Test(arguments: Backend.available)
+    func merchantWideWritesStayInsideTheirTenant(backend: Backend) async throws {
+        try await RedisHarness.withTwoInstances(backend, redisURL: try #require(RedisHarness.url)) { a, b, fixture, _, _ in
+            /// The same shapes in a store: a listing, a detail of its first product, the tree, a category's page.
+            func shapes(_ slug: String) async throws -> (pages: [String], product: String, category: [String: Any]) {
+                let store = "/v1/stores/\(slug)"
+                let listing = try await a.json("\(store)/products?limit=10"), tree = try await a.json("\(store)/categories")
+                let product = try #require(listing.items.first?["id"] as? String)
+                let category = try #require((tree.object["categories"] as? [[String: Any]])?.first)
+                let categorySlug = try #require(category["slug"] as? String)
+                let pages = ["\(store)/products?limit=10", "\(store)/products/\(product)", "\(store)/categories", "\(store)/products?category=\(categorySlug)&limit=10"]
+                return (pages, product, category)
+            }
+            let (storeA, storeB) = (fixture.merchants[0].slug, fixture.merchants[1].slug)
+            let shopA = try await shapes(storeA), shopB = try await shapes(storeB)
+            // The tree in another market: asked for on B only, to learn when B has heard A's last write.
+            let sentinel = "/v1/stores/\(storeA)/categories?market=US"
+            for (client, name) in [(a, "A"), (b, "B")] {
+                for page in shopA.pages + shopB.pages + [sentinel] {
+                    for _ in 0..<3 where try await client.json(page).cache != "hit" {}
+                    #expect(try await client.json(page).cache == "hit", "\(page) is warm on \(name)")
+                }
+            }
+
+            let renamed = try await a.admin("/v1/admin/products/\(shopA.product)", token: fixture.tokens[0], method: .patch, body: #"{"name": "Renamed in A"}"#)
+            #expect(renamed.status == .ok, "\(renamed.detail)")
+            let categoryID = try #require(shopA.category["id"] as? String), categorySlug = try #require(shopA.category["slug"] as? String)
+            let category = try await a.admin("/v1/admin/categories/\(categoryID)", token: fixture.tokens[0], method: .put, body: """
+                {"slug": "\(categorySlug)", "name": "Renamed category of A"}
+                """)
+            #expect(category.status == .ok, "\(category.detail)")
+            let heard = try await poll(timeout: .seconds(30)) {
+                (try await b.json(sentinel).object["categories"] as? [[String: Any]] ?? []).contains { $0["name"] as? String == "Renamed category of A" }
+            }
+            try #require(heard != nil, "instance B did not hear A's category rename within 30 s")
+
+            for (client, name) in [(a, "A"), (b, "B")] {
+                for page in shopA.pages {
+                    // Reloaded: from the database (a miss; a category page is first answered uncached, to relearn the
+                    // category's id), or from the fill the other instance made under the new generations.
+                    let outcome = try await client.json(page).cache
+                    #expect(["miss", "bypass", "shared"].contains(outcome), "store A's \(page) on \(name): \(outcome ?? "-"), it must be reloaded")
+                }
+                for page in shopB.pages {
+                    #expect(try await client.json(page).cache == "hit", "store B's \(page) on \(name) was dropped by store A's writes")
+                }
+            }
+            let listing = try await b.json(shopA.pages[0])
+            #expect(listing.items.contains { $0["name"] as? String == "Renamed in A" })
+        }
+    }
+
     /// `/metrics` counts each storefront lookup once, under the tier that answered it: a Redis hit is neither
     /// a near-cache hit nor a miss.
     @Test func exportedLookupsCountEachLookupOnce() async throws {

@@ -166,6 +166,9 @@ public enum CacheNamespace {
             }
             if !moves.isEmpty { result[scope] = moves }
         }
+        if cardChanged {
+            for scope in change.unchanged { result[scope, default: []].append(SortMove(dimension: cardDimension, from: nil, to: nil, product: id)) }
+        }
         return result
     }
 

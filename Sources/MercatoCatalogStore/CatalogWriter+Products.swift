@@ -54,9 +54,14 @@ extension CatalogWriter {
     }
 
     /// Applies a patch to a product.
+    ///
+    /// Only position, status and categories reach the listing projections, so a patch of text, images or
+    /// tax class re-projects nothing: it is one UPDATE (which also names the scopes the product is listed
+    /// in, for the caches) and the product's reload.
     public func updateProduct(merchantID: MerchantID, id: ProductID, patch: ProductPatch) async throws -> (AdminProduct, WriteEffect) {
         try await database.transaction { tx in
-            let before = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
+            // The categories before are needed only when they change (the union is what the caches drop).
+            let before = patch.categoryIDs == nil ? nil : try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
             var sets: [String] = []
             var binds: [SQLValue] = [merchantID.sql, id.sql]
             func set(_ column: String, _ value: SQLValue) {
@@ -74,12 +79,19 @@ extension CatalogWriter {
             if let status = patch.status { set("status", .text(status.rawValue)) }
             if let taxClass = patch.taxClass { set("tax_class", .text(taxClass.rawValue)) }
             set("updated_at", .int(WallClock.nowMicros()))
+            let scopeList = tx.dialect == .postgres
+                ? "(SELECT string_agg(scope_id::text, ',') FROM listing_entries WHERE product_id = $2)"
+                : "(SELECT group_concat(scope_id, ',') FROM listing_entries WHERE product_id = $2)"
+            let updated: ResultRow
             do {
-                try await tx.execute(SQL("UPDATE products SET \(sets.joined(separator: ", ")) WHERE merchant_id = $1 AND id = $2", binds))
+                guard let row = try await tx.query(SQL(
+                    "UPDATE products SET \(sets.joined(separator: ", ")) WHERE merchant_id = $1 AND id = $2 RETURNING id, \(scopeList)", binds)
+                ).first else { throw MercatoError.notFound("product \(id) not found") }
+                updated = row
             } catch StorageError.uniqueViolation {
                 throw MercatoError.conflict("a product with slug '\(patch.slug ?? "")' already exists in this store")
             }
-            if let categoryIDs = patch.categoryIDs {
+            if let categoryIDs = patch.categoryIDs, let before {
                 if categoryIDs.isEmpty, !before.categoryIDs.isEmpty {
                     try await Self.refuseImplicitPublication(before.categoryIDs, merchantID: merchantID, on: tx)
                 }
@@ -87,13 +99,18 @@ extension CatalogWriter {
                 try await tx.execute("DELETE FROM product_categories WHERE product_id = $1", id.sql)
                 try await Self.setCategories(categoryIDs, of: id, on: tx)
             }
-            let outcome = try await ListingProjector.reproject([id], merchantID: merchantID, on: tx)
+            let reprojected = patch.position != nil || patch.status != nil || patch.categoryIDs != nil
+            let outcome = reprojected ? try await ListingProjector.reproject([id], merchantID: merchantID, on: tx) : ListingProjector.Outcome()
             let after = try await Self.loadProduct(merchantID: merchantID, id: id, on: tx)
-            let categories = Array(Set(before.categoryIDs + after.categoryIDs)).sorted()
+            let categories = Array(Set((before?.categoryIDs ?? []) + after.categoryIDs)).sorted()
             var effect = WriteEffect(merchantID: merchantID, productIDs: [id], categoryIDs: categories)
             effect.listingChanges = outcome.changes(covering: [id])
-            effect.cardChanged = before.name != after.name || before.slug != after.slug || before.images.first != after.images.first
-            effect.slugsChanged = before.slug != after.slug
+            if !reprojected {
+                effect.listingChanges[id]?.unchanged = (try updated.optionalText(1) ?? "").split(separator: ",").map(String.init)
+            }
+            // Without the values before, a patch that sets what a card shows counts as a change.
+            effect.cardChanged = patch.name != nil || patch.slug != nil || patch.images != nil
+            effect.slugsChanged = patch.slug != nil
             return (after, effect)
         }
     }
@@ -280,40 +297,56 @@ extension CatalogWriter {
     }
 
     static func loadProduct(merchantID: MerchantID, id: ProductID, on tx: any SQLExecutor) async throws -> AdminProduct {
-        // The categories come along as one comma-separated column: a statement fewer on every admin write.
-        let categoryList = tx.dialect == .postgres
-            ? "(SELECT string_agg(category_id::text, ',') FROM product_categories WHERE product_id = $2)"
-            : "(SELECT group_concat(category_id, ',') FROM product_categories WHERE product_id = $2)"
-        guard let row = try await tx.query(
-            "SELECT id, slug, name, description, images, position, status, sales_count, created_at, tax_class, \(categoryList) FROM products WHERE merchant_id = $1 AND id = $2",
-            merchantID.sql, id.sql
+        // One statement: the categories come along as one comma-separated column, the variants with their
+        // prices as one JSON column (every admin write answers with the product, so this is on each of them).
+        let (categoryList, variantList) = tx.dialect == .postgres
+            ? ("(SELECT string_agg(category_id::text, ',') FROM product_categories WHERE product_id = $2)",
+               """
+               (SELECT json_agg(json_build_object('id', v.id, 'sku', v.sku, 'options', v.options, 'stock', v.stock, 'position', v.position,
+                   'prices', (SELECT json_agg(json_build_object('currency', vp.currency, 'amount', vp.amount)) FROM variant_prices vp WHERE vp.variant_id = v.id)))
+                FROM variants v WHERE v.product_id = $2)
+               """)
+            : ("(SELECT group_concat(category_id, ',') FROM product_categories WHERE product_id = $2)",
+               """
+               (SELECT json_group_array(json_object('id', v.id, 'sku', v.sku, 'options', v.options, 'stock', v.stock, 'position', v.position,
+                   'prices', json((SELECT json_group_array(json_object('currency', vp.currency, 'amount', vp.amount)) FROM variant_prices vp WHERE vp.variant_id = v.id))))
+                FROM variants v WHERE v.product_id = $2)
+               """)
+        guard let row = try await tx.query(SQL(
+            "SELECT id, slug, name, description, images, position, status, sales_count, created_at, tax_class, \(categoryList), \(variantList) FROM products WHERE merchant_id = $1 AND id = $2",
+            [merchantID.sql, id.sql])
         ).first else { throw MercatoError.notFound("product \(id) not found") }
         let categories = try (row.optionalText(10) ?? "").split(separator: ",").map { text in
             guard let id = CategoryID(text) else { throw StorageError.decoding("not a category id: \(text)") }
             return id
         }.sorted()
-        var variants: [AdminVariant] = []
-        var index: [VariantID: Int] = [:]
-        for v in try await tx.query(
-            """
-            SELECT v.id, v.sku, v.options, v.stock, p.currency, p.amount FROM variants v
-            LEFT JOIN variant_prices p ON p.variant_id = v.id WHERE v.product_id = $1 ORDER BY v.position, v.id, p.currency
-            """, id.sql)
-        {
-            let variantID: VariantID = try v.id(0)
-            if index[variantID] == nil {
-                index[variantID] = variants.count
-                variants.append(AdminVariant(id: variantID, sku: try v.text(1), optionsJSON: try v.text(2), prices: [], stock: try v.int(3)))
-            }
-            if let code = try v.optionalText(4), let currency = CurrencyCode(code), let i = index[variantID] {
-                variants[i].prices.append(Money(currency: currency, amount: try v.int(5)))
-            }
-        }
         return AdminProduct(
             id: try row.id(0), slug: try row.text(1), name: try row.text(2), description: try row.text(3),
             images: (try? JSONDecoder().decode([String].self, from: Data(try row.text(4).utf8))) ?? [],
             position: try row.int(5), status: ProductStatus(rawValue: try row.text(6)) ?? .draft, salesCount: try row.int(7),
-            createdAt: try row.int(8), categoryIDs: categories, variants: variants, taxClass: TaxClass(rawValue: try row.text(9)) ?? .standard)
+            createdAt: try row.int(8), categoryIDs: categories, variants: try Self.variants(fromJSON: try row.optionalText(11)),
+            taxClass: TaxClass(rawValue: try row.text(9)) ?? .standard)
+    }
+
+    /// A product's variants from `loadProduct`'s JSON column, in variant order, prices by currency.
+    static func variants(fromJSON text: String?) throws -> [AdminVariant] {
+        struct Row: Decodable {
+            struct Price: Decodable { var currency: String; var amount: Int64 }
+            var id: String, sku: String, options: String, stock: Int64, position: Int64
+            var prices: [Price]?
+        }
+        guard let text else { return [] }
+        let rows: [Row]
+        do {
+            rows = try JSONDecoder().decode([Row].self, from: Data(text.utf8))
+        } catch {
+            throw StorageError.decoding("a product's variants: \(error)")
+        }
+        return try rows.sorted { ($0.position, $0.id) < ($1.position, $1.id) }.map { row in
+            guard let id = VariantID(row.id) else { throw StorageError.decoding("not a variant id: \(row.id)") }
+            let prices = (row.prices ?? []).compactMap { price in CurrencyCode(price.currency).map { Money(currency: $0, amount: price.amount) } }
+            return AdminVariant(id: id, sku: row.sku, optionsJSON: row.options, prices: prices.sorted { $0.currency.code < $1.currency.code }, stock: row.stock)
+        }
     }
 
     static func jsonText(_ value: some Encodable) -> String {

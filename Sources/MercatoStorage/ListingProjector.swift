@@ -96,11 +96,16 @@ public enum ListingProjector {
         public var before: [String: Entry] = [:]
         public var after: [String: Entry] = [:]
         public var minPrices: [String: (before: Int64?, after: Int64?)] = [:]
+        /// Scopes the product stays listed in with its rows untouched (the write re-projected nothing).
+        public var unchanged: [String] = []
 
-        public init(before: [String: Entry] = [:], after: [String: Entry] = [:], minPrices: [String: (before: Int64?, after: Int64?)] = [:]) {
+        public init(
+            before: [String: Entry] = [:], after: [String: Entry] = [:], minPrices: [String: (before: Int64?, after: Int64?)] = [:], unchanged: [String] = []
+        ) {
             self.before = before
             self.after = after
             self.minPrices = minPrices
+            self.unchanged = unchanged
         }
     }
 

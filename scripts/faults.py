@@ -17,14 +17,18 @@ for a bounded time with a recovery window in between:
   primary-restart  the primary stopped (fast shutdown), kept down --primary-down s, started again
 
 For each fault it reports failed storefront reads, checkout outcomes by status (503s with and without
-Retry-After), 5xx other than 503, oversold units and lost or duplicated orders (both checked in the
-database with psql), stale reads after recovery (a freshness checker reads both instances after every
-acknowledged admin write) and the time to recover. Markdown on stdout, everything in a JSON file.
-Exit status: 0 all hard invariants held, 1 one broke (a 500, oversold units, a lost or duplicated order,
-a stale read after recovery), 2 the setup failed.
+Retry-After), 5xx other than 503, the unit accounting per checkout variant (initial stock + restocks = on
+sale + held + sold: oversold and lost units) and lost or duplicated orders (both checked in the database
+with psql), stale reads after recovery (after every acknowledged admin write a freshness checker reads the
+product's detail and a listing page showing it, with its price and in_stock holes, from both instances)
+and the time to recover. Markdown on stdout, everything in a JSON file.
+Exit status: 0 all hard invariants held, 1 one broke (a 500, an oversold or lost unit, a lost or
+duplicated order, a stale read after recovery, a fault that could not be injected or lifted, a database
+check that could not run), 2 the setup failed.
 
   scripts/faults.py [--mercato .build/release/mercato]            # every fault, about 3 minutes
   scripts/faults.py --short                                       # CI: redis + inventory-kill, about 60 s
+  scripts/faults.py --self-test                                   # the checker alone, on made-up answers
 
 Needs root (scripts/postgres.sh runs PostgreSQL as the postgres user), PostgreSQL and Redis installed.
 Python standard library only.
@@ -63,6 +67,10 @@ def log(message):
 
 class SetupError(Exception):
     pass
+
+
+class CheckError(RuntimeError):
+    """A database check could not run (psql failed): the invariants are unverified, so the run fails."""
 
 
 def free_port(taken):
@@ -407,7 +415,7 @@ class Stack:
                               "-p", str(self.pg_port), "-U", "postgres", "-d", "mercato", "-c", sql],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=timeout)
         if out.returncode != 0:
-            raise RuntimeError(f"psql failed: {out.stderr.strip()}")
+            raise CheckError(f"psql on 127.0.0.1:{self.pg_port} failed: {out.stderr.strip()}")
         return [line.split("\x1f") for line in out.stdout.splitlines() if line]
 
     # -- components
@@ -586,19 +594,64 @@ class Catalog:
             # Ranks 4.. rather than the very top: they sell out within a minute or two, and the hottest variants
             # keep checkouts flowing through every fault after that.
             initial = 15 if 4 <= index < 4 + scarce else 100_000
-            r = http_call(port, "PUT", f"/v1/admin/variants/{variant['id']}/stock", {"quantity": initial}, auth, timeout)
-            if r.status != 200:
-                raise SetupError(f"setting stock answered {r.status}: {r.body[:300]!r}")
+            self._admin_put(port, auth, f"/v1/admin/variants/{variant['id']}/stock", {"quantity": initial}, timeout)
             self.checkout_variants.append({"id": variant["id"], "product": product, "initial": initial})
-        # Write products: the next ranks (popular enough to be read and cached by the load too).
+        self.restocks = {}  # variant id -> units added after `initial` (none: a stock PUT sets an absolute level)
+        # Write products: the next ranks (popular enough to be read and cached by the load too). The first
+        # variant is written; the product's other variants get stock 0 here and are never written again, so
+        # the listing's `in_stock` hole follows the written variant alone, and price writes stay below the other
+        # variants' cheapest price, so the listing's `price` hole (the product's cheapest price) moves with them.
         self.write_targets = []
         for product in self.products[checkout_variants:checkout_variants + write_products]:
             detail = http_call(port, "GET", f"/v1/stores/{STORE}/products/{product}", timeout=timeout).json()
             variant = detail["variants"][0]
-            self.write_targets.append({"product": product, "variant": variant["id"],
-                                       "currency": variant["price"]["currency"], "lock": threading.Lock()})
-        # The load never touches the checkout or write products' listings specially: they are just popular.
+            currency = variant["price"]["currency"]
+            others = detail["variants"][1:]
+            for other in others:
+                if other.get("stock", 0) != 0:
+                    self._admin_put(port, auth, f"/v1/admin/variants/{other['id']}/stock", {"quantity": 0}, timeout)
+            prices = [o["price"]["amount"] for o in others if (o.get("price") or {}).get("currency") == currency]
+            self.write_targets.append({"product": product, "variant": variant["id"], "currency": currency,
+                                       "others_min_price": min(prices) if prices else None, "others_in_stock": False,
+                                       "listing": None, "lock": threading.Lock()})
+        self._find_listings(port, timeout)
         return self
+
+    @staticmethod
+    def _admin_put(port, auth, path, body, timeout):
+        """A setup write, waiting out the admin write rate limit (429 + Retry-After)."""
+        for _ in range(20):
+            r = http_call(port, "PUT", path, body, auth, timeout)
+            if r.status == 200:
+                return r
+            if r.status != 429:
+                raise SetupError(f"PUT {path} answered {r.status or r.error}: {r.body[:300]!r}")
+            time.sleep(float(r.headers.get("retry-after", "1") or 1))
+        raise SetupError(f"PUT {path}: still rate-limited")
+
+    def _find_listings(self, port, timeout):
+        """For each write target, a listing page that shows it, read by the freshness checker: its category's
+        first page as the load asks for it (limit 24, by position), else that category's first 100, else the
+        whole store's first 100 by position (the write targets are ranks 21-60 of that order). Sorted by
+        position, so neither a price nor a stock write moves the product off the page."""
+        wanted = {t["product"]: t for t in self.write_targets}
+        candidates = [(f"/v1/stores/{STORE}/products?limit=24&sort=position&category={c}", c) for c in self.categories]
+        candidates += [(f"/v1/stores/{STORE}/products?limit=100&sort=position&category={c}", c) for c in self.categories]
+        candidates.append((f"/v1/stores/{STORE}/products?limit=100&sort=position", None))
+        for path, category in candidates:
+            if all(t["listing"] for t in self.write_targets):
+                break
+            r = http_call(port, "GET", path, timeout=timeout)
+            if r.status != 200:
+                raise SetupError(f"{path} answered {r.status or r.error}")
+            for item in r.json().get("items", []):
+                t = wanted.get(item.get("id"))
+                if t is not None and t["listing"] is None:
+                    t["listing"] = path
+                    t["listing_category"] = category
+        missing = [t["product"] for t in self.write_targets if not t["listing"]]
+        if missing:
+            raise SetupError(f"no listing page shows write targets {missing[:3]}")
 
 
 class Recorder:
@@ -615,7 +668,8 @@ class Recorder:
     def request(self, t0, kind, step, resp, attempts, method, path):
         entry = {"t": resp.start - t0, "ms": (resp.end - resp.start) * 1000, "kind": kind, "step": step,
                  "status": resp.status, "error": resp.error, "retry_after": resp.headers.get("retry-after"),
-                 "instance": "AB"[resp.port] if isinstance(resp.port, int) and resp.port < 2 else "?", "attempts": attempts}
+                 "instance": "AB"[resp.port] if isinstance(resp.port, int) and resp.port < 2 else "?", "attempts": attempts,
+                 "path": path}
         # Evidence: every 5xx but a 503 with Retry-After, and every request that hit the client timeout (a hang).
         bad = (resp.status >= 500 and not (resp.status == 503 and resp.headers.get("retry-after"))) or resp.error == "timeout"
         if bad:
@@ -808,28 +862,26 @@ class Load:
         finally:
             target["lock"].release()
 
-    def _variant_value(self, resp, target, price):
-        if resp.status != 200:
-            return None
-        for v in resp.json().get("variants", []):
-            if v.get("id") == target["variant"]:
-                return (v.get("price") or {}).get("amount") if price else v.get("stock")
-        return None
-
     def _write_and_check(self, op, target):
-        path = f"/v1/stores/{STORE}/products/{target['product']}"
+        detail_path = f"/v1/stores/{STORE}/products/{target['product']}"
+        listing_path = target["listing"]
         price = op["price"]
-        # Warm both instances first, so there is a cached answer that the write has to invalidate.
+        kind = "price" if price else "stock"
+        # Warm both instances first (detail and the listing page that shows the product), so there are cached
+        # answers that the write has to invalidate or refill.
         current = None
+        listing_before = None
         for inst in (0, 1):
-            r = http_call(self.stack.api_ports[inst], "GET", path, timeout=self.args.timeout)
-            current = self._variant_value(r, target, price) if current is None else current
+            r = http_call(self.stack.api_ports[inst], "GET", detail_path, timeout=self.args.timeout)
+            if current is None:
+                current = detail_value(r.status, r.json() if r.status == 200 else None, target["variant"], kind)
+            r = http_call(self.stack.api_ports[inst], "GET", listing_path, timeout=self.args.timeout)
+            if listing_before is None:
+                listing_before = listing_value(r.status, r.json() if r.status == 200 else None, target["product"], kind)
         with self.lock:
             self.write_seq += 1
             seq = self.write_seq
-        value = (1000 + seq * 7919 % 90000) if price else (100 + seq * 37 % 800)
-        if value == current:
-            value += 1
+        value = write_value(kind, seq, current, target["others_min_price"])
         if price:
             r = self.send(op, "write", "price", "PUT", f"/v1/admin/variants/{target['variant']}/price",
                           {"currency": target["currency"], "amount": value}, self.auth)
@@ -841,28 +893,98 @@ class Load:
         if r.status != 200:
             return
         acked = self.now()
-        check = {"t": acked, "kind": "price" if price else "stock", "product": target["product"], "value": value,
+        expected = {"detail": value, "listing": expected_listing(kind, value, target)}
+        check = {"t": acked, "kind": kind, "product": target["product"], "value": value, "expected": expected,
+                 "listing_path": listing_path, "listing_before": listing_before,
+                 # The write changed what the listing shows: a listing read can tell old from new.
+                 "listing_moved": listing_before is not ABSENT and listing_before != expected["listing"],
                  "instances": {}}
         deadline = time.monotonic() + self.args.fresh_deadline
+        views = {"detail": (detail_path, lambda st, body: detail_value(st, body, target["variant"], kind)),
+                 "listing": (listing_path, lambda st, body: listing_value(st, body, target["product"], kind))}
         for inst in (0, 1):
             name = "AB"[inst]
-            reads = []
-            fresh_at = None
+            state = {v: {"reads": [], "fresh_at": None} for v in views}
             while time.monotonic() < deadline and not self.abort.is_set():
-                start = self.now()
-                rr = http_call(self.stack.api_ports[inst], "GET", path, timeout=self.args.timeout)
-                seen = self._variant_value(rr, target, price)
-                if rr.status == 200 and seen == value:
-                    fresh_at = start
+                pending = [v for v in views if state[v]["fresh_at"] is None]
+                if not pending:
                     break
-                if rr.status == 200:
-                    reads.append({"t": start, "seen": seen})
+                for v in pending:
+                    path, read = views[v]
+                    start = self.now()
+                    rr = http_call(self.stack.api_ports[inst], "GET", path, timeout=self.args.timeout)
+                    if rr.status != 200:
+                        continue
+                    seen = read(rr.status, rr.json())
+                    if seen == expected[v]:
+                        state[v]["fresh_at"] = start
+                    else:
+                        state[v]["reads"].append({"t": start, "seen": seen})
+                if all(state[v]["fresh_at"] is not None for v in views):
+                    break
                 # Read soon after the write (that is when staleness shows), then back off.
-                time.sleep(0.05 if start - acked < 1 else 0.25)
-            check["instances"][name] = {"lag_ms": None if fresh_at is None else round((fresh_at - acked) * 1000, 1),
-                                        "stale_reads": reads}
+                time.sleep(0.05 if self.now() - acked < 1 else 0.25)
+            for v in views:
+                fresh_at = state[v]["fresh_at"]
+                check["instances"][name if v == "detail" else f"{name} listing"] = {
+                    "instance": name, "view": v,
+                    "lag_ms": None if fresh_at is None else round((fresh_at - acked) * 1000, 1),
+                    "stale_reads": state[v]["reads"]}
         with self.rec.lock:
             self.rec.fresh.append(check)
+
+
+# ---------------------------------------------------------------------------------------------------
+# The freshness comparison (pure functions, so --self-test can feed them made-up answers)
+
+ABSENT = "absent"  # a 200 listing page that does not show the product
+
+
+def detail_value(status, body, variant, kind):
+    """The written variant's price amount (kind "price") or stock (kind "stock") in a product detail."""
+    if status != 200 or not isinstance(body, dict):
+        return None
+    for v in body.get("variants") or []:
+        if v.get("id") == variant:
+            return (v.get("price") or {}).get("amount") if kind == "price" else v.get("stock")
+    return ABSENT
+
+
+def listing_value(status, body, product, kind):
+    """The holes of the product's item on a listing page: its price amount (the product's cheapest price) for a
+    price write, its in_stock for a stock write; ABSENT when the page does not show it."""
+    if status != 200 or not isinstance(body, dict):
+        return None
+    for item in body.get("items") or []:
+        if item.get("id") == product:
+            return (item.get("price") or {}).get("amount") if kind == "price" else item.get("in_stock")
+    return ABSENT
+
+
+def expected_listing(kind, value, target):
+    """What the listing must show once the write is visible: the cheapest of the written price and the other
+    variants' prices; in stock when the written level or another variant's is above zero."""
+    if kind == "price":
+        others = target.get("others_min_price")
+        return value if others is None else min(value, others)
+    return value > 0 or bool(target.get("others_in_stock"))
+
+
+def write_value(kind, seq, current, others_min_price):
+    """The value of the seq-th admin write: different from the current one, and such that the listing shows
+    the change. A price below the other variants' cheapest; every third stock write of a level above zero is
+    0 (the `in_stock` hole flips, and the in_stock=true pages' membership with it), else back above zero."""
+    if kind == "price":
+        hi = 91_000 if others_min_price is None else others_min_price - 1
+        lo = max(1, min(1_000, hi // 2))
+        value = lo + seq * 7919 % max(1, hi - lo + 1)
+        if value == current:
+            value = value - 1 if value > lo else value + 1
+        return value
+    if current and seq % 3 == 0:
+        return 0
+    value = 100 + seq * 37 % 800
+    return value + 1 if value == current else value
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -938,23 +1060,65 @@ def db_units(stack, catalog):
                     WHERE rl.variant_id = v.id AND r.status = 'committed'), 0),
           (SELECT count(*) FROM variants WHERE stock < 0)
         FROM variants v WHERE v.id IN ({ids})""")
-    initial = {v["id"]: v["initial"] for v in catalog.checkout_variants}
+    # The suite never restocks a checkout variant: a stock PUT sets an absolute level, which would race with
+    # the reservations and make the units unaccountable. The accounting takes restocks all the same.
+    return account_units({v["id"]: v["initial"] for v in catalog.checkout_variants}, catalog.restocks, rows)
+
+
+def account_units(initial, restocks, rows):
+    """Unit accounting per tracked variant: initial + restocks = stock now + held (open reservations) + sold
+    (committed reservations). rows: (variant id, stock, held, committed, variants with negative stock), as
+    db_units reads them in one snapshot. A negative difference (more on the shelf, held or sold than ever
+    existed), committed units above what existed, or negative stock anywhere is overselling; a positive
+    difference is units lost: neither on sale, held nor sold. Both break the run (unit_violations)."""
     result = {"negative_stock_variants": int(rows[0][4]) if rows else 0, "variants": {}, "oversold_units": 0,
-              "unaccounted_units": 0}
+              "unaccounted_units": 0, "lost_by_variant": {}, "oversold_by_variant": {},
+              "missing_variants": sorted(set(initial) - {r[0] for r in rows})}
     for vid, stock, held, committed, _ in rows:
         stock, held, committed = int(stock), int(held), int(committed)
-        delta = initial[vid] - (stock + held + committed)  # 0: every unit is on the shelf, held or sold
-        result["variants"][vid] = {"initial": initial[vid], "stock": stock, "held": held, "committed": committed, "delta": delta}
+        supplied = initial[vid] + restocks.get(vid, 0)
+        delta = supplied - (stock + held + committed)  # 0: every unit is on the shelf, held or sold
+        result["variants"][vid] = {"initial": initial[vid], "restocked": restocks.get(vid, 0), "stock": stock, "held": held,
+                                   "committed": committed, "delta": delta}
         # Sold or promised beyond what existed: units were created from nothing.
-        result["oversold_units"] += max(0, -delta) + max(0, committed - initial[vid])
+        over = max(0, -delta) + max(0, committed - supplied)
+        if over:
+            result["oversold_by_variant"][vid] = over
+        result["oversold_units"] += over
+        if delta > 0:
+            result["lost_by_variant"][vid] = delta
         result["unaccounted_units"] += max(0, delta)
     result["oversold_units"] += result["negative_stock_variants"]
     return result
 
 
+def unit_violations(units, expected_variants, where="at the end"):
+    """The hard invariants of the unit accounting, as messages (empty: held)."""
+    out = []
+    if units["oversold_units"]:
+        out.append(f"{units['oversold_units']} oversold units {where} ({units['oversold_by_variant']}, "
+                   f"{units['negative_stock_variants']} variants with negative stock)")
+    if units["unaccounted_units"]:
+        out.append(f"{units['unaccounted_units']} units lost {where}: neither on sale, held nor sold "
+                   f"({units['lost_by_variant']})")
+    if len(units["variants"]) != expected_variants:
+        out.append(f"checker self-test: units counted for {len(units['variants'])} of {expected_variants} variants "
+                   f"{where} (missing: {units['missing_variants'][:5]})")
+    return out
+
+
 def db_orders(stack, acked):
     """Every acknowledged order must exist exactly once, placed, for its checkout, and be its checkout's only order."""
-    rows = stack.psql("SELECT id, checkout_id, status FROM orders")
+    return match_orders(stack.psql("SELECT id, checkout_id, status FROM orders"), acked)
+
+
+def order_key(entry):
+    """One duplicated-order finding's identity (match_orders gives acknowledged orders and mismatched checkouts)."""
+    return entry.get("order") or f"checkout:{entry.get('checkout')}"
+
+
+def match_orders(rows, acked):
+    """rows: (order id, checkout id, status) of every order in the database; acked: the orders answered 201."""
     by_id = collections.defaultdict(list)
     by_checkout = collections.defaultdict(list)
     for oid, cid, status in rows:
@@ -978,9 +1142,14 @@ def db_orders(stack, acked):
 
 def db_final(stack, catalog):
     """After the load: placed orders' units per variant must equal the committed reservations' units."""
-    ids = {v["id"] for v in catalog.checkout_variants}
     rows = stack.psql("""SELECT c.id, c.lines, c.status, COALESCE(o.status, '') FROM checkouts c
                          LEFT JOIN orders o ON o.checkout_id = c.id""")
+    return summarize_checkouts(rows, {v["id"] for v in catalog.checkout_variants})
+
+
+def summarize_checkouts(rows, ids):
+    """rows: (checkout id, its lines as JSON, checkout status, its order's status or ''); ids: the tracked
+    variants. Units in placed orders per tracked variant, checkouts by state, orders still pending."""
     placed_units = collections.Counter()
     statuses = collections.Counter()
     pending = []
@@ -994,6 +1163,37 @@ def db_final(stack, catalog):
                 if vid in ids:
                     placed_units[vid] += int(line.get("quantity", 0))
     return {"checkout_states": dict(statuses), "pending_orders": pending, "placed_units": dict(placed_units)}
+
+
+def committed_vs_placed(variants, placed_units):
+    """Per tracked variant, units of committed reservations (account_units' variants) against units in placed
+    orders; the variants where they differ (empty: every sold unit is in an order and the other way round)."""
+    return {vid: {"committed": v["committed"], "placed_orders": placed_units.get(vid, 0)}
+            for vid, v in variants.items() if v["committed"] != placed_units.get(vid, 0)}
+
+
+def run_violations(windows, units, orders, mismatch, expected_variants):
+    """The hard invariants of a whole run, as messages (empty: every one held). windows: the baseline and every
+    fault, each with its analyse_window and freshness_window results; units, orders, mismatch: the database
+    checks after the load (account_units, match_orders, committed_vs_placed)."""
+    out = []
+    n500 = sum(w["window"]["status_500"] for w in windows)
+    if n500:
+        where = ", ".join(f"{w['name']} {w['window']['status_500']}" for w in windows if w["window"]["status_500"])
+        out.append(f"{n500} responses with status 500 ({where}; see evidence)")
+    out.extend(unit_violations(units, expected_variants))
+    if orders["lost"]:
+        out.append(f"{len(orders['lost'])} acknowledged orders lost (first: {orders['lost'][0]['order']})")
+    if orders["duplicated"]:
+        out.append(f"{len(orders['duplicated'])} orders duplicated")
+    if mismatch:
+        out.append(f"committed units differ from placed orders' units: {mismatch}")
+    stale = [(w["name"], r) for w in windows for r in w["freshness"]["stale_reads_after_recovery"]]
+    if stale:
+        views = collections.Counter(r["view"] for _, r in stale)
+        out.append(f"{len(stale)} stale reads after recovery ({', '.join(f'{v} {n}' for v, n in sorted(views.items()))}; "
+                   f"first: {stale[0][0]}, {stale[0][1]['view']} of {stale[0][1]['product']} on {stale[0][1]['instance']})")
+    return out
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -1050,6 +1250,8 @@ def analyse_window(rec, start, lift, end, args):
         "reads": len(reads), "failed_reads": len(failed_reads), "failed_reads_during_fault": len(during),
         "failed_reads_after_lift": len(failed_reads) - len(during),
         "failed_read_kinds": dict(collections.Counter(str(r["status"] or r["error"]) for r in failed_reads)),
+        "failed_read_samples": [{"t": round(r["t"], 2), "ms": round(r["ms"]), "instance": r.get("instance"), "path": r.get("path"),
+                                 "status": r["status"] or r["error"], "retry_after": r["retry_after"]} for r in failed_reads[:20]],
         "read_p99_ms": round(p99, 1) if p99 is not None else None,
         "failovers": sum(1 for r in reqs if r["attempts"] > 1),
         "checkout": {k: dict(v) for k, v in checkout.items()},
@@ -1065,32 +1267,46 @@ def analyse_window(rec, start, lift, end, args):
     }
 
 
-def freshness_window(rec, start, lift, end, normal, args):
-    """Freshness checks of writes acknowledged in [start, end). A stale read is a 200 showing an older value,
-    started more than --stale-budget after the write's acknowledgement; it counts *after recovery* when it
-    started at a normal time (outside every fault from injection to lift + --stale-grace)."""
-    checks = [c for c in rec.fresh if start <= c["t"] < end]
-    lags = []
+def freshness_window(fresh, start, lift, end, normal, stale_budget):
+    """Freshness checks of writes acknowledged in [start, end). A stale read is a 200 showing anything but the
+    written value (an older value, or a listing page without the product), started more than `stale_budget`
+    after the write's acknowledgement; it counts *after recovery* when it started at a normal time (outside
+    every fault from injection to lift + --stale-grace). Details and listing pages alike."""
+    checks = [c for c in fresh if start <= c["t"] < end]
+    lags = {"detail": [], "listing": []}
     stale_during, stale_after, never = 0, [], 0
+    stale_by_view = collections.Counter()
     last_stale = None
     for c in checks:
         for name, inst in c["instances"].items():
+            view = inst.get("view", "detail")
             if inst["lag_ms"] is not None:
-                lags.append(inst["lag_ms"])
+                lags[view].append(inst["lag_ms"])
             else:
                 never += 1
             for read in inst["stale_reads"]:
                 last_stale = read["t"] if last_stale is None else max(last_stale, read["t"])
-                if read["t"] - c["t"] <= args.stale_budget:
+                if read["t"] - c["t"] <= stale_budget:
                     continue
+                stale_by_view[view] += 1
                 if normal(read["t"]):
-                    stale_after.append({"write_t": round(c["t"], 2), "read_t": round(read["t"], 2), "instance": name,
-                                        "kind": c["kind"], "product": c["product"], "expected": c["value"], "seen": read["seen"]})
+                    stale_after.append({"write_t": round(c["t"], 2), "read_t": round(read["t"], 2),
+                                        "instance": inst.get("instance", name), "view": view, "kind": c["kind"],
+                                        "product": c["product"],
+                                        "expected": (c.get("expected") or {}).get(view, c["value"]), "seen": read["seen"],
+                                        "path": c.get("listing_path") if view == "listing" else None})
                 else:
                     stale_during += 1
-    lags.sort()
-    return {"writes_checked": len(checks), "lag_ms_p50": lags[len(lags) // 2] if lags else None,
-            "lag_ms_max": lags[-1] if lags else None, "never_fresh": never,
+    every = sorted(lags["detail"] + lags["listing"])
+    for v in lags:
+        lags[v].sort()
+    return {"writes_checked": len(checks), "lag_ms_p50": every[len(every) // 2] if every else None,
+            "lag_ms_max": every[-1] if every else None,
+            "detail_lag_ms_max": lags["detail"][-1] if lags["detail"] else None,
+            "listing_lag_ms_max": lags["listing"][-1] if lags["listing"] else None,
+            "listing_reads_fresh": len(lags["listing"]),
+            "listing_moved": sum(1 for c in checks if c.get("listing_moved")),
+            "never_fresh": never, "stale_reads_by_view": dict(stale_by_view),
             "stale_reads_during_fault": stale_during, "stale_reads_after_recovery": stale_after,
             "last_stale_read_after_lift_s": None if last_stale is None else round(last_stale - lift, 2)}
 
@@ -1103,15 +1319,16 @@ def markdown(result):
     out = []
     cfg = result["config"]
     out.append(f"## Fault suite: {result['started']} ({cfg['mode']}), {cfg['rate']} ops/s, seed {cfg['seed']}\n")
-    out.append("| fault | hold s | failed reads (during / after lift) of reads | checkout create, during fault | complete, during fault | 5xx ≠ 503 | oversold units | orders acked / lost / dup | stale after recovery | freshness lag max ms | time to recover s |")
+    out.append("| fault | hold s | failed reads (during / after lift) of reads | checkout create, during fault | complete, during fault | 5xx ≠ 503 | oversold / lost units | orders acked / lost / dup | stale after recovery | freshness lag max ms (detail / listing) | time to recover s |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for f in result["faults"]:
         w, fr, db = f["window"], f["freshness"], f["db"]
         out.append(
             f"| {f['name']} | {f['hold_s']:.1f} | {w['failed_reads_during_fault']} / {w['failed_reads_after_lift']} of {w['reads']} | "
             f"{fmt_counter(w['checkout_during_fault'].get('create', {}))} | {fmt_counter(w['checkout_during_fault'].get('complete', {}))} | "
-            f"{w['server_errors_5xx']} | {db['oversold_units']} | {db['acked']} / {db['lost']} / {db['duplicated']} | "
-            f"{len(fr['stale_reads_after_recovery'])} | {fr['lag_ms_max'] if fr['lag_ms_max'] is not None else '–'} | "
+            f"{w['server_errors_5xx']} | {db['oversold_units']} / {db['unaccounted_units']} | {db['acked']} / {db['lost']} / {db['duplicated']} | "
+            f"{len(fr['stale_reads_after_recovery'])} | {fr['detail_lag_ms_max'] if fr['detail_lag_ms_max'] is not None else '–'} / "
+            f"{fr['listing_lag_ms_max'] if fr['listing_lag_ms_max'] is not None else '–'} | "
             f"{w['time_to_recover_s'] if w['time_to_recover_s'] is not None else 'never'} |")
     for f in [result["baseline"]] + result["faults"]:
         w, fr, db = f["window"], f["freshness"], f.get("db", {})
@@ -1135,12 +1352,17 @@ def markdown(result):
             ("5xx other than 503 / 500 / 503 without Retry-After", f"{w['server_errors_5xx']} / {w['status_500']} / {w['503_without_retry_after']}"),
             ("freshness: writes checked, lag p50 / max ms, never fresh",
              f"{fr['writes_checked']}, {fr['lag_ms_p50']} / {fr['lag_ms_max']}, {fr['never_fresh']}"),
+            ("freshness lag max ms: detail / listing page (writes that moved the listing's price or in_stock)",
+             f"{fr['detail_lag_ms_max']} / {fr['listing_lag_ms_max']} ({fr['listing_moved']} of {fr['writes_checked']})"),
             ("stale reads during fault / after recovery", f"{fr['stale_reads_during_fault']} / {len(fr['stale_reads_after_recovery'])}"),
             ("last stale read, s after the lift", fr["last_stale_read_after_lift_s"]),
             ("time to recover s (last failed second after lift)", f"{w['time_to_recover_s']} ({w['last_failed_second_after_lift']})"),
         ]
+        if "inject_s" in f:
+            rows.insert(1, ("injected / inject or lift error", f"{f.get('inject_note') or '–'} / "
+                                                               f"{f.get('inject_error') or f.get('lift_error') or 'none'}"))
         if db:
-            rows += [("oversold units / units unaccounted (held by nobody)", f"{db['oversold_units']} / {db['unaccounted_units']}"),
+            rows += [("oversold units / units lost (neither on sale, held nor sold)", f"{db['oversold_units']} / {db['unaccounted_units']}"),
                      ("orders acknowledged / lost / duplicated (psql)", f"{db['acked']} / {db['lost']} / {db['duplicated']}")]
         for k, v in rows:
             out.append(f"| {k} | {v} |")
@@ -1150,7 +1372,7 @@ def markdown(result):
     out.append("|---|---|")
     out.append(f"| orders acknowledged (201) / in the database | {fin.get('acked')} / {fin.get('orders_in_db')} |")
     out.append(f"| lost / duplicated | {fin.get('lost')} / {fin.get('duplicated')} |")
-    out.append(f"| oversold units / unaccounted units / variants with negative stock | {fin.get('oversold_units')} / {fin.get('unaccounted_units')} / {fin.get('negative_stock_variants')} |")
+    out.append(f"| oversold units / units lost (neither on sale, held nor sold) / variants with negative stock | {fin.get('oversold_units')} / {fin.get('unaccounted_units')} / {fin.get('negative_stock_variants')} |")
     out.append(f"| committed units = placed orders' units (checkout variants) | {fin.get('committed_matches_orders')} |")
     out.append(f"| orders still pending | {len(fin.get('pending_orders', []))} |")
     out.append(f"| completes with unknown outcome, retried at the end | {fin.get('unresolved')} → {fin.get('unresolved_outcomes')} |")
@@ -1181,6 +1403,147 @@ def server_log_errors(stack, limit=40):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Self-test of the checker: every pure check function fed made-up answers that it must report (or accept)
+
+
+def self_test():
+    """Returns (passed, failed) lists of case names. No stack, no network: seconds at most."""
+    cases = []
+
+    def case(name, ok):
+        cases.append((name, bool(ok)))
+
+    V, W, P = "var-1", "var-2", "prod-1"
+    detail = {"variants": [{"id": V, "price": {"currency": "EUR", "amount": 1999}, "stock": 7},
+                           {"id": W, "price": {"currency": "EUR", "amount": 2999}, "stock": 0}]}
+    listing = {"items": [{"id": "prod-0", "price": {"currency": "EUR", "amount": 5}, "in_stock": True},
+                         {"id": P, "price": {"currency": "EUR", "amount": 1999}, "in_stock": False}]}
+    # Reading the answers.
+    case("detail: price and stock of the written variant", detail_value(200, detail, V, "price") == 1999
+         and detail_value(200, detail, V, "stock") == 7)
+    case("detail: a variant the answer lacks is ABSENT", detail_value(200, detail, "var-9", "price") is ABSENT)
+    case("detail: a non-200 answer is no reading", detail_value(503, detail, V, "price") is None)
+    case("listing: the product's price and in_stock holes", listing_value(200, listing, P, "price") == 1999
+         and listing_value(200, listing, P, "stock") is False)
+    case("listing: a page without the product is ABSENT", listing_value(200, listing, "prod-9", "price") is ABSENT)
+    case("listing: an item without a price hole reads None, not the old price",
+         listing_value(200, {"items": [{"id": P, "in_stock": True}]}, P, "price") is None)
+    case("listing: a non-200 answer is no reading", listing_value(500, listing, P, "stock") is None)
+    # What the listing must show after a write.
+    target = {"others_min_price": 2999, "others_in_stock": False}
+    case("expected listing price: the cheapest variant", expected_listing("price", 1500, target) == 1500
+         and expected_listing("price", 4000, target) == 2999)
+    case("expected listing in_stock: follows the written level when the others are at 0",
+         expected_listing("stock", 0, target) is False and expected_listing("stock", 3, target) is True)
+    case("expected listing in_stock: another variant in stock keeps it in stock",
+         expected_listing("stock", 0, {"others_in_stock": True}) is True)
+    values = [write_value("price", seq, 1999, 2999) for seq in range(1, 200)]
+    case("price writes stay below the other variants' cheapest price (so the listing moves)",
+         all(1 <= v < 2999 for v in values) and 1999 not in values)
+    case("a price write never repeats the current value", all(write_value("price", seq, write_value("price", seq, None, 50), 50)
+                                                              != write_value("price", seq, None, 50) for seq in range(1, 50)))
+    stock = [write_value("stock", seq, 5, None) for seq in range(1, 10)]
+    case("stock writes flip in_stock: some are 0, most above 0", 0 in stock and sum(1 for v in stock if v > 0) >= 5
+         and 5 not in stock)
+
+    # Freshness: made-up checks, one write at t=10 acknowledged; faults from 20 to 30 (+grace).
+    def fresh_check(t, reads, view="listing", lag=None, expected=1500, kind="price"):
+        name = "A listing" if view == "listing" else "A"
+        return {"t": t, "kind": kind, "product": P, "value": 1500, "expected": {"detail": 1500, "listing": expected},
+                "listing_path": "/v1/stores/demo/products?limit=24", "listing_moved": True,
+                "instances": {name: {"instance": "A", "view": view, "lag_ms": lag, "stale_reads": reads}}}
+
+    def normal(t):
+        return not 20 <= t < 35
+
+    fr = freshness_window([fresh_check(10, [{"t": 10.5, "seen": 1999}, {"t": 12, "seen": 1999}])], 0, 20, 40, normal, 1.0)
+    case("freshness: an old listing price read after the budget, outside a fault, is stale after recovery",
+         len(fr["stale_reads_after_recovery"]) == 1 and fr["stale_reads_after_recovery"][0]["view"] == "listing"
+         and fr["stale_reads_after_recovery"][0]["seen"] == 1999)
+    case("freshness: an old value within the budget is not stale", all(r["read_t"] != 10.5 for r in fr["stale_reads_after_recovery"]))
+    case("freshness: a listing that never shows the write is counted never fresh", fr["never_fresh"] == 1)
+    fr = freshness_window([fresh_check(21, [{"t": 23, "seen": 1999}], lag=4000)], 0, 25, 40, normal, 1.0)
+    case("freshness: a stale read during a fault counts as during, not after recovery",
+         fr["stale_reads_during_fault"] == 1 and not fr["stale_reads_after_recovery"] and fr["listing_lag_ms_max"] == 4000)
+    fr = freshness_window([fresh_check(10, [{"t": 13, "seen": ABSENT}], kind="stock", expected=False)], 0, 20, 40, normal, 1.0)
+    case("freshness: a listing page that lost the product is a stale read", len(fr["stale_reads_after_recovery"]) == 1)
+    fr = freshness_window([fresh_check(10, [{"t": 13, "seen": True}], view="detail", kind="stock")], 0, 20, 40, normal, 1.0)
+    case("freshness: detail reads are still checked", fr["stale_reads_by_view"] == {"detail": 1})
+
+    # Unit accounting: (variant, stock, held, committed, variants with negative stock anywhere).
+    initial = {V: 100, W: 15}
+    exact = account_units(initial, {}, [(V, "60", "10", "30", "0"), (W, "0", "5", "10", "0")])
+    case("units: every unit on sale, held or sold passes", not unit_violations(exact, 2))
+    lost = account_units(initial, {}, [(V, "60", "9", "30", "0"), (W, "0", "5", "10", "0")])
+    msgs = unit_violations(lost, 2)
+    case("units: one unit neither on sale, held nor sold fails the run", lost["unaccounted_units"] == 1
+         and lost["lost_by_variant"] == {V: 1} and any("units lost" in m and "neither on sale" in m for m in msgs))
+    over = account_units(initial, {}, [(V, "60", "10", "31", "0"), (W, "0", "5", "10", "0")])
+    case("units: one unit sold twice is oversold", over["oversold_units"] == 1 and any("oversold" in m for m in unit_violations(over, 2)))
+    neg = account_units(initial, {}, [(V, "60", "10", "30", "1"), (W, "0", "5", "10", "1")])
+    case("units: a variant with negative stock is overselling", neg["oversold_units"] == 1 and unit_violations(neg, 2))
+    restocked = account_units(initial, {W: 20}, [(V, "60", "10", "30", "0"), (W, "20", "5", "10", "0")])
+    case("units: restocks count as supplied units", not unit_violations(restocked, 2) and restocked["variants"][W]["restocked"] == 20)
+    unrestocked = account_units(initial, {W: 20}, [(V, "60", "10", "30", "0"), (W, "0", "5", "10", "0")])
+    case("units: a restock nobody can find is lost units", unrestocked["unaccounted_units"] == 20)
+    missing = account_units(initial, {}, [(V, "60", "10", "30", "0")])
+    case("units: a variant the query did not return fails the checker self-test",
+         any("checker self-test" in m and W in m for m in unit_violations(missing, 2)))
+    case("units: no rows at all fail too", unit_violations(account_units(initial, {}, []), 2))
+
+    # Orders: rows (order id, checkout id, status) against orders answered 201.
+    rows = [("o1", "c1", "placed"), ("o2", "c2", "placed"), ("o3", "c3", "pending"), ("o4", "c4", "placed"), ("o5", "c4", "placed")]
+    ok = match_orders(rows, [{"order": "o1", "checkout": "c1", "t": 1}, {"order": "o2", "checkout": "c2", "t": 2}])
+    case("orders: acknowledged orders found once, placed, pass", not ok["lost"] and not ok["duplicated"])
+    gone = match_orders(rows, [{"order": "o9", "checkout": "c9", "t": 1}])
+    case("orders: an acknowledged order missing from the database is lost", len(gone["lost"]) == 1)
+    case("orders: an acknowledged order still pending is lost", len(match_orders(rows, [{"order": "o3", "checkout": "c3", "t": 1}])["lost"]) == 1)
+    case("orders: an acknowledged order under another checkout is lost", len(match_orders(rows, [{"order": "o1", "checkout": "c2", "t": 1}])["lost"]) == 1)
+    case("orders: two orders for one checkout are duplicated", match_orders(rows, [{"order": "o4", "checkout": "c4", "t": 1}])["duplicated"])
+    case("orders: one checkout acknowledged with two order ids is duplicated",
+         match_orders([("o1", "c1", "placed")], [{"order": "o1", "checkout": "c1", "t": 1}, {"order": "o7", "checkout": "c1", "t": 2}])["duplicated"])
+
+    # Sold units against placed orders.
+    checkouts = [("c1", json.dumps([{"variant_id": V, "quantity": 2}, {"variant_id": "other", "quantity": 9}]), "completed", "placed"),
+                 ("c2", json.dumps([{"variant_id": V, "quantity": 1}]), "completed", "pending"),
+                 ("c3", json.dumps([{"variant_id": W, "quantity": 1}]), "open", "")]
+    summary = summarize_checkouts(checkouts, {V, W})
+    case("checkouts: placed orders' units per tracked variant", summary["placed_units"] == {V: 2} and summary["pending_orders"] == ["c2"])
+    case("checkouts: committed units equal to placed units pass",
+         not committed_vs_placed({V: {"committed": 2}, W: {"committed": 0}}, summary["placed_units"]))
+    case("checkouts: a committed unit in no placed order is reported",
+         committed_vs_placed({V: {"committed": 3}, W: {"committed": 0}}, summary["placed_units"]) == {V: {"committed": 3, "placed_orders": 2}})
+
+    # Requests: a 500 anywhere, a 503 without Retry-After; the run's verdict from all of it.
+    class Rec:
+        pass
+    rec = Rec()
+    rec.ops = [{"t": 1.0, "ok": True}, {"t": 6.0, "ok": False}, {"t": 7.5, "ok": True}]
+    rec.requests = [
+        {"t": 1.0, "ms": 5, "kind": "read", "step": "listing", "status": 200, "error": None, "retry_after": None, "attempts": 1},
+        {"t": 6.0, "ms": 5, "kind": "checkout", "step": "create", "status": 500, "error": None, "retry_after": None, "attempts": 1},
+        {"t": 6.5, "ms": 5, "kind": "checkout", "step": "complete", "status": 503, "error": None, "retry_after": None, "attempts": 1},
+        {"t": 7.5, "ms": 5, "kind": "read", "step": "detail", "status": 0, "error": "timeout", "retry_after": None, "attempts": 2}]
+    w = analyse_window(rec, 5, 7, 10, None)
+    case("window: a 500 is counted", w["status_500"] == 1 and w["server_errors_5xx"] == 1)
+    case("window: a 503 without Retry-After is counted", w["503_without_retry_after"] == 1)
+    case("window: a read that timed out after the lift is a failed read after the lift", w["failed_reads_after_lift"] == 1)
+    clean_fr = freshness_window([], 0, 1, 2, normal, 1.0)
+    clean = {"name": "baseline", "window": analyse_window(rec, 0, 2, 2, None), "freshness": clean_fr}
+    case("verdict: a clean run holds", not run_violations([clean], exact, ok, {}, 2))
+    bad = {"name": "primary-restart", "window": w,
+           "freshness": freshness_window([fresh_check(10, [{"t": 13, "seen": 1999}])], 0, 20, 40, normal, 1.0)}
+    verdict = run_violations([clean, bad], lost, gone, {V: {"committed": 3, "placed_orders": 2}}, 2)
+    for needle in ("status 500", "units lost", "acknowledged orders lost", "committed units differ", "stale reads after recovery"):
+        case(f"verdict reports: {needle}", any(needle in m for m in verdict))
+    case("verdict names the fault of the 500", any("primary-restart 1" in m for m in verdict))
+
+    passed = [n for n, good in cases if good]
+    failed = [n for n, good in cases if not good]
+    return passed, failed
+
+
+# ---------------------------------------------------------------------------------------------------
 
 
 def main():
@@ -1206,8 +1569,19 @@ def main():
     p.add_argument("--fresh-deadline", type=float, default=30.0, help="longest a freshness check polls (s)")
     p.add_argument("--json", default="faults-result.json", help="where to write every figure (default ./faults-result.json)")
     p.add_argument("--workdir", help="work folder (default: a new /tmp/mercato-faults-*)")
+    p.add_argument("--self-test", action="store_true", help="only test the checker: feed its check functions made-up answers (no stack, no root; under a second)")
     p.add_argument("--keep", action="store_true", help="keep the work folder (database, logs) afterwards; it is kept anyway when an invariant broke or a request hung or failed with a 5xx other than 503")
     args = p.parse_args()
+    if args.self_test:
+        try:
+            passed, failed = self_test()
+        except Exception as e:  # a check function that raises on made-up input is broken too
+            print(f"checker self-test: crashed: {e!r}")
+            return 1
+        for name in failed:
+            print(f"FAIL {name}")
+        print(f"checker self-test: {len(passed)} cases passed, {len(failed)} failed")
+        return 1 if failed else 0
 
     short = args.short
     args.rate = args.rate or (60.0 if short else 80.0)
@@ -1265,13 +1639,22 @@ def main():
             time.sleep(0.01)
         time.sleep(args.baseline)
         windows = []
+        reported = {"lost": set(), "duplicated": set()}  # orders already charged to an earlier window
         baseline_end = load.now()
         for name in faults:
             start = load.now()
             log(f"fault {name}: inject")
             t = time.monotonic()
-            injector.inject(name)
+            inject_error, inject_note = None, None
+            try:
+                inject_note = injector.inject(name)
+            except Exception as e:  # the fault was not (fully) injected: the run fails, but goes on to lift it
+                inject_error = repr(e)
+                violations.append(f"fault {name} could not be injected: {e}")
+                log(f"fault {name}: inject failed: {e}")
             inject_s = time.monotonic() - t
+            if inject_note:
+                log(f"fault {name}: {inject_note} in {inject_s:.2f} s")
             time.sleep(max(0.0, injector.hold(name) - inject_s))
             lift = load.now()
             log(f"fault {name}: lift")
@@ -1279,8 +1662,9 @@ def main():
             lift_error = None
             try:
                 injector.lift(name)
-            except Exception as e:  # reported; the run goes on so the rest is measured
+            except Exception as e:  # the run fails; it goes on so the rest is measured
                 lift_error = repr(e)
+                violations.append(f"fault {name} could not be lifted: {e}")
                 log(f"fault {name}: lift failed: {e}")
             lift_s = time.monotonic() - t
             time.sleep(args.recover)
@@ -1291,15 +1675,26 @@ def main():
             units = db_units(stack, catalog)
             orders = db_orders(stack, acked)
             acked_here = [a for a in acked if start <= a["t"]]
-            lost_here = [x for x in orders["lost"] if start <= x["t"]]
-            dup_here = [x for x in orders["duplicated"] if x.get("t", start) >= start]
+            # A loss is charged to the window whose check first finds it: an order whose checkout started
+            # before the fault and was lost by it (acknowledged just before a crash) belongs to this fault.
+            lost_here = [x for x in orders["lost"] if x["order"] not in reported["lost"]]
+            dup_here = [x for x in orders["duplicated"] if order_key(x) not in reported["duplicated"]]
+            reported["lost"].update(x["order"] for x in lost_here)
+            reported["duplicated"].update(order_key(x) for x in dup_here)
             windows.append({"name": name, "description": DESCRIPTIONS[name], "start": start, "lift": lift, "end": end,
                             "hold_s": lift - start, "inject_s": inject_s, "lift_s": lift_s, "lift_error": lift_error,
+                            "inject_error": inject_error, "inject_note": inject_note,
                             "db": {"oversold_units": units["oversold_units"], "unaccounted_units": units["unaccounted_units"],
                                    "negative_stock_variants": units["negative_stock_variants"],
                                    "acked": len(acked_here), "lost": len(lost_here), "duplicated": len(dup_here),
                                    "lost_orders": lost_here, "duplicated_orders": dup_here}})
-            log(f"fault {name}: window over (oversold {units['oversold_units']}, lost {len(lost_here)}, dup {len(dup_here)})")
+            window_violations = unit_violations(units, len(catalog.checkout_variants), f"after {name}")
+            windows[-1]["db"]["lost_units"] = units["unaccounted_units"]
+            windows[-1]["db"]["lost_units_by_variant"] = units["lost_by_variant"]
+            windows[-1]["violations"] = window_violations
+            violations.extend(window_violations)
+            log(f"fault {name}: window over (oversold {units['oversold_units']}, units lost {units['unaccounted_units']}, "
+                f"orders lost {len(lost_here)}, dup {len(dup_here)})")
         load.stop.set()
         runner.join(10)
         load.pool.shutdown(wait=False)
@@ -1333,20 +1728,18 @@ def main():
                   "setup_s": round(setup_s, 1)}
         base_w = analyse_window(rec, 0, baseline_end, baseline_end, args)
         result["baseline"] = {"name": "baseline", "start": 0.0, "lift": baseline_end, "end": baseline_end,
-                              "window": base_w, "freshness": freshness_window(rec, 0, baseline_end, baseline_end, normal, args)}
+                              "window": base_w, "freshness": freshness_window(rec.fresh, 0, baseline_end, baseline_end, normal, args.stale_budget)}
         for i, w in enumerate(windows):
             # The last window runs to the end of the load, so late operations are not left out.
             end = w["end"] if i + 1 < len(windows) else run_end + 1
             w["window"] = analyse_window(rec, w["start"], w["lift"], end, args)
-            w["freshness"] = freshness_window(rec, w["start"], w["lift"], end, normal, args)
+            w["freshness"] = freshness_window(rec.fresh, w["start"], w["lift"], end, normal, args.stale_budget)
         result["faults"] = windows
 
         units = db_units(stack, catalog)
         orders = db_orders(stack, rec.acked)
         final = db_final(stack, catalog)
-        committed = {vid: v["committed"] for vid, v in units["variants"].items()}
-        mismatch = {vid: {"committed": c, "placed_orders": final["placed_units"].get(vid, 0)}
-                    for vid, c in committed.items() if c != final["placed_units"].get(vid, 0)}
+        mismatch = committed_vs_placed(units["variants"], final["placed_units"])
         result["final"] = {"acked": len(rec.acked), "orders_in_db": orders["orders_in_db"], "lost": len(orders["lost"]),
                            "duplicated": len(orders["duplicated"]), "lost_orders": orders["lost"][:20],
                            "duplicated_orders": orders["duplicated"][:20],
@@ -1363,27 +1756,13 @@ def main():
         result["server_log_errors"] = server_log_errors(stack)
 
         all_windows = [result["baseline"]] + windows
-        n500 = sum(w["window"]["status_500"] for w in all_windows)
-        if n500:
-            violations.append(f"{n500} responses with status 500 (see evidence)")
-        if units["oversold_units"]:
-            violations.append(f"{units['oversold_units']} oversold units")
-        if orders["lost"]:
-            violations.append(f"{len(orders['lost'])} acknowledged orders lost")
-        if orders["duplicated"]:
-            violations.append(f"{len(orders['duplicated'])} orders duplicated")
-        if mismatch:
-            violations.append(f"committed units differ from placed orders' units: {mismatch}")
-        # The checkers check themselves: a made-up order must be reported lost, every checkout variant must
-        # have been counted (a query that silently matched nothing would otherwise pass).
+        violations.extend(run_violations(all_windows, units, orders, mismatch, len(catalog.checkout_variants)))
+        # The checkers check themselves on the live database too: a made-up order must be reported lost (the
+        # units query counting every checkout variant is checked by unit_violations; --self-test feeds every
+        # check made-up answers without a stack).
         probe = db_orders(stack, [{"order": "00000000-0000-4000-8000-000000000000", "checkout": "00000000-0000-4000-8000-000000000001", "t": 0}])
         if len(probe["lost"]) != 1:
             violations.append("checker self-test: a made-up order was not reported lost")
-        if len(units["variants"]) != len(catalog.checkout_variants):
-            violations.append(f"checker self-test: units counted for {len(units['variants'])} of {len(catalog.checkout_variants)} variants")
-        stale = sum(len(w["freshness"]["stale_reads_after_recovery"]) for w in all_windows)
-        if stale:
-            violations.append(f"{stale} stale reads after recovery")
         result["violations"] = violations
         result["duration_s"] = round(time.monotonic() - began, 1)
         report = markdown(result)
@@ -1392,6 +1771,10 @@ def main():
             json.dump(result, f, indent=1, default=str)
         log(f"JSON: {os.path.abspath(args.json)}; total {result['duration_s']} s")
         exit_code = 1 if violations else 0
+        return exit_code
+    except CheckError as e:  # the invariants could not be checked: that is a failed run, not a setup error
+        log(f"run failed: a database check could not run: {e}")
+        exit_code = 1
         return exit_code
     finally:
         if load is not None:

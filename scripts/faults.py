@@ -15,6 +15,9 @@ for a bounded time with a recovery window in between:
   inventory-slow   every call to the inventory service delayed by 2 s (by the proxy), then normal again
   api-kill         API instance B SIGKILLed, then restarted
   primary-restart  the primary stopped (fast shutdown), kept down --primary-down s, started again
+  primary-crash    the primary's postmaster and all its processes SIGKILLed under load, kept down
+                   --primary-down s, started again (crash recovery); both clusters run with fsync and
+                   synchronous_commit on, so not one acknowledged order may be missing afterwards
 
 For each fault it reports failed storefront reads, checkout outcomes by status (503s with and without
 Retry-After), 5xx other than 503, the unit accounting per checkout variant (initial stock + restocks = on
@@ -26,8 +29,8 @@ Exit status: 0 all hard invariants held, 1 one broke (a 500, an oversold or lost
 duplicated order, a stale read after recovery, a fault that could not be injected or lifted, a database
 check that could not run), 2 the setup failed.
 
-  scripts/faults.py [--mercato .build/release/mercato]            # every fault, about 3 minutes
-  scripts/faults.py --short                                       # CI: redis + inventory-kill, about 60 s
+  scripts/faults.py [--mercato .build/release/mercato]            # every fault, about 4 minutes
+  scripts/faults.py --short                                       # CI: every fault, short holds, about 2.5 minutes
   scripts/faults.py --self-test                                   # the checker alone, on made-up answers
 
 Needs root (scripts/postgres.sh runs PostgreSQL as the postgres user), PostgreSQL and Redis installed.
@@ -56,8 +59,8 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # Ports other runs on this kind of machine use (CI, benchmarks, the demo server): never take them.
 RESERVED_PORTS = {55432, 55433, 56379, 57432, 57379, 8080}
-ALL_FAULTS = ["redis", "replica", "inventory-kill", "inventory-slow", "api-kill", "primary-restart"]
-SHORT_FAULTS = ["redis", "inventory-kill"]
+ALL_FAULTS = ["redis", "replica", "inventory-kill", "inventory-slow", "api-kill", "primary-restart", "primary-crash"]
+SHORT_FAULTS = ALL_FAULTS  # CI runs every fault (docs/reliability.md), with --short's holds and catalog
 STORE = "demo"
 
 
@@ -101,6 +104,29 @@ def alive(pid):
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (OSError, IndexError):
         return False
+
+
+def proc_pids():
+    return [int(d) for d in os.listdir("/proc") if d.isdigit()]
+
+
+def _proc_stat(pid):
+    """Fields of /proc/PID/stat after the command name: state, ppid, pgrp, ...; None once it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def proc_ppid(pid):
+    fields = _proc_stat(pid)
+    return int(fields[1]) if fields else None
+
+
+def proc_pgrp(pid):
+    fields = _proc_stat(pid)
+    return int(fields[2]) if fields else None
 
 
 def port_open(port):
@@ -352,6 +378,7 @@ class Stack:
         self.replica_url = f"postgres://postgres@127.0.0.1:{self.replica_port}/mercato"
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}"
         self.token = None
+        self.durability = None  # the primary's fsync / synchronous_commit / full_page_writes, read back at setup
         self.closed = False
 
     # -- helpers
@@ -420,15 +447,28 @@ class Stack:
 
     # -- components
 
+    # Both clusters are always durable (fsync and synchronous_commit on), whatever CI/POSTGRES_FAST say in the
+    # caller's environment (.ci/run exports POSTGRES_FAST=1 for the test phase's cluster): primary-crash checks
+    # that no acknowledged order is lost, which only durable commits promise. PG_REPLICATION=1 on every start:
+    # the script rewrites the config each time, and the replica needs WAL senders.
+    PG_ENV = {"PG_REPLICATION": "1", "POSTGRES_FAST": "0"}
+
     def start_postgres(self):
-        env = {"PG_REPLICATION": "1"}
         self.pg_dirs = [self.replica_dir, self.primary_dir]
-        self.script("postgres.sh", "start", self.primary_dir, str(self.pg_port), env=env)
-        self.script("postgres.sh", "replica", self.replica_dir, str(self.replica_port), str(self.pg_port), env=env)
+        self.script("postgres.sh", "start", self.primary_dir, str(self.pg_port), env=self.PG_ENV)
+        self.durability = self.check_durable()
+        self.script("postgres.sh", "replica", self.replica_dir, str(self.replica_port), str(self.pg_port), env=self.PG_ENV)
+
+    def check_durable(self):
+        """The primary's commit settings, read back from the server; a setup error unless they are durable."""
+        rows = self.psql("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")
+        settings = {name: value for name, value in rows}
+        if settings.get("fsync") != "on" or settings.get("synchronous_commit") != "on":
+            raise SetupError(f"the primary is not durable ({settings}); the suite needs fsync and synchronous_commit on")
+        return settings
 
     def start_replica(self):
-        self.script("postgres.sh", "replica", self.replica_dir, str(self.replica_port), str(self.pg_port),
-                    env={"PG_REPLICATION": "1"})
+        self.script("postgres.sh", "replica", self.replica_dir, str(self.replica_port), str(self.pg_port), env=self.PG_ENV)
 
     def kill_replica(self):
         self.script("postgres.sh", "kill", self.replica_dir)
@@ -437,8 +477,37 @@ class Stack:
         self.script("postgres.sh", "stop", self.primary_dir)
 
     def start_primary(self):
-        # PG_REPLICATION=1 again: the script rewrites the config on every start, and the replica needs WAL senders.
-        self.script("postgres.sh", "start", self.primary_dir, str(self.pg_port), env={"PG_REPLICATION": "1"})
+        self.script("postgres.sh", "start", self.primary_dir, str(self.pg_port), env=self.PG_ENV)
+
+    def crash_primary(self, timeout=10):
+        """SIGKILL the primary's postmaster and every process it started, together: no backend gets to finish a
+        statement, flush WAL or write a checkpoint, so only what was flushed before the signal survives.
+        Killing the postmaster alone would not do: each child calls setsid() and lives on, in its own process
+        group, until it notices the postmaster is gone (a backend may still commit meanwhile). So the
+        postmaster is first stopped (SIGSTOP: it can fork no more), then it and each of its children's process
+        groups get SIGKILL. Returns the number of processes killed, once none of them is alive any more."""
+        pid_file = os.path.join(self.primary_dir, "data", "postmaster.pid")
+        try:
+            with open(pid_file) as f:
+                pid = int(f.readline().strip())
+        except (OSError, ValueError) as e:
+            raise RuntimeError(f"primary-crash: cannot read the postmaster's pid from {pid_file}: {e}")
+        if not alive(pid):
+            raise RuntimeError(f"primary-crash: the postmaster (pid {pid} in {pid_file}) is not running")
+        os.kill(pid, signal.SIGSTOP)
+        children = [p for p in proc_pids() if proc_ppid(p) == pid]
+        victims = [pid] + children
+        for p in victims:
+            try:
+                if proc_pgrp(p) == p:
+                    os.killpg(p, signal.SIGKILL)
+                else:
+                    os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if not wait_until(lambda: not any(alive(p) for p in victims), timeout, 0.02):
+            raise RuntimeError(f"primary-crash: processes {[p for p in victims if alive(p)]} still alive {timeout} s after SIGKILL")
+        return len(victims)
 
     def start_redis(self):
         self.script("redis.sh", "start", str(self.redis_port), self.redis_dir)
@@ -691,6 +760,7 @@ class Load:
         self.lock = threading.Lock()
         self.t0 = None
         self.write_seq = 0
+        self.steps_in_flight = collections.Counter()  # requests sent and not yet answered, by step
         self.auth = {"Authorization": f"Bearer {stack.token}"}
         self.zipf_cat = Zipf(len(catalog.categories) + 1)
         self.zipf_prod = Zipf(len(catalog.products))
@@ -767,9 +837,19 @@ class Load:
                 self.rec.ops.append(op)
 
     def send(self, op, kind, step, method, path, body=None, headers=None, repeatable=False, prefer=None):
-        resp, attempts = self.lb.send(op["inst"] if prefer is None else prefer, method, path, body, headers, repeatable)
+        with self.lock:
+            self.steps_in_flight[step] += 1
+        try:
+            resp, attempts = self.lb.send(op["inst"] if prefer is None else prefer, method, path, body, headers, repeatable)
+        finally:
+            with self.lock:
+                self.steps_in_flight[step] -= 1
         self.rec.request(self.t0, kind, step, resp, attempts, method, path)
         return resp
+
+    def in_flight(self, step):
+        with self.lock:
+            return self.steps_in_flight[step]
 
     def op_listing(self, op):
         r = self.send(op, "read", "listing", "GET", op["path"], repeatable=True)
@@ -992,8 +1072,17 @@ def write_value(kind, seq, current, others_min_price):
 
 
 class Faults:
-    def __init__(self, args, stack):
-        self.args, self.stack = args, stack
+    def __init__(self, args, stack, load):
+        self.args, self.stack, self.load = args, stack, load
+
+    def prepare(self, name, timeout=5.0):
+        """Before the window opens: primary-crash waits (polling, at most `timeout` s) until a checkout
+        `complete` is in flight, so the SIGKILL lands while an order may be committing."""
+        if name != "primary-crash":
+            return None
+        if wait_until(lambda: self.load.in_flight("complete") > 0, timeout, 0.002):
+            return "a complete was in flight"
+        return f"no complete in flight within {timeout:.0f} s; crashed anyway"
 
     def inject(self, name):
         s = self.stack
@@ -1009,6 +1098,8 @@ class Faults:
             s.kill("api-B")
         elif name == "primary-restart":
             s.stop_primary()
+        elif name == "primary-crash":
+            return f"{s.crash_primary()} processes SIGKILLed"
         else:
             raise ValueError(name)
 
@@ -1026,11 +1117,11 @@ class Faults:
         elif name == "api-kill":
             if not s.start_api(1):
                 raise RuntimeError("API instance B did not come back")
-        elif name == "primary-restart":
-            s.start_primary()
+        elif name in ("primary-restart", "primary-crash"):
+            s.start_primary()  # after a crash: crash recovery from the WAL, then ready
 
     def hold(self, name):
-        return self.args.primary_down if name == "primary-restart" else self.args.hold
+        return self.args.primary_down if name in ("primary-restart", "primary-crash") else self.args.hold
 
 
 DESCRIPTIONS = {
@@ -1040,6 +1131,7 @@ DESCRIPTIONS = {
     "inventory-slow": "every inventory call delayed 2 s (TCP proxy)",
     "api-kill": "API instance B SIGKILLed, then restarted",
     "primary-restart": "primary: fast shutdown, down, started again",
+    "primary-crash": "primary: postmaster and every backend SIGKILLed (durable commits), down, started again (crash recovery)",
 }
 
 
@@ -1245,7 +1337,11 @@ def analyse_window(rec, start, lift, end, args):
     lat = sorted((r["ms"] for r in reads if r["status"] == 200))
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))] if lat else None
     writes = [r for r in reqs if r["kind"] == "write"]
+    # Checkout steps and admin writes sent before the injection and answered after it: what the fault cut into.
+    cut = collections.Counter(f"{r['step']} → {r['status'] or r['error']}" for r in rec.requests
+                              if r["kind"] != "read" and r["t"] < start < r["t"] + r["ms"] / 1000)
     return {
+        "in_flight_at_start": dict(cut),
         "ops": len(ops), "dropped": sum(1 for o in ops if o.get("dropped")),
         "reads": len(reads), "failed_reads": len(failed_reads), "failed_reads_during_fault": len(during),
         "failed_reads_after_lift": len(failed_reads) - len(during),
@@ -1319,6 +1415,7 @@ def markdown(result):
     out = []
     cfg = result["config"]
     out.append(f"## Fault suite: {result['started']} ({cfg['mode']}), {cfg['rate']} ops/s, seed {cfg['seed']}\n")
+    out.append(f"Primary: {', '.join(f'{k} {v}' for k, v in sorted((cfg.get('primary_settings') or {}).items()))}.\n")
     out.append("| fault | hold s | failed reads (during / after lift) of reads | checkout create, during fault | complete, during fault | 5xx ≠ 503 | oversold / lost units | orders acked / lost / dup | stale after recovery | freshness lag max ms (detail / listing) | time to recover s |")
     out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for f in result["faults"]:
@@ -1361,6 +1458,8 @@ def markdown(result):
         if "inject_s" in f:
             rows.insert(1, ("injected / inject or lift error", f"{f.get('inject_note') or '–'} / "
                                                                f"{f.get('inject_error') or f.get('lift_error') or 'none'}"))
+            rows.insert(2, ("checkout steps and admin writes in flight at the injection (their answer)",
+                            fmt_counter(w.get("in_flight_at_start", {}))))
         if db:
             rows += [("oversold units / units lost (neither on sale, held nor sold)", f"{db['oversold_units']} / {db['unaccounted_units']}"),
                      ("orders acknowledged / lost / duplicated (psql)", f"{db['acked']} / {db['lost']} / {db['duplicated']}")]
@@ -1521,22 +1620,24 @@ def self_test():
     rec.ops = [{"t": 1.0, "ok": True}, {"t": 6.0, "ok": False}, {"t": 7.5, "ok": True}]
     rec.requests = [
         {"t": 1.0, "ms": 5, "kind": "read", "step": "listing", "status": 200, "error": None, "retry_after": None, "attempts": 1},
+        {"t": 4.9, "ms": 300, "kind": "checkout", "step": "complete", "status": 201, "error": None, "retry_after": None, "attempts": 1},
         {"t": 6.0, "ms": 5, "kind": "checkout", "step": "create", "status": 500, "error": None, "retry_after": None, "attempts": 1},
         {"t": 6.5, "ms": 5, "kind": "checkout", "step": "complete", "status": 503, "error": None, "retry_after": None, "attempts": 1},
         {"t": 7.5, "ms": 5, "kind": "read", "step": "detail", "status": 0, "error": "timeout", "retry_after": None, "attempts": 2}]
     w = analyse_window(rec, 5, 7, 10, None)
     case("window: a 500 is counted", w["status_500"] == 1 and w["server_errors_5xx"] == 1)
+    case("window: a complete sent before the injection and answered after it was cut into", w["in_flight_at_start"] == {"complete → 201": 1})
     case("window: a 503 without Retry-After is counted", w["503_without_retry_after"] == 1)
     case("window: a read that timed out after the lift is a failed read after the lift", w["failed_reads_after_lift"] == 1)
     clean_fr = freshness_window([], 0, 1, 2, normal, 1.0)
     clean = {"name": "baseline", "window": analyse_window(rec, 0, 2, 2, None), "freshness": clean_fr}
     case("verdict: a clean run holds", not run_violations([clean], exact, ok, {}, 2))
-    bad = {"name": "primary-restart", "window": w,
+    bad = {"name": "primary-crash", "window": w,
            "freshness": freshness_window([fresh_check(10, [{"t": 13, "seen": 1999}])], 0, 20, 40, normal, 1.0)}
     verdict = run_violations([clean, bad], lost, gone, {V: {"committed": 3, "placed_orders": 2}}, 2)
     for needle in ("status 500", "units lost", "acknowledged orders lost", "committed units differ", "stale reads after recovery"):
         case(f"verdict reports: {needle}", any(needle in m for m in verdict))
-    case("verdict names the fault of the 500", any("primary-restart 1" in m for m in verdict))
+    case("verdict names the fault of the 500", any("primary-crash 1" in m for m in verdict))
 
     passed = [n for n, good in cases if good]
     failed = [n for n, good in cases if not good]
@@ -1552,14 +1653,14 @@ def main():
     if not os.path.exists(default_bin):
         default_bin = os.path.join(REPO, ".build/debug/mercato")
     p.add_argument("--mercato", default=default_bin, help="the mercato binary (default: .build/release/mercato, else .build/debug/mercato)")
-    p.add_argument("--short", action="store_true", help=f"CI mode: {', '.join(SHORT_FAULTS)} only, short holds, small catalog (~60 s)")
+    p.add_argument("--short", action="store_true", help="CI mode: every fault, short holds (5 s, 10 s recovery), 60 ops/s, small catalog (about 2.5 minutes)")
     p.add_argument("--faults", help=f"comma-separated subset of {','.join(ALL_FAULTS)}")
     p.add_argument("--rate", type=float, default=None, help="operations per second, both instances together (default 80; short 60)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--products", type=int, default=None, help="products per merchant (2 merchants; default 2000, short 500)")
     p.add_argument("--baseline", type=float, default=None, help="seconds of load before the first fault (default 10, short 4)")
     p.add_argument("--hold", type=float, default=None, help="seconds each fault lasts (default 10, short 5)")
-    p.add_argument("--primary-down", type=float, default=3.0, help="seconds the primary stays down in primary-restart")
+    p.add_argument("--primary-down", type=float, default=3.0, help="seconds the primary stays down in primary-restart and primary-crash")
     p.add_argument("--recover", type=float, default=None, help="seconds of load after each lift before the next fault (default 15, short 10)")
     p.add_argument("--slow", type=float, default=2.0, help="delay per inventory call in inventory-slow (s)")
     p.add_argument("--timeout", type=float, default=10.0, help="client timeout per request (s)")
@@ -1631,7 +1732,7 @@ def main():
         rec = Recorder()
         lb = Balancer(stack.api_ports, args.timeout)
         load = Load(args, stack, catalog, rec, lb)
-        injector = Faults(args, stack)
+        injector = Faults(args, stack, load)
         planned = args.baseline + sum(injector.hold(f) + args.recover for f in faults)
         runner = threading.Thread(target=load.run, args=(planned,), daemon=True, name="scheduler")
         runner.start()
@@ -1642,8 +1743,9 @@ def main():
         reported = {"lost": set(), "duplicated": set()}  # orders already charged to an earlier window
         baseline_end = load.now()
         for name in faults:
+            prepared = injector.prepare(name)
             start = load.now()
-            log(f"fault {name}: inject")
+            log(f"fault {name}: inject" + (f" ({prepared})" if prepared else ""))
             t = time.monotonic()
             inject_error, inject_note = None, None
             try:
@@ -1683,7 +1785,7 @@ def main():
             reported["duplicated"].update(order_key(x) for x in dup_here)
             windows.append({"name": name, "description": DESCRIPTIONS[name], "start": start, "lift": lift, "end": end,
                             "hold_s": lift - start, "inject_s": inject_s, "lift_s": lift_s, "lift_error": lift_error,
-                            "inject_error": inject_error, "inject_note": inject_note,
+                            "inject_error": inject_error, "inject_note": "; ".join(x for x in (prepared, inject_note) if x) or None,
                             "db": {"oversold_units": units["oversold_units"], "unaccounted_units": units["unaccounted_units"],
                                    "negative_stock_variants": units["negative_stock_variants"],
                                    "acked": len(acked_here), "lost": len(lost_here), "duplicated": len(dup_here),
@@ -1724,7 +1826,8 @@ def main():
                              "products_per_merchant": args.products, "hold_s": args.hold, "recover_s": args.recover,
                              "primary_down_s": args.primary_down, "slow_s": args.slow, "timeout_s": args.timeout,
                              "stale_budget_s": args.stale_budget, "stale_grace_s": args.stale_grace,
-                             "checkout_variants": catalog.checkout_variants, "mercato": args.mercato},
+                             "checkout_variants": catalog.checkout_variants, "mercato": args.mercato,
+                             "primary_settings": stack.durability},
                   "setup_s": round(setup_s, 1)}
         base_w = analyse_window(rec, 0, baseline_end, baseline_end, args)
         result["baseline"] = {"name": "baseline", "start": 0.0, "lift": baseline_end, "end": baseline_end,

@@ -200,14 +200,16 @@ extension CatalogWriter {
         }
     }
 
-    /// Sets a variant's stock level. Listing projections are rewritten only when the level crosses zero
-    /// (`in_stock` is the only stock-derived column in them).
+    /// Sets a variant's stock level. Only `in_stock` of the listing rows is rewritten, and only when the
+    /// level crosses zero (it is the only stock-derived column in them).
     public func setStock(merchantID: MerchantID, variantID: VariantID, quantity: Int64) async throws -> (AdminProduct, WriteEffect) {
         try await database.transaction { tx in
-            // Locked on PostgreSQL, so the level before the write is the one the write replaces.
+            // Locked on PostgreSQL, variant and product, so the level before the write is the one the write
+            // replaces, and a zero crossing's `in_stock` sees the other variants' committed levels.
             let lock = tx.dialect == .postgres ? " FOR UPDATE" : ""
             guard let row = try await tx.query(
-                "SELECT product_id, stock FROM variants WHERE merchant_id = $1 AND id = $2\(lock)", merchantID.sql, variantID.sql
+                "SELECT v.product_id, v.stock FROM variants v JOIN products p ON p.id = v.product_id WHERE v.merchant_id = $1 AND v.id = $2\(lock)",
+                merchantID.sql, variantID.sql
             ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
             let productID: ProductID = try row.id(0)
             let before = try row.int(1)
@@ -217,7 +219,8 @@ extension CatalogWriter {
             ).first else { throw MercatoError.notFound("variant \(variantID) not found") }
             let crossedZero = (before == 0) != (quantity == 0)
             let level = StockLevel(productID: productID, variantID: variantID, stock: quantity, version: try updated.int(0))
-            var (product, effect) = try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, reproject: crossedZero, on: tx)
+            if crossedZero { try await ListingProjector.refreshInStock([productID], lock: false, on: tx) }
+            var (product, effect) = try await Self.finishVariantWrite(merchantID: merchantID, productID: productID, reproject: false, on: tx)
             effect.stock = StockChange(products: [productID], inStockMayHaveChanged: crossedZero, levels: [level])
             return (product, effect)
         }

@@ -76,7 +76,7 @@ public struct InventoryStore: Sendable {
                 rows: merged.map { [merchantID.sql, .text(key), $0.variantID.sql, .int($0.quantity)] }, on: tx)
             let ids = products.sorted()
             // Only `in_stock` in the projections depends on stock: nothing to rewrite unless a level crossed zero.
-            if crossedZero { try await ListingProjector.reproject(ids, merchantID: merchantID, on: tx) }
+            if crossedZero { try await ListingProjector.refreshInStock(ids, on: tx) }
             return (
                 Reservation(key: key, merchantID: merchantID, status: .held, lines: merged, expiresAt: expiresAt),
                 StockChange(products: ids, inStockMayHaveChanged: crossedZero, levels: levels))
@@ -205,7 +205,7 @@ public struct InventoryStore: Sendable {
         }
         try await setStatus(.released, key: reservation.key, merchantID: reservation.merchantID, on: tx)
         let ids = products.sorted()
-        if crossedZero { try await ListingProjector.reproject(ids, merchantID: reservation.merchantID, on: tx) }
+        if crossedZero { try await ListingProjector.refreshInStock(ids, on: tx) }
         return StockChange(products: ids, inStockMayHaveChanged: crossedZero, levels: levels)
     }
 

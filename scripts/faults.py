@@ -461,7 +461,10 @@ class Stack:
 
     def check_durable(self):
         """The primary's commit settings, read back from the server; a setup error unless they are durable."""
-        rows = self.psql("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")
+        try:
+            rows = self.psql("SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'synchronous_commit', 'full_page_writes')")
+        except CheckError as e:  # during setup: a setup failure (exit 2), not a broken invariant
+            raise SetupError(f"could not read the primary's commit settings: {e}")
         settings = {name: value for name, value in rows}
         if settings.get("fsync") != "on" or settings.get("synchronous_commit") != "on":
             raise SetupError(f"the primary is not durable ({settings}); the suite needs fsync and synchronous_commit on")

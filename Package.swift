@@ -313,7 +313,7 @@ let package = Package(
             name: "MercatoHTTPTests",
             dependencies: [
                 "TestSupport",
-                "MercatoHTTP", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers",
+                "MercatoHTTP", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers", "MercatoCache", "Redis",
                 "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

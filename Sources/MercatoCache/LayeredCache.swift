@@ -193,7 +193,10 @@ public final class LayeredCache<Value: Sendable>: Sendable {
                     // A held value that failed validation was invalidated, whatever the ledger says.
                     let held = validity != nil && near.lookup(key, now: clock()).1 != nil
                     metrics.missed(held ? .invalidated : ledger.cause(family: family, key: key))
-                    ledger.record(family: family, key: key)
+                    // The family's version under older generations is unreachable now: drop it, or it keeps its
+                    // space and its sketch frequency, and W-TinyLFU turns away the current version in its favour
+                    // (measured: with a full near cache and admin writes, 55 % of storefront lookups missed so).
+                    if let superseded = ledger.record(family: family, key: key) { near.remove(superseded) }
                 }
                 result = .success((try await loadAndStore(key, load), .miss))
             }

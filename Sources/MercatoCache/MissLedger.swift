@@ -26,10 +26,13 @@ final class MissLedger: Sendable {
         return last == key ? .evicted : .invalidated
     }
 
-    func record(family: String, key: String) {
+    /// Records `key` as the family's latest fill; returns the key it replaces, if another.
+    @discardableResult
+    func record(family: String, key: String) -> String? {
         filled.withLock { filled in
             if filled.count >= limit, filled[family] == nil { filled.removeAll(keepingCapacity: true) }
-            filled[family] = key
+            let previous = filled.updateValue(key, forKey: family)
+            return previous == key ? nil : previous
         }
     }
 }

@@ -52,6 +52,11 @@ public final class NearCache<Value: Sendable>: Sendable {
         if evicted > 0 { evictions.increment(by: evicted) }
     }
 
+    /// Drops one entry (e.g. a response superseded by its version under newer generations).
+    func remove(_ key: String) {
+        _ = state.withLock { $0.remove(key) }
+    }
+
     /// Drops everything, e.g. after a lost invalidation subscription.
     public func removeAll() {
         state.withLock { $0.removeAll() }

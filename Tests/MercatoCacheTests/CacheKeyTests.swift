@@ -15,8 +15,9 @@ struct CacheKeyTests {
         let (value, outcome) = try await cache.value(for: after) { "new price" }
         #expect(value == "new price")
         #expect(outcome == .miss)
-        // The key from before the write still finds only what was loaded before it.
-        #expect(await cache.cachedValue(for: before) == "old price")
+        // The key from before the write never finds what was loaded after it: the newer fill superseded
+        // its value, which is dropped.
+        #expect(await cache.cachedValue(for: before) == nil)
     }
 
     /// Every generation a key was made under counts: a bump of any of them changes the key.

@@ -8,6 +8,19 @@ import Testing
 /// does into its Prometheus one.
 @Suite("Cache metrics")
 struct CacheMetricsTests {
+    /// A response filled under newer generations drops its version under older ones from the near cache:
+    /// otherwise the dead version keeps its bytes and its popularity, and admission turns the live one away.
+    @Test func aNewerFillDropsTheSupersededVersion() async throws {
+        let (cache, _) = makeCache(fresh: .seconds(10), stale: .seconds(10), metrics: TestMetrics(), clock: { 1_000 })
+        _ = try await cache.value(for: "g1:page", family: { "page" }) { "v1" }
+        _ = try await cache.value(for: "g1:other", family: { "other" }) { "o1" }
+        #expect(cache.nearCache.count == 2)
+        _ = try await cache.value(for: "g2:page", family: { "page" }) { "v2" }
+        #expect(cache.nearCache.count == 2, "g1:page is gone, g2:page and g1:other are held")
+        #expect(try await cache.value(for: "g1:other", family: { "other" }) { "reloaded" } == ("o1", .hit))
+        #expect(try await cache.value(for: "g2:page", family: { "page" }) { "reloaded" } == ("v2", .hit))
+    }
+
     /// Misses are told apart by cause, each load and each refresh counted once.
     @Test func missesByCauseLoadsAndRefreshes() async throws {
         let metrics = TestMetrics()

@@ -104,7 +104,13 @@ public struct AdminService: Sendable {
     }
 
     public func updateCategory(_ merchant: Merchant, id: CategoryID, _ draft: CategoryDraft) async throws -> Category {
-        try await write(merchant) { try await writer.updateCategory(merchantID: merchant.id, id: id, draft: draft) }
+        let (category, effect) = try await writer.updateCategory(merchantID: merchant.id, id: id, draft: draft)
+        if effect.treeOnly {
+            try await invalidation.treeChanged(merchantSlug: merchant.slug, merchantID: merchant.id)
+        } else {
+            try await invalidate(merchant, effect)
+        }
+        return category
     }
 
     public func deleteCategory(_ merchant: Merchant, id: CategoryID) async throws {

@@ -4,8 +4,9 @@ import MercatoStorage
 
 /// The generation namespaces of one merchant's storefront cache, and which writes bump which.
 ///
-/// - `merchant`: every response of the merchant; bumped by category writes (tree, names, visibility,
-///   which products a category holds).
+/// - `merchant`: every response of the merchant; bumped by category writes (tree shape, slugs, kinds,
+///   visibility, which products a category holds).
+/// - `tree`: the category tree response; bumped by renames and repositions of a category.
 /// - `product(id)`: a product's own bytes that are not live facts: its detail body (text, variant list,
 ///   prices) and its listing price; bumped by product, price and variant writes. Not by stock movements.
 /// - `listings(scope)`: not in keys; every listing page of the scope is checked against its moves
@@ -33,6 +34,8 @@ public enum CacheNamespace {
     /// what a card shows, products entering or leaving, position moves). Every listing page is checked
     /// against its moves (`SortedPage`), so a write leaves the pages that do not hold its product valid.
     public static func listings(_ slug: String, scope: String) -> String { "\(slug)#listings:\(scope)" }
+    /// The category tree's text and order (renames and repositions bump it alone; listings never show them).
+    public static func tree(_ slug: String) -> String { "\(slug)#tree" }
     /// Which product each slug names (a new product or a slug change can give a slug to another product).
     public static func productSlugs(_ slug: String) -> String { "\(slug)#product-slugs" }
     /// The scope name of the whole catalog.

@@ -25,6 +25,11 @@ public struct CatalogInvalidation: Sendable {
         }
     }
 
+    /// A category was renamed or repositioned, nothing else: the category tree, which no other response shows.
+    public func treeChanged(merchantSlug: String, merchantID: MerchantID) async throws {
+        try await bus.publish(InvalidationEvent(namespace: CacheNamespace.tree(merchantSlug), surrogateKeys: ["m:\(merchantID):categories"]))
+    }
+
     /// Categories changed (the tree, names, visibility, which products they hold): every response of the
     /// merchant. The surrogate keys name what changed, for edge purges.
     public func catalogChanged(merchantSlug: String, merchantID: MerchantID, products: [ProductID], categories: [CategoryID]) async throws {

@@ -153,7 +153,8 @@ public struct StorefrontReads: Sendable {
             return (Self.asRendered(try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }), .bypass)
         }
         let key = CacheKey(
-            "C", under: await generations.stamp(CacheNamespace.merchant(merchantSlug)), inputs: [merchantSlug, marketCode?.uppercased() ?? "", group.rawValue])
+            "C", under: await generations.stamp(CacheNamespace.merchant(merchantSlug)), await generations.stamp(CacheNamespace.tree(merchantSlug)),
+            inputs: [merchantSlug, marketCode?.uppercased() ?? "", group.rawValue])
         return try await cached(key) {
             try await routed(merchantSlug) { try await catalog.categories(merchantSlug: merchantSlug, marketCode: marketCode, group: group) }
         }

@@ -131,6 +131,8 @@ public struct WriteEffect: Sendable {
     public var cardChanged = false
     /// A slug now names another product, or a new one.
     public var slugsChanged = false
+    /// Only the category tree's text or order changed (a category renamed or repositioned).
+    public var treeOnly = false
 
     public init(merchantID: MerchantID, productIDs: [ProductID], categoryIDs: [CategoryID], scopes: [String] = [], stock: StockChange = .none) {
         self.merchantID = merchantID
@@ -255,6 +257,22 @@ public struct CatalogWriter: Sendable {
     /// Replaces a category's fields; visibility or parent changes re-derive masks and listings of the subtree.
     public func updateCategory(merchantID: MerchantID, id: CategoryID, draft: CategoryDraft) async throws -> (Category, WriteEffect) {
         try await database.transaction { tx in
+            // A new name or position only (same parent, slug, kind and visibility) reaches no projection and no
+            // listing: one UPDATE, and the caches drop the category tree alone.
+            let columns = SQLCatalogStore.categoryColumns
+            if let current = try await tx.query(
+                "SELECT \(columns) FROM categories c WHERE c.merchant_id = $1 AND c.id = $2", merchantID.sql, id.sql
+            ).first.map({ try SQLCatalogStore.category($0, at: 0) }),
+                current.parentID == draft.parentID, current.slug == draft.slug, current.kind == draft.kind, current.visibility == draft.visibility
+            {
+                guard let row = try await tx.query(
+                    "UPDATE categories SET name = $3, position = $4 WHERE merchant_id = $1 AND id = $2 RETURNING \(columns.replacingOccurrences(of: "c.", with: ""))",
+                    merchantID.sql, id.sql, .text(draft.name), .int(draft.position)
+                ).first else { throw MercatoError.notFound("category \(id) not found") }
+                var effect = WriteEffect(merchantID: merchantID, productIDs: [], categoryIDs: [id])
+                effect.treeOnly = true
+                return (try SQLCatalogStore.category(row, at: 0), effect)
+            }
             var (masks, parents) = try await ListingProjector.loadCategories(merchantID: merchantID, on: tx)
             guard masks[id] != nil else { throw MercatoError.notFound("category \(id) not found") }
             if let parentID = draft.parentID {

@@ -231,20 +231,27 @@ struct DependencyTableTests {
         }
     }
 
-    /// Category edit: the tree and every page of the merchant are reloaded.
+    /// Category edit: a rename reloads the tree alone (no other response shows a category's name); a change
+    /// of slug (like parent, kind or visibility) reloads the tree and every page of the merchant.
     @Test(arguments: Backend.available)
     func categoryEdit(backend: Backend) async throws {
-        try await Self.row(backend) { client, fixture, _ in
-            let categories = try await client.admin("/v1/admin/categories", token: fixture.token).items
-            let men = try #require(categories.first { $0["slug"] as? String == "men" })
-            let id = try #require(men["id"] as? String)
-            let renamed = try await client.admin("/v1/admin/categories/\(id)", token: fixture.token, method: .put, body: #"{"slug": "men", "name": "Gentlemen"}"#)
-            #expect(renamed.status == .ok, "\(renamed.detail)")
-        } check: { client, _, pages in
-            let tree = try await Self.outcome(client, pages.tree)
-            #expect(tree.cache == "miss")
-            #expect(tree.response.text.contains("Gentlemen"))
-            for page in [pages.byPosition, pages.detail] { #expect(try await Self.outcome(client, page).cache == "miss", "\(page)") }
+        for (slug, merchantWide) in [("men", false), ("gentlemen", true)] {
+            try await Self.row(backend) { client, fixture, _ in
+                let categories = try await client.admin("/v1/admin/categories", token: fixture.token).items
+                let men = try #require(categories.first { $0["slug"] as? String == "men" })
+                let id = try #require(men["id"] as? String)
+                let position = men["position"] as? Int ?? 0
+                let renamed = try await client.admin(
+                    "/v1/admin/categories/\(id)", token: fixture.token, method: .put, body: #"{"slug": "\#(slug)", "name": "Gentlemen", "position": \#(position)}"#)
+                #expect(renamed.status == .ok, "\(renamed.detail)")
+            } check: { client, _, pages in
+                let tree = try await Self.outcome(client, pages.tree)
+                #expect(tree.cache == "miss")
+                #expect(tree.response.text.contains("Gentlemen"))
+                for page in [pages.byPosition, pages.cheapest, pages.inStock, pages.detail, pages.otherDetail] {
+                    #expect(try await Self.outcome(client, page).cache == (merchantWide ? "miss" : "hit"), "slug \(slug): \(page)")
+                }
+            }
         }
     }
 

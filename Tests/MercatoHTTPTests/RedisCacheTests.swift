@@ -120,8 +120,9 @@ struct RedisCacheTests {
         }
     }
 
-    /// Tenant isolation of merchant-wide writes: a product edit and a category rename of store A reload A's
-    /// pages that hold them, on both instances, while store B's pages of the same shapes (same seed, same
+    /// Tenant isolation of merchant-wide writes: a product edit and a category change of store A (its name and
+    /// kind: the kind is in every cached page of the category, so the whole store is reloaded) reload A's
+    /// pages, on both instances, while store B's pages of the same shapes (same seed, same
     /// categories) stay cached on both. A write that bumped a namespace shared by the stores (one not
     /// prefixed by the merchant) would drop B's pages and fail the last loop.
     @Test(arguments: Backend.available)
@@ -152,7 +153,7 @@ struct RedisCacheTests {
             #expect(renamed.status == .ok, "\(renamed.detail)")
             let categoryID = try #require(shopA.category["id"] as? String), categorySlug = try #require(shopA.category["slug"] as? String)
             let category = try await a.admin("/v1/admin/categories/\(categoryID)", token: fixture.tokens[0], method: .put, body: """
-                {"slug": "\(categorySlug)", "name": "Renamed category of A"}
+                {"slug": "\(categorySlug)", "name": "Renamed category of A", "kind": "brand"}
                 """)
             #expect(category.status == .ok, "\(category.detail)")
             let heard = try await poll(timeout: .seconds(30)) {

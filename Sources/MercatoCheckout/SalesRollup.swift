@@ -31,15 +31,19 @@ public struct SalesRollup: Service {
     }
 
     public func run() async throws {
-        // Graceful shutdown cancels the loop, so a long interval never delays it.
+        // Graceful shutdown cancels the loop, so a long interval never delays it. The first pass waits one
+        // interval: a starting instance does not act on rows at once (tests on a shared database, each with a
+        // long interval, run their passes themselves), and one interval is the delay the setting allows anyway.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                try await Task.sleep(for: interval)
                 do {
                     _ = try await statements.run(.rollup) { try await rollUpOnce() }
+                } catch is CancellationError {
+                    break  // shutdown cancelled a pass in flight: not a failure to retry
                 } catch {
                     logger.warning("sales roll-up failed; retrying", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
             }
         }
     }

@@ -30,26 +30,30 @@ public struct ReservationExpiry: Service {
     }
 
     public func run() async throws {
-        // Graceful shutdown cancels the loop, so a long interval never delays it.
+        // Graceful shutdown cancels the loop, so a long interval never delays it. The first pass waits one
+        // interval: a starting instance does not act on rows at once (tests on a shared database, each with a
+        // long interval, run their passes themselves), and one interval is the delay the setting allows anyway.
         try? await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                try await Task.sleep(for: interval)
                 do {
                     _ = try await statements.run(.sweep) { try await sweep() }
+                } catch is CancellationError {
+                    break  // shutdown cancelled a pass in flight: not a failure to retry
                 } catch {
                     logger.warning("reservation expiry sweep failed; retrying", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: interval)
             }
         }
     }
 
-    /// Releases everything expired now, in batches; returns the reservations this sweep released (another
-    /// instance's sweep may release some of them first).
+    /// Releases everything expired now (only `merchantID`'s when given), in batches; returns the reservations this
+    /// sweep released (another instance's sweep may release some of them first).
     @discardableResult
-    public func sweep() async throws -> [Reservation] {
+    public func sweep(merchantID: MerchantID? = nil) async throws -> [Reservation] {
         var all: [Reservation] = []
         while true {
-            let released = try await store.releaseExpired(limit: 100)
+            let released = try await store.releaseExpired(limit: 100, merchantID: merchantID)
             for (reservation, change) in released where !change.isEmpty {
                 await onStockChange(reservation.merchantID, change)
             }

@@ -133,12 +133,19 @@ public struct InventoryStore: Sendable {
         }
     }
 
-    /// Releases every held reservation whose time ran out; returns what it released.
-    public func releaseExpired(now: Int64 = WallClock.nowMicros(), limit: Int = 100) async throws -> [(Reservation, StockChange)] {
-        let keys = try await database.query(
-            "SELECT id, merchant_id FROM reservations WHERE status = 'held' AND expires_at <= $1 ORDER BY expires_at LIMIT $2",
-            .int(now), .int(Int64(limit))
-        ).map { (try $0.text(0), try $0.id(1, as: MerchantID.self)) }
+    /// Releases every held reservation whose time ran out (only `merchantID`'s when given: one shop's sweep, as
+    /// tests on a shared database run it); returns what it released.
+    public func releaseExpired(
+        now: Int64 = WallClock.nowMicros(), limit: Int = 100, merchantID only: MerchantID? = nil
+    ) async throws -> [(Reservation, StockChange)] {
+        var sql = "SELECT id, merchant_id FROM reservations WHERE status = 'held' AND expires_at <= $1"
+        var binds: [SQLValue] = [.int(now), .int(Int64(limit))]
+        if let only {
+            sql += " AND merchant_id = $3"
+            binds.append(only.sql)
+        }
+        let keys = try await database.query(SQL(sql + " ORDER BY expires_at LIMIT $2", binds))
+            .map { (try $0.text(0), try $0.id(1, as: MerchantID.self)) }
         var released: [(Reservation, StockChange)] = []
         for (key, merchantID) in keys {
             let result = try await database.transaction { tx -> (Reservation, StockChange)? in

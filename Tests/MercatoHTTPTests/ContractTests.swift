@@ -46,7 +46,7 @@ import Yams
 
     @Test func routesAreExactlyTheContractsPaths() async throws {
         try await Harness.withDatabase(.sqlite) { database in
-            let deps = try await AppDependencies.make(database: database, options: HTTPOptions(), logger: Harness.logger)
+            let deps = try await Harness.dependencies(database: database, options: HTTPOptions())
             let routes = Set(buildRouter(deps).routes.map { "\($0.method.rawValue) \(Contract.template($0.path.description))" })
             let documented = Set(try Contract.served.get().operations.keys)
             #expect(routes.subtracting(documented).isEmpty, "routes missing from openapi.yaml: \(routes.subtracting(documented).sorted())")

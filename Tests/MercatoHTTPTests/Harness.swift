@@ -91,7 +91,7 @@ enum Harness {
             var tokens: [String] = []
             for merchant in seeded { tokens.append(try await writer.createAdminToken(merchantID: merchant.merchant.id)) }
             let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
-            let deps = try await AppDependencies.make(database: database, options: options, cacheOptions: cache)
+            let deps = try await Harness.dependencies(database: database, options: options, cache: cache)
             let contract = ContractLog()
             defer { contract.recordIssues() }
             let app = try application(deps, contract: contract)
@@ -110,14 +110,26 @@ enum Harness {
         return Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
     }
 
+    /// The app's dependencies as every test builds them: no background pass runs on a timer (roll-up and expiry
+    /// sweep every hour). On a shared PostgreSQL one test's timer would roll up or release another test's rows, so
+    /// checks of who counted or released what could only run on SQLite; a test that needs a pass runs it itself.
+    static func dependencies(
+        database: any DatabaseClient, options: HTTPOptions, cache: CacheOptions = CacheOptions(), checkout: CheckoutWiring = CheckoutWiring()
+    ) async throws -> AppDependencies {
+        var checkout = checkout
+        checkout.expiryInterval = .seconds(3600)
+        if checkout.salesRollupInterval != nil { checkout.salesRollupInterval = .seconds(3600) }
+        return try await AppDependencies.make(database: database, options: options, cacheOptions: cache, checkoutOptions: checkout, logger: logger)
+    }
+
     /// Serves the API over a real HTTP listener on loopback with this checkout wiring; `body` gets
     /// the base URL and the dependencies (for counters and services). Answers are checked against the contract.
     static func serve(
         _ database: any DatabaseClient, checkout: CheckoutWiring = CheckoutWiring(), cache: CacheOptions = CacheOptions(),
         _ body: @Sendable @escaping (String, AppDependencies) async throws -> Void
     ) async throws {
-        let deps = try await AppDependencies.make(
-            database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, checkoutOptions: checkout, logger: logger)
+        let deps = try await Harness.dependencies(
+            database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cache: cache, checkout: checkout)
         let contract = ContractLog()
         defer { contract.recordIssues() }
         let app = try application(deps, contract: contract)

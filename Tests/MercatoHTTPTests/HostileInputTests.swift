@@ -290,7 +290,7 @@ struct HostileInputTests {
         try await Harness.withDatabase(.sqlite) { database in
             let fixture = try await Harness.seed(database, products: 5)
             let options = HTTPOptions(exposeStatementCount: false, serverTimingCacheTier: false, metricsToken: "scrape-secret")
-            let deps = try await AppDependencies.make(database: database, options: options, logger: Harness.logger)
+            let deps = try await Harness.dependencies(database: database, options: options)
             let contract = ContractLog()
             defer { contract.recordIssues() }
             try await Harness.application(deps, contract: contract).test(.router) { client in

@@ -110,7 +110,11 @@ struct InventoryStoreTests {
     func expiredReservationsGiveTheirUnitsBack(backend: Backend) async throws {
         try await Harness.withDatabase(backend) { database in
             let (merchant, variant, _) = try await inventoryFixture(database, stock: 3)
+            let (otherMerchant, otherVariant, _) = try await inventoryFixture(database, stock: 3)
             let inventory = InventoryStore(database: database)
+            // Another shop's expired reservation: a sweep scoped to the first shop leaves it held.
+            _ = try await inventory.reserve(merchantID: otherMerchant.id, key: "other", lines: [ReservationLine(variantID: otherVariant, quantity: 1)], ttl: .seconds(600))
+            try await database.execute("UPDATE reservations SET expires_at = 0 WHERE merchant_id = $1", otherMerchant.id.sql)
             let line = [ReservationLine(variantID: variant, quantity: 2)]
             _ = try await inventory.reserve(merchantID: merchant.id, key: "expires", lines: line, ttl: .seconds(600))
             _ = try await inventory.reserve(merchantID: merchant.id, key: "kept", lines: [ReservationLine(variantID: variant, quantity: 1)], ttl: .seconds(600))
@@ -118,9 +122,10 @@ struct InventoryStoreTests {
             // Its lifetime passes: moved into the past rather than waited for, since a loaded machine can take longer
             // than a short TTL between the reservation and the check above (and other tests' sweepers run meanwhile).
             try await database.execute("UPDATE reservations SET expires_at = 0 WHERE merchant_id = $1 AND id = 'expires'", merchant.id.sql)
-            let released = try await inventory.releaseExpired()
-            #expect(!released.map(\.0.key).contains("kept"))
-            // On a shared PostgreSQL another test's sweeper may have released it first: check the state, not who did it.
+            let released = try await inventory.releaseExpired(merchantID: merchant.id)
+            #expect(released.map(\.0.key) == ["expires"])
+            #expect(try await inventory.reservation(merchantID: otherMerchant.id, key: "other")?.status == .held)
+            #expect(try await inventory.releaseExpired(merchantID: otherMerchant.id).map(\.0.key) == ["other"])
             #expect(try await inventory.reservation(merchantID: merchant.id, key: "expires")?.status == .released)
             #expect(try await inventory.reservation(merchantID: merchant.id, key: "kept")?.status == .held)
             #expect(try await inventory.available(merchantID: merchant.id, variants: [variant])[variant] == 2)

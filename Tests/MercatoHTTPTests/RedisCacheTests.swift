@@ -41,8 +41,8 @@ enum RedisHarness {
             let fixture = Fixture(database: database, merchants: seeded.map(\.merchant), tokens: tokens)
             // Generous: a loaded CI machine must not turn a slow reply into a (correctly handled) outage.
             let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
-            let a = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
-            let b = try await AppDependencies.make(database: database, options: HTTPOptions(), cacheOptions: cache, logger: Harness.logger)
+            let a = try await Harness.dependencies(database: database, options: HTTPOptions(), cache: cache)
+            let b = try await Harness.dependencies(database: database, options: HTTPOptions(), cache: cache)
             let contract = ContractLog()
             defer { contract.recordIssues() }
             let appA = try Harness.application(a, contract: contract)

@@ -65,7 +65,7 @@ struct ReplicaRoutingTests {
             await replicated.refresh()
             #expect(target.isHealthy)
 
-            let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+            let deps = try await Harness.dependencies(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024))
             let appContract = ContractLog()
             defer { appContract.recordIssues() }
             let app = try Harness.application(deps, contract: appContract)
@@ -98,7 +98,7 @@ struct ReplicaRoutingTests {
                         primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: Self.patientProbe,
                         readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: otherDatabaseMetrics)
                     await otherDatabase.refresh()
-                    let otherDeps = try await AppDependencies.make(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+                    let otherDeps = try await Harness.dependencies(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024))
                     let otherAppContract = ContractLog()
                     defer { otherAppContract.recordIssues() }
                     let otherApp = try Harness.application(otherDeps, contract: otherAppContract)
@@ -208,7 +208,7 @@ struct ReplicaRoutingTests {
                     logger: Harness.logger, metricsFactory: databaseMetrics)
                 await database.refresh()
                 let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
-                let deps = try await AppDependencies.make(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cacheOptions: cache, logger: Harness.logger)
+                let deps = try await Harness.dependencies(database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024), cache: cache)
                 return (databaseMetrics, deps)
             }
             let (_, depsA) = try await instance()
@@ -274,7 +274,7 @@ struct ReplicaRoutingTests {
                 let replicated = ReplicatedDatabase(primary: primary, replicas: [target], logger: Harness.logger, metricsFactory: replicatedMetrics)
                 await replicated.refresh()
                 #expect(!target.isHealthy)
-                let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+                let deps = try await Harness.dependencies(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024))
                 let appContract = ContractLog()
                 defer { appContract.recordIssues() }
                 let app = try Harness.application(deps, contract: appContract)
@@ -311,7 +311,7 @@ struct ReplicaRoutingTests {
             let replicated = ReplicatedDatabase(
                 primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: .milliseconds(500),
                 readTimeout: .milliseconds(500), logger: Harness.logger, metricsFactory: replicatedMetrics)
-            let deps = try await AppDependencies.make(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024), logger: Harness.logger)
+            let deps = try await Harness.dependencies(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024))
             let appContract = ContractLog()
             defer { appContract.recordIssues() }
             let app = try Harness.application(deps, contract: appContract)

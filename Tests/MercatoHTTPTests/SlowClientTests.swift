@@ -18,8 +18,8 @@ struct SlowClientTests {
     static func serve(_ limits: ConnectionLimits, _ body: @Sendable @escaping (Int, AppDependencies) async throws -> Void) async throws {
         try await Harness.withDatabase(.sqlite) { database in
             _ = try await Harness.seed(database, products: 5)
-            let deps = try await AppDependencies.make(
-                database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024, connectionLimits: limits), logger: Harness.logger)
+            let deps = try await Harness.dependencies(
+                database: database, options: HTTPOptions(maxBodyBytes: 64 * 1024, connectionLimits: limits))
             let contract = ContractLog()
             defer { contract.recordIssues() }
             let app = try Harness.application(deps, contract: contract)

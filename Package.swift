@@ -176,7 +176,7 @@ let package = Package(
         ),
         // What every HTTP server here shares at its edge: RFC 9457 problems, JSON bodies, fault injection.
         .target(
-            name: "MercatoHTTPEdge",
+            name: "MercatoHTTPBoundary",
             dependencies: [
                 .product(name: "Tracing", package: "swift-distributed-tracing"),
                 "MercatoCore", "MercatoJSON", "MercatoTelemetry",
@@ -187,26 +187,33 @@ let package = Package(
                 .product(name: "NIOHTTPTypes", package: "swift-nio-extras"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
         // The tax contract: VAT/GST rates of the 17 markets, inclusive vs exclusive pricing, per-line rounding
         // (TaxCalculator), and the wire format of the tax service. No HTTP server: the checkout uses it in-process.
         .target(name: "MercatoTaxContract", dependencies: ["MercatoCore", "MercatoJSON"], swiftSettings: swiftSettings),
-        // The tax service: its HTTP routes over the contract.
+        // The tax service: its HTTP routes over the contract, and its application (`buildTaxApplication`).
         .target(
             name: "MercatoTax",
-            dependencies: ["MercatoCore", "MercatoJSON", "MercatoTaxContract", "MercatoHTTPEdge", .product(name: "Hummingbird", package: "hummingbird")],
+            dependencies: [
+                "MercatoCore", "MercatoJSON", "MercatoTaxContract", "MercatoHTTPBoundary", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The inventory contract: the wire format of the inventory service, and the stock-change callback.
         .target(name: "MercatoInventoryContract", dependencies: ["MercatoCore", "MercatoJSON"], swiftSettings: swiftSettings),
-        // The inventory service: its HTTP API over `InventoryStore`, and the reservation expiry sweeper.
+        // The inventory service: its HTTP API over `InventoryStore`, the reservation expiry sweeper, and its
+        // application (`buildInventoryApplication`).
         .target(
             name: "MercatoInventory",
             dependencies: [
-                "MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoInventoryStore", "MercatoSQL", "MercatoHTTPEdge", "MercatoInventoryContract",
+                "MercatoCore", "MercatoJSON", "MercatoStorage", "MercatoInventoryStore", "MercatoSQL", "MercatoHTTPBoundary", "MercatoInventoryContract",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -233,7 +240,7 @@ let package = Package(
             name: "MercatoHTTP",
             dependencies: [
                 "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "Redis",
-                "MercatoHTTPEdge", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
+                "MercatoHTTPBoundary", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -263,7 +270,7 @@ let package = Package(
         .executableTarget(
             name: "mercato",
             dependencies: [
-                "MercatoCore", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPEdge",
+                "MercatoCore", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPBoundary",
                 "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "Redis", "MercatoBench",
                 "MercatoSettings", "MercatoTelemetry",
                 .product(name: "OTel", package: "swift-otel"),
@@ -298,6 +305,10 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(name: "MercatoSettingsTests", dependencies: ["MercatoSettings"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "MercatoHTTPBoundaryTests",
+            dependencies: ["MercatoHTTPBoundary", "MercatoCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings),
+        .testTarget(
             name: "MercatoCacheTests",
             dependencies: [
                 "MercatoCache", "Redis", .product(name: "Logging", package: "swift-log"),
@@ -314,7 +325,7 @@ let package = Package(
             dependencies: [
                 "TestSupport",
                 "MercatoHTTP", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCore", "MercatoFences", "MercatoTelemetry", "TestServers", "MercatoCache", "Redis",
-                "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPEdge", "MercatoTax", "MercatoTaxContract", "MercatoBench",
+                "MercatoCheckout", "MercatoInventory", "MercatoInventoryContract", "MercatoHTTPBoundary", "MercatoTax", "MercatoTaxContract", "MercatoBench",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -450,19 +450,14 @@ public struct CheckoutService: Sendable {
     }
 
     func stockChanged(slug: String, merchantID: MerchantID, _ change: StockChange) async {
-        do {
-            try await CatalogInvalidation(bus: bus).stockMoved(merchantSlug: slug, merchantID: merchantID, change: change)
-        } catch {
-            logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(slug)", "error": "\(error)"])
-        }
+        await StockChangePublisher(store: store, bus: bus, logger: logger).publish(slug: slug, merchantID: merchantID, change: change)
     }
 
     /// Releases the reservation of a checkout whose time ran out (a no-op when the sweeper was first).
     func releaseExpired(_ checkout: CheckoutRecord) async {
         do {
             let (_, change) = try await call(.release) { try await inventory.release(merchantID: checkout.merchantID, key: checkout.reservationKey) }
-            guard !change.isEmpty, let slug = try await store.merchantSlug(checkout.merchantID) else { return }
-            await stockChanged(slug: slug, merchantID: checkout.merchantID, change)
+            await StockChangePublisher(store: store, bus: bus, logger: logger).publish(merchantID: checkout.merchantID, change: change)
         } catch {
             logger.warning("could not release an expired reservation; the sweeper will", metadata: ["key": "\(checkout.reservationKey)", "error": "\(error)"])
         }

@@ -99,13 +99,13 @@ public struct HTTPInventoryClient: InventoryClient {
                 shortages.append((id, shortage.requested, shortage.available))
             }
             throw InventoryError.insufficientStock(shortages)
-        case (409, "reservation-not-held"?):
+        case (409, InventoryAPI.reservationNotHeldType?):
             struct Body: Decodable { var reservationStatus: String }
             let status = (try? decode(Body.self, response)).flatMap { ReservationStatus(rawValue: $0.reservationStatus) } ?? .released
             throw InventoryError.notHeld(key ?? "", status)
-        case (422, "reservation-key-reused"?):
+        case (422, InventoryAPI.reservationKeyReusedType?):
             throw InventoryError.keyReused(key ?? "")
-        case (404, _) where key != nil && response.problemDetail?.hasPrefix("no reservation") == true:
+        case (404, InventoryAPI.unknownReservationType?) where key != nil:
             throw InventoryError.unknownReservation(key ?? "")
         case (404, _):
             throw MercatoError.notFound(response.problemDetail ?? "not found")

@@ -24,8 +24,13 @@ public struct WALPosition: Comparable, Hashable, Sendable, CustomStringConvertib
 /// merchant may use a replica only if that replica has replayed the merchant's fence.
 public final class WriteFences: Sendable {
     private let state = Mutex<(byMerchant: [String: WALPosition], floor: WALPosition)>(([:], .zero))
+    /// Reads the primary's current position (for `raiseToCurrent`); nil: never known.
+    private let currentPosition: (@Sendable () async -> WALPosition?)?
 
-    public init() {}
+    /// Fences over a primary whose current position `currentPosition` reads.
+    public init(currentPosition: (@Sendable () async -> WALPosition?)? = nil) {
+        self.currentPosition = currentPosition
+    }
 
     /// Records a write of `merchant` that committed at or before `position`.
     public func record(merchant: String, at position: WALPosition) {
@@ -39,13 +44,10 @@ public final class WriteFences: Sendable {
         state.withLock { state in state.floor = max(state.floor, position) }
     }
 
-    /// Set by the database wiring: reads the primary's current position (for `raiseToCurrent`).
-    public let currentPosition = Mutex<(@Sendable () async -> WALPosition?)?>(nil)
-
     /// Raises every fence to the primary's current position; until that is known, to "never".
     public func raiseToCurrent() async {
         raiseAll(to: WALPosition(value: .max))
-        guard let read = currentPosition.withLock({ $0 }), let position = await read() else { return }
+        guard let currentPosition, let position = await currentPosition() else { return }
         // Replaces the "never" floor by the real position now that it is known.
         state.withLock { $0.floor = position }
     }

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import MercatoAdmin
 import MercatoCore
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 
 /// The request context of the admin API: the server's context plus the merchant the bearer token
 /// belongs to, set by `AdminAuthentication` before any admin handler runs.

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoAdmin
 import MercatoCatalog
 import MercatoCore

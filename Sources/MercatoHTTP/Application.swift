@@ -1,6 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import Logging
 import MercatoAdmin
 import MercatoCache
@@ -30,6 +30,10 @@ public struct AppDependencies: Sendable {
     public var connections: ConnectionGate
     /// The storefront cache, when enabled.
     public var cache: LayeredCache<CatalogResponse>?
+    /// Checkout's background parts, for tests and commands that run a pass themselves.
+    public var checkoutParts: CheckoutComponents
+    /// Other instances' invalidations over Redis (nil without Redis or with caching off).
+    public var invalidationListener: InvalidationListener?
     /// Long-lived parts that must run under the application's ServiceGroup.
     public var services: [any Service]
 
@@ -43,14 +47,10 @@ public struct AppDependencies: Sendable {
         invalidationListener?.subscription.isListening
     }
 
-    private var invalidationListener: InvalidationListener? {
-        services.lazy.compactMap { $0 as? InvalidationListener }.first
-    }
-
     /// Wires the services over a migrated database: with `cacheOptions.redisURL`, the Redis tier and
-    /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation. Every part
-    /// records its metrics into `metrics.factory` (pass the one the database was opened with, so its replica
-    /// reads appear at `/metrics` too).
+    /// Redis pub/sub invalidation; otherwise the embedded near cache and in-process invalidation; with caching
+    /// off, no cache part at all. Every part records its metrics into `metrics.factory` (pass the one the
+    /// database was opened with, so its replica reads appear at `/metrics` too).
     public static func make(
         database: any DatabaseClient, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
         checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato", metadataProvider: RequestTrace.logMetadata), metrics: ServerMetrics = ServerMetrics()
@@ -58,72 +58,40 @@ public struct AppDependencies: Sendable {
         let factory = metrics.factory
         // With read replicas: fences for read-your-writes, and the monitor of their replay positions.
         let replicated = database as? ReplicatedDatabase
-        let fences = replicated.map { replicated in
-            let fences = WriteFences()
-            fences.currentPosition.withLock { $0 = { try? await replicated.currentPosition() } }
-            return fences
-        }
+        let fences = replicated.map { replicated in WriteFences { try? await replicated.currentPosition() } }
         let writer = CatalogWriter(database: database)
         let signer = Signer(secret: try await writer.signingSecret())
         let catalog = CatalogService(store: SQLCatalogStore(database: database), signer: signer)
         // Statements of work outside requests (refreshes, releases, roll-up, sweep, replica probes), by kind.
         let statements = BackgroundStatements(factory: factory)
+        // Always run: besides cache refreshes it runs checkout's reservation releases.
         let refresher = RefreshQueue(statements: statements)
-        let near = NearCache<CatalogResponse>(
-            capacityBytes: cacheOptions.nearCapacityBytes, evictions: CacheMetrics.nearEvictions(cache: "storefront", factory: factory))
         let live = LiveAvailability()
-        let lifetimes = CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale)
-        var services: [any Service] = []
-        let generations: any GenerationSource
-        var bus: any InvalidationBus
-        var shared: (tier: any SharedCacheTier, codec: ValueCodec<CatalogResponse>)?
-        if let url = cacheOptions.redisURL {
-            var configuration = try RedisConfiguration(url: url)
-            configuration.clientName = "mercato"
-            // A cache that answers slowly is worse than none: fail fast and fall back to the database.
-            configuration.commandTimeout = cacheOptions.redisTimeout
-            configuration.connectTimeout = .seconds(1)
-            configuration.connectionWaitTimeout = cacheOptions.redisTimeout
-            configuration.maximumConnections = 16
-            let client = RedisClient(configuration: configuration, logger: logger)
-            let availability = RedisAvailability(logger: logger, metricsFactory: factory)
-            let sharedGenerations = SharedGenerations(
-                client: client, availability: availability, logger: logger, keyspace: cacheOptions.redisKeyspace, facts: live,
-                metricsFactory: factory)
-            generations = sharedGenerations
-            bus = sharedGenerations
-            let tier = RedisCacheTier(
-                client: client, availability: availability, prefix: cacheOptions.redisKeyspace.cacheKeyPrefix, metricsFactory: factory)
-            shared = (tier, CatalogResponse.codec)
-            services.append(InvalidationListener(configuration: configuration, generations: sharedGenerations, logger: logger, fences: fences) {
-                near.removeAll()
-            })
-        } else {
-            let local = GenerationMap()
-            generations = local
-            bus = InProcessInvalidationBus(generations: local, facts: live)
-        }
+        let tiers = cacheOptions.enabled ? try CacheTiers.make(cacheOptions, live: live, fences: fences, logger: logger, factory: factory) : nil
+        let invalidation = tiers?.invalidation ?? .inProcess(live: live)
+        var bus = invalidation.bus
+        var services: [any Service] = invalidation.listener.map { [$0] } ?? []
         if let replicated, let fences {
             bus = FencingInvalidationBus(inner: bus, fences: fences, position: { try await replicated.currentPosition() })
             services.append(ReplicaMonitor(database: replicated, statements: statements))
         }
-        let cache: LayeredCache<CatalogResponse>? = cacheOptions.enabled
-            ? LayeredCache(
-                near: near, shared: shared, lifetimes: lifetimes, refresher: refresher, cost: { $0.cost },
+        let cache = tiers.map { tiers in
+            LayeredCache(
+                near: tiers.near, shared: tiers.sharedTier.map { ($0, CatalogResponse.codec) },
+                lifetimes: CacheLifetimes(fresh: cacheOptions.fresh, stale: cacheOptions.stale), refresher: refresher, cost: { $0.cost },
                 // Only the storefront's lookups name their family, so only its misses are told apart by cause.
                 metrics: CacheMetrics(cache: "storefront", missCauses: true, factory: factory))
-            : nil
-        // Always run: besides cache refreshes it runs checkout's reservation releases.
+        }
         services.append(refresher)
         let checkout = checkoutOptions.make(
-            database: database, generations: generations, bus: bus, cacheEnabled: cacheOptions.enabled, refresher: refresher,
-            availabilityShared: shared.map { ($0.tier, Int64Codec.codec) }, services: &services, logger: logger, metricsFactory: factory, statements: statements)
-        let listener = services.lazy.compactMap { $0 as? InvalidationListener }.first
+            database: database, generations: invalidation.generations, bus: bus, caches: tiers, refresher: refresher, logger: logger,
+            metricsFactory: factory, statements: statements)
+        services += checkout.services
         let connections = ConnectionGate(limit: options.connectionLimits.maxConnections)
         MetricsCollectors.register(on: metrics, cache: cache, database: database, connections: connections)
         // Without Redis every invalidation is in-process: this instance always hears them.
         let isListening: @Sendable () -> Bool
-        if let subscription = listener?.subscription {
+        if let subscription = invalidation.listener?.subscription {
             isListening = { subscription.isListening }
         } else {
             isListening = { true }
@@ -131,14 +99,16 @@ public struct AppDependencies: Sendable {
         return AppDependencies(
             database: database,
             reads: StorefrontReads(
-                catalog: catalog, cache: cache, generations: generations, signer: signer, fences: fences, live: live,
+                catalog: catalog, cache: cache, generations: invalidation.generations, signer: signer, fences: fences, live: live,
                 isListening: isListening),
             admin: AdminService(writer: writer, bus: bus),
-            checkout: checkout,
+            checkout: checkout.service,
             metrics: metrics,
             options: options,
             connections: connections,
             cache: cache,
+            checkoutParts: checkout,
+            invalidationListener: invalidation.listener,
             services: services)
     }
 }

@@ -4,7 +4,7 @@ import Hummingbird
 import MercatoCatalog
 import MercatoCheckout
 import MercatoCore
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoJSON

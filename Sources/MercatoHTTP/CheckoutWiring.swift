@@ -40,14 +40,16 @@ public struct CheckoutWiring: Sendable {
         self.expiryInterval = expiryInterval
     }
 
+    /// Checkout's components over `database`; with `caches`, its pricing and availability caches.
     func make(
-        database: any DatabaseClient, generations: any GenerationSource, bus: any InvalidationBus, cacheEnabled: Bool, refresher: RefreshQueue,
-        availabilityShared: (tier: any SharedCacheTier, codec: ValueCodec<Int64>)?, services: inout [any Service], logger: Logger,
-        metricsFactory: any MetricsFactory, statements: BackgroundStatements
-    ) -> CheckoutService {
+        database: any DatabaseClient, generations: any GenerationSource, bus: any InvalidationBus, caches: CacheTiers?, refresher: RefreshQueue,
+        logger: Logger, metricsFactory: any MetricsFactory, statements: BackgroundStatements
+    ) -> CheckoutComponents {
         let store = CheckoutStore(database: database)
-        if let salesRollupInterval { services.append(SalesRollup(store: store, bus: bus, interval: salesRollupInterval, logger: logger, statements: statements)) }
+        var services: [any Service] = []
+        let rollup = salesRollupInterval.map { SalesRollup(store: store, bus: bus, interval: $0, logger: logger, statements: statements) }
         let inventory: any InventoryClient
+        var sweeper: ReservationExpiry?
         if let inventoryURL {
             let http = ServiceHTTPClient(name: "inventory", baseURL: inventoryURL, policy: callPolicy)
             services.append(http)
@@ -55,7 +57,9 @@ public struct CheckoutWiring: Sendable {
         } else {
             let inventoryStore = InventoryStore(database: database)
             inventory = LocalInventoryClient(store: inventoryStore)
-            services.append(ReservationExpiry(store: inventoryStore, interval: expiryInterval, logger: logger, statements: statements, onStockChange: Self.publisher(store: store, bus: bus, logger: logger)))
+            sweeper = ReservationExpiry(
+                store: inventoryStore, interval: expiryInterval, logger: logger, statements: statements,
+                onStockChange: StockChangePublisher(store: store, bus: bus, logger: logger).handler)
         }
         let tax: any TaxClient
         if let taxURL {
@@ -65,33 +69,36 @@ public struct CheckoutWiring: Sendable {
         } else {
             tax = LocalTaxClient()
         }
-        let pricing = cacheEnabled
-            ? LayeredCache<CheckoutCatalog?>(
+        let pricing = caches.map { _ in
+            LayeredCache<CheckoutCatalog?>(
                 near: NearCache(capacityBytes: 8 << 20), lifetimes: CacheLifetimes(fresh: .seconds(60), stale: .zero), refresher: refresher,
                 cost: { 256 + ($0?.variants.count ?? 0) * 256 }, metrics: CacheMetrics(cache: "pricing", factory: metricsFactory))
-            : nil
-        let availability = cacheEnabled
-            ? LayeredCache<Int64>(
-                near: NearCache(capacityBytes: 4 << 20), shared: availabilityShared,
+        }
+        let availability = caches.map { caches in
+            LayeredCache<Int64>(
+                near: NearCache(capacityBytes: 4 << 20), shared: caches.sharedTier.map { ($0, Int64Codec.codec) },
                 lifetimes: CacheLifetimes(fresh: options.availabilityTTL, stale: .zero, earlyRefreshBeta: 0), refresher: refresher, cost: { _ in 160 },
                 metrics: CacheMetrics(cache: "availability", factory: metricsFactory))
-            : nil
-        return CheckoutService(
+        }
+        let service = CheckoutService(
             store: store, inventory: inventory, tax: tax, generations: generations, bus: bus, pricingCache: pricing,
             availabilityCache: availability, options: options, logger: logger, background: refresher, metricsFactory: metricsFactory)
+        return CheckoutComponents(service: service, rollup: rollup, sweeper: sweeper, clients: services)
     }
+}
 
-    /// After stock changed outside a request (expiry), invalidate that merchant's caches.
-    public static func publisher(store: CheckoutStore, bus: any InvalidationBus, logger: Logger) -> StockChangeHandler {
-        { merchantID, change in
-            do {
-                guard let slug = try await store.merchantSlug(merchantID) else { return }
-                try await CatalogInvalidation(bus: bus).stockMoved(merchantSlug: slug, merchantID: merchantID, change: change)
-            } catch {
-                logger.warning("could not publish a stock invalidation", metadata: ["merchant": "\(merchantID)", "error": "\(error)"])
-            }
-        }
-    }
+/// Checkout and the parts that run beside it.
+public struct CheckoutComponents: Sendable {
+    public let service: CheckoutService
+    /// Rolls placed orders into `sales_count` (nil: `MERCATO_SALES_ROLLUP_SECONDS=0`).
+    public let rollup: SalesRollup?
+    /// Releases expired reservations (nil when inventory is its own service, which sweeps).
+    public let sweeper: ReservationExpiry?
+    /// HTTP clients of the inventory and tax services.
+    let clients: [any Service]
+
+    /// Everything here that must run under the application's ServiceGroup.
+    var services: [any Service] { clients + [rollup as (any Service)?, sweeper].compactMap { $0 } }
 }
 
 /// Availability figures in the shared tier: the decimal number as bytes.

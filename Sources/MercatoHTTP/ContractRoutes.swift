@@ -1,7 +1,7 @@
 import Crypto
 import HTTPTypes
 import Hummingbird
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import NIOCore
 
 /// `GET /openapi.json`: the API contract (`openapi.yaml` in JSON form, compiled into the binary).

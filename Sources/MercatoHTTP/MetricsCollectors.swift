@@ -1,6 +1,6 @@
 import MercatoCache
 import MercatoCatalog
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoSQL
 
 /// Gauges of "now", set at scrape time. Legitimately so: each is a current value (contents, lag, activity, rows),

@@ -4,7 +4,7 @@ import Hummingbird
 import Logging
 import MercatoCore
 import MercatoTelemetry
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoStorage
 import MercatoSQL
 import MercatoFences

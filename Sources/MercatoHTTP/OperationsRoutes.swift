@@ -1,7 +1,7 @@
 import HTTPTypes
 import Hummingbird
 import MercatoCore
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoStorage
 import MercatoSQL
 import NIOCore

@@ -1,4 +1,4 @@
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoStorage
 import MercatoSQL
 

@@ -1,6 +1,6 @@
 import HTTPTypes
 import Hummingbird
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoCache
 import MercatoCatalog
 import MercatoCore

@@ -1,5 +1,5 @@
 import Foundation
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoInventoryContract
 import MercatoStorage
 import MercatoInventoryStore
@@ -18,13 +18,13 @@ extension InventoryError: ProblemConvertible {
             return problem
         case .keyReused(let key):
             return Problem(
-                status: .unprocessableContent, type: "reservation-key-reused", title: "Reservation key reused",
+                status: .unprocessableContent, type: InventoryAPI.reservationKeyReusedType, title: "Reservation key reused",
                 detail: "reservation key '\(key)' was already used with different lines")
         case .unknownReservation(let key):
-            return Problem(status: .notFound, type: "not-found", title: "Not found", detail: "no reservation '\(key)'")
+            return Problem(status: .notFound, type: InventoryAPI.unknownReservationType, title: "Unknown reservation", detail: "no reservation '\(key)'")
         case .notHeld(let key, let status):
             var problem = Problem(
-                status: .conflict, type: "reservation-not-held", title: "Reservation not held",
+                status: .conflict, type: InventoryAPI.reservationNotHeldType, title: "Reservation not held",
                 detail: "reservation '\(key)' is \(status.rawValue)")
             problem.members.append(("reservation_status", Array("\"\(status.rawValue)\"".utf8)))
             return problem

@@ -15,6 +15,12 @@ public enum InventoryAPI {
 
     /// Problem type of a short reservation.
     public static let insufficientStockType = "insufficient-stock"
+    /// Problem type of a commit or release of a reservation that is no longer held (`reservation_status` says why).
+    public static let reservationNotHeldType = "reservation-not-held"
+    /// Problem type of a reservation key sent again with different lines.
+    public static let reservationKeyReusedType = "reservation-key-reused"
+    /// Problem type of a reservation key the service never saw (a 404 of an unknown path or merchant is `not-found`).
+    public static let unknownReservationType = "reservation-unknown"
 
     /// Body of `POST /availability`.
     public struct AvailabilityRequest: Codable, JSONRequestBody {

@@ -68,7 +68,7 @@ public enum MercatoSettings {
     // MARK: cache and Redis
 
     public static let cache = Setting<Bool>.toggle(
-        "MERCATO_CACHE", default: true, help: "`off` serves every storefront read from the database (for before/after benchmarks)")
+        "MERCATO_CACHE", default: true, help: "`off` builds no cache (no near cache, no Redis client or subscription) and serves every storefront and checkout read from the database, for before/after benchmarks; read-your-writes on replicas then rests on the `X-Mercato-Read-After` token alone")
     public static let nearCacheBytes = Setting<Int>.integer(
         "MERCATO_NEAR_CACHE_BYTES", default: 64 << 20, range: 0 ... Int.max, unit: "a number of bytes", help: "near cache bound per instance (64 MiB)")
     public static let cacheTTL = Setting<Int>.integer(

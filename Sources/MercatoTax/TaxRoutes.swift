@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import MercatoCore
 import MercatoJSON
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoTaxContract
 
 /// The tax service's routes.

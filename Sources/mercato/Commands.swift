@@ -4,7 +4,7 @@ import Logging
 import MercatoCore
 import MercatoHTTP
 import MercatoCache
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoSettings
 import MercatoStorage
 import MercatoCatalogStore

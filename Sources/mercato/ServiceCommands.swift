@@ -4,8 +4,7 @@ import Hummingbird
 import Logging
 import MercatoCache
 import MercatoCheckout
-import MercatoHTTP
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoSettings
@@ -70,18 +69,14 @@ struct InventoryServiceCommand: AsyncParsableCommand {
                 logger.notice("REDIS_URL is not set: API instances learn of stock changes made here only from their own calls or their cache TTL")
                 bus = InProcessInvalidationBus(generations: GenerationMap())
             }
-            let onStockChange = CheckoutWiring.publisher(store: CheckoutStore(database: db), bus: bus, logger: logger)
-            let router = serviceRouter(faults: faults)
-            InventoryRoutes(store: store, defaultTTL: .seconds(ttl), onStockChange: onStockChange).register(on: router)
-            let expiry = ReservationExpiry(store: store, interval: .seconds(max(1, interval)), logger: logger, onStockChange: onStockChange)
-            let app = Application(
-                router: router, server: .http1WithProblems(limits: limits, gate: ConnectionGate(limit: limits.maxConnections)),
-                configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-inventory", backlog: 1024),
-                services: [expiry] + (tracing.map { [$0] } ?? []),
+            let publisher = StockChangePublisher(store: CheckoutStore(database: db), bus: bus, logger: logger)
+            let app = buildInventoryApplication(
+                store: store, options: ServiceServerOptions(hostname: hostname, port: port, limits: limits, faults: faults),
+                reservationTTL: .seconds(ttl), expiryInterval: .seconds(max(1, interval)), onStockChange: publisher.handler,
+                services: tracing.map { [$0] } ?? [], logger: logger,
                 onServerRunning: { channel in
                     FileHandle.standardOutput.write(Data("inventory service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
-                },
-                logger: logger)
+                })
             try await app.runService()
         }
     }
@@ -101,17 +96,13 @@ struct TaxServiceCommand: AsyncParsableCommand {
         let limits = try ConnectionLimits(settings)
         let logger = try Logs.logger("mercato.tax", settings)
         let tracing = try TracingSetup.bootstrap(serviceName: "mercato-tax", settings: settings, logger: logger)
-        let router = serviceRouter(faults: try faultOptions.faults())
-        TaxRoutes().register(on: router)
         let (hostname, port) = (hostname, port)
-        let app = Application(
-            router: router, server: .http1WithProblems(limits: limits, gate: ConnectionGate(limit: limits.maxConnections)),
-            configuration: .init(address: .hostname(hostname, port: port), serverName: "mercato-tax", backlog: 1024),
-            services: tracing.map { [$0] } ?? [],
+        let app = buildTaxApplication(
+            options: ServiceServerOptions(hostname: hostname, port: port, limits: limits, faults: try faultOptions.faults()),
+            services: tracing.map { [$0] } ?? [], logger: logger,
             onServerRunning: { channel in
                 FileHandle.standardOutput.write(Data("tax service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
-            },
-            logger: logger)
+            })
         try await app.runService()
     }
 }

@@ -4,7 +4,7 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
 import MercatoCore
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
@@ -136,9 +136,17 @@ enum Ledger {
 func withInventoryService(
     _ database: any DatabaseClient, faults: FaultInjection, _ body: @Sendable @escaping (String) async throws -> Void
 ) async throws {
-    let router = serviceRouter(faults: faults)
-    InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+    try await withInventoryService(database, options: ServiceServerOptions(faults: faults), body)
+}
+
+/// Runs the inventory service as the CLI builds it, on a free loopback port, with no sweeper (tests sweep
+/// themselves) and no stock publication, for `body`.
+func withInventoryService(
+    _ database: any DatabaseClient, options: ServiceServerOptions, _ body: @Sendable @escaping (String) async throws -> Void
+) async throws {
+    let app = buildInventoryApplication(
+        store: InventoryStore(database: database), options: options, reservationTTL: .seconds(600), expiryInterval: nil,
+        onStockChange: { _, _ in }, logger: Harness.logger)
     try await app.test(.live) { client in
         try await body("http://127.0.0.1:\(try #require(client.port))")
     }
@@ -189,11 +197,5 @@ struct RendezvousMiddleware<Context: RequestContext>: RouterMiddleware {
 func withInventoryService(
     _ database: any DatabaseClient, rendezvous: Rendezvous, _ body: @Sendable @escaping (String) async throws -> Void
 ) async throws {
-    let router = serviceRouter(faults: .off)
-    router.add(middleware: RendezvousMiddleware(rendezvous: rendezvous))
-    InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
-    let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
-    try await app.test(.live) { client in
-        try await body("http://127.0.0.1:\(try #require(client.port))")
-    }
+    try await withInventoryService(database, options: ServiceServerOptions(middleware: [RendezvousMiddleware(rendezvous: rendezvous)]), body)
 }

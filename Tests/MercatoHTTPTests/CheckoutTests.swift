@@ -3,7 +3,7 @@ import Synchronization
 import MercatoCheckout
 import MercatoCore
 import MercatoHTTP
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
@@ -335,7 +335,7 @@ struct CheckoutTests {
                 let merchant = fixture.merchants[0].id.sql
                 try await fixture.database.execute("UPDATE reservations SET expires_at = 0 WHERE merchant_id = $1", merchant)
                 try await fixture.database.execute("UPDATE checkouts SET reservation_expires_at = 0 WHERE merchant_id = $1", merchant)
-                let sweeper = try #require(deps.services.lazy.compactMap { $0 as? ReservationExpiry }.first)
+                let sweeper = try #require(deps.checkoutParts.sweeper)
                 // Only this merchant's: on a shared database an unscoped sweep would also release other tests' reservations.
                 let released = try await sweeper.sweep(merchantID: fixture.merchants[0].id).count
                 #expect(try await Ledger.reservations(fixture.database, merchant: fixture.merchants[0].id, status: "held") == 0)

@@ -267,7 +267,7 @@ struct DependencyTableTests {
             wiring.salesRollupInterval = .seconds(3600)
             try await Harness.serve(database, checkout: wiring) { base, deps in
                 try await Buyers.with(base) { buyers in
-                    let rollup = try #require(deps.services.lazy.compactMap { $0 as? SalesRollup }.first)
+                    let rollup = try #require(deps.checkoutParts.rollup)
                     _ = try await rollup.rollUpOnce()  // whatever the seed or an earlier test left
                     let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 10)
                     let variantID = try #require(VariantID(variant))
@@ -387,7 +387,7 @@ struct DependencyTableTests {
                     // Expiry: the sweep gives the units back; the cached detail shows them at once.
                     let merchant = fixture.merchants[0].id.sql
                     try await database.execute("UPDATE reservations SET expires_at = 0 WHERE merchant_id = $1", merchant)
-                    let sweeper = try #require(deps.services.lazy.compactMap { $0 as? ReservationExpiry }.first)
+                    let sweeper = try #require(deps.checkoutParts.sweeper)
                     // Only this merchant's: on a shared database an unscoped sweep would also release other tests' reservations.
                     let released = try await sweeper.sweep(merchantID: fixture.merchants[0].id).count
                     #expect(released == 1)

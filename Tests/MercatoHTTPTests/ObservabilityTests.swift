@@ -6,7 +6,7 @@ import MercatoCheckout
 import MercatoCore
 import MercatoTelemetry
 import MercatoHTTP
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
@@ -115,12 +115,8 @@ struct ObservabilityTests {
         try await Harness.withDatabase(.sqlite) { database in
             let fixture = try await Harness.seed(database)
             let seen = Seen()
-            let router = serviceRouter(faults: .off)
-            router.add(middleware: CaptureTraceparent(seen: seen))
-            InventoryRoutes(store: InventoryStore(database: database), defaultTTL: .seconds(600), onStockChange: { _, _ in }).register(on: router)
-            let inventory = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
-            try await inventory.test(.live) { client in
-                let wiring = CheckoutWiring(inventoryURL: "http://127.0.0.1:\(try #require(client.port))")
+            try await withInventoryService(database, options: ServiceServerOptions(middleware: [CaptureTraceparent(seen: seen)])) { inventoryURL in
+                let wiring = CheckoutWiring(inventoryURL: inventoryURL)
                 try await Harness.serve(database, checkout: wiring) { base, _ in
                     try await Buyers.with(base) { buyers in
                         let variant = try await buyers.variant(store: fixture.slug, token: fixture.token, stock: 5)

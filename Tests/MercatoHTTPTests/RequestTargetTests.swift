@@ -1,6 +1,6 @@
 import Hummingbird
 import MercatoCore
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import Testing
 
 /// The request-target check: its fast path for plain targets must agree with the full decode.

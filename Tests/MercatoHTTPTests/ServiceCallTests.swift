@@ -1,4 +1,7 @@
 import Hummingbird
+import MercatoCore
+import MercatoHTTPBoundary
+import MercatoInventoryContract
 import HummingbirdTesting
 @testable import MercatoCheckout
 import Synchronization
@@ -37,6 +40,27 @@ struct ServiceCallTests {
             await #expect(throws: DependencyError.self) { _ = try await service.send(.GET, "/unavailable", body: nil) }
             #expect(arrivals.load(ordering: .relaxed) == 3, "a 503 is retried once")
             try await service.client.shutdown()
+        }
+    }
+
+    /// The inventory client tells its errors apart by status and problem type, never by the wording of a
+    /// detail: a `not-found` whose detail happens to read like an unknown reservation stays a `not-found`.
+    @Test func theInventoryClientReadsTheProblemTypeNotTheDetail() async throws {
+        let router = Router()
+        router.post("/v1/inventory/merchants/:merchant/reservations/:key/commit") { _, context -> Response in
+            let key = context.parameters.get("key") ?? ""
+            let type = key == "unknown" ? InventoryAPI.unknownReservationType : "not-found"
+            return Problem(status: .notFound, type: type, title: "Not found", detail: "no reservation '\(key)'").response()
+        }
+        let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        try await app.test(.live) { client in
+            let http = ServiceHTTPClient(
+                name: "inventory", baseURL: "http://127.0.0.1:\(try #require(client.port))", policy: CallPolicy(timeout: .seconds(30), retries: 0, backoff: .zero))
+            let inventory = HTTPInventoryClient(http: http)
+            let merchant = MerchantID.random()
+            await #expect(throws: InventoryError.unknownReservation("unknown")) { _ = try await inventory.commit(merchantID: merchant, key: "unknown") }
+            await #expect(throws: MercatoError.notFound("no reservation 'other'")) { _ = try await inventory.commit(merchantID: merchant, key: "other") }
+            try await http.client.shutdown()
         }
     }
 }

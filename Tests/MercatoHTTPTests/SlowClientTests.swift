@@ -2,7 +2,7 @@ import Hummingbird
 import HummingbirdTesting
 import MercatoCore
 import MercatoHTTP
-import MercatoHTTPEdge
+import MercatoHTTPBoundary
 import MercatoStorage
 import NIOCore
 import NIOPosix

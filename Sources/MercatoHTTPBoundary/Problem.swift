@@ -33,11 +33,9 @@ public struct Problem: Error, Sendable {
         case let error as MercatoError:
             switch error {
             case .notFound(let detail): return Problem(status: .notFound, type: "not-found", title: "Not found", detail: detail)
-            case .validation(let field, let message):
-                var problem = Problem(status: .unprocessableContent, type: "validation", title: "Invalid field '\(field)'", detail: message)
-                problem.title = "Validation failed"
-                problem.detail = message
-                return problem
+            case .validation(_, let message):
+                // One title for every validation problem: clients branch on `type`, people read `detail`.
+                return Problem(status: .unprocessableContent, type: "validation", title: "Validation failed", detail: message)
             case .badRequest(let detail): return Problem(status: .badRequest, type: "bad-request", title: "Bad request", detail: detail)
             case .conflict(let detail): return Problem(status: .conflict, type: "conflict", title: "Conflict", detail: detail)
             case .unauthorized(let detail):

@@ -48,11 +48,13 @@ let package = Package(
         // JSON at the edges: strict request checking and decoding (StrictJSON, JSONInput), the byte writer the
         // pre-serialized responses are rendered with (JSONWriter), and the services' shared wire coders.
         .target(name: "MercatoJSON", dependencies: ["MercatoCore"], swiftSettings: swiftSettings),
-        // Every setting of Mercato (name, flag, default, meaning, valid values) and the one reader of them:
-        // swift-configuration's, over command-line flags, the environment, a .env file and the defaults.
+        // Every setting of Mercato (name, flag, meaning, valid values) and the one reader of them: swift-configuration's,
+        // over command-line flags, the environment, a .env file and the defaults, which it takes from the option
+        // structs it fills (`init(settings:)`), so each default is written once.
         .target(
             name: "MercatoSettings",
             dependencies: [
+                "MercatoCache", "MercatoCheckout", "MercatoHTTP", "MercatoHTTPBoundary", "MercatoSQL",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -303,7 +305,9 @@ let package = Package(
                 "MercatoTaxContract", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
-        .testTarget(name: "MercatoSettingsTests", dependencies: ["MercatoSettings"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MercatoSettingsTests", dependencies: ["MercatoSettings", "MercatoCache", "MercatoCheckout", "MercatoHTTP", "MercatoHTTPBoundary", "MercatoSQL"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoHTTPBoundaryTests",
             dependencies: ["MercatoHTTPBoundary", "MercatoCore", .product(name: "HTTPTypes", package: "swift-http-types")],

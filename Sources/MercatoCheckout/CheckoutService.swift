@@ -23,7 +23,7 @@ public enum CheckoutMode: String, Sendable, CaseIterable {
 }
 
 /// Checkout knobs.
-public struct CheckoutOptions: Sendable {
+public struct CheckoutOptions: Sendable, Equatable {
     public var mode: CheckoutMode
     /// How long a checkout holds its stock (`MERCATO_RESERVATION_TTL`).
     public var reservationTTL: Duration

@@ -25,7 +25,7 @@ struct ServiceResponse: Sendable {
 }
 
 /// How calls to one service behave: a per-attempt timeout and bounded retries.
-public struct CallPolicy: Sendable {
+public struct CallPolicy: Sendable, Equatable {
     /// Longest one attempt may take.
     public var timeout: Duration
     /// Extra attempts after a transport failure (not a timeout) or 502/503/504; used only for idempotent calls.

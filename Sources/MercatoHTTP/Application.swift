@@ -114,7 +114,7 @@ public struct AppDependencies: Sendable {
 }
 
 /// Storefront cache knobs.
-public struct CacheOptions: Sendable {
+public struct CacheOptions: Sendable, Equatable {
     /// `MERCATO_CACHE=off` switches caching off, to compare the architecture with and without it.
     public var enabled: Bool
     /// Near cache bound in bytes (`MERCATO_NEAR_CACHE_BYTES`, default 64 MiB).
@@ -145,7 +145,7 @@ public struct CacheOptions: Sendable {
 }
 
 /// HTTP behaviour knobs.
-public struct HTTPOptions: Sendable {
+public struct HTTPOptions: Sendable, Equatable {
     /// Largest accepted request body.
     public var maxBodyBytes: Int
     /// Whether to send `X-Mercato-Statements` and `X-Mercato-Cache` (off in production).

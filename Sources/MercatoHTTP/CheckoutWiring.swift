@@ -16,7 +16,7 @@ import MercatoCheckoutStore
 import MercatoInventoryStore
 
 /// How checkout reaches inventory and tax: in-process (embedded default) or over HTTP.
-public struct CheckoutWiring: Sendable {
+public struct CheckoutWiring: Sendable, Equatable {
     public var options: CheckoutOptions
     /// `INVENTORY_URL`: the inventory service; nil runs inventory (and its expiry sweeper) in-process.
     public var inventoryURL: String?
@@ -31,7 +31,7 @@ public struct CheckoutWiring: Sendable {
 
     public init(
         options: CheckoutOptions = CheckoutOptions(), inventoryURL: String? = nil, taxURL: String? = nil, callPolicy: CallPolicy = CallPolicy(),
-        expiryInterval: Duration = .seconds(5)
+        expiryInterval: Duration = ReservationExpiry.standardInterval
     ) {
         self.options = options
         self.inventoryURL = inventoryURL

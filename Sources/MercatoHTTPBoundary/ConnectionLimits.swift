@@ -13,7 +13,7 @@ import Synchronization
 ///   runs until the whole head is parsed, so trickling header bytes (slowloris) does not extend it.
 /// - `bodyTimeout`: once its head has arrived, a request's whole body must arrive within this long.
 /// - `maxConnections`: connections beyond this are answered `503` with `Retry-After` and closed.
-public struct ConnectionLimits: Sendable {
+public struct ConnectionLimits: Sendable, Equatable {
     public var idleTimeout: Duration
     public var bodyTimeout: Duration
     public var maxConnections: Int

@@ -17,9 +17,12 @@ public struct ReservationExpiry: Service {
     let logger: Logger
     let statements: BackgroundStatements
 
+    /// Between two sweeps unless told otherwise: a released unit is back on sale at most this long after its TTL.
+    public static let standardInterval: Duration = .seconds(5)
+
     /// The sweep's SQL statements are counted in `statements` as `sweep`.
     public init(
-        store: InventoryStore, interval: Duration = .seconds(5), logger: Logger, statements: BackgroundStatements = .uncounted,
+        store: InventoryStore, interval: Duration, logger: Logger, statements: BackgroundStatements = .uncounted,
         onStockChange: @escaping StockChangeHandler
     ) {
         self.statements = statements

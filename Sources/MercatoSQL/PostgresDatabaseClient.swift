@@ -7,6 +7,20 @@ import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
+/// A PostgreSQL pool's size and how long work waits for one of its connections. The defaults are the
+/// documented ones (`MERCATO_DB_POOL_SIZE`, `MERCATO_DB_LEASE_TIMEOUT_MS`).
+public struct PoolOptions: Sendable, Equatable {
+    /// Connections per instance (and per replica).
+    public var size: Int
+    /// Longest a statement waits for a free connection before the database counts as unavailable.
+    public var leaseTimeout: Duration
+
+    public init(size: Int = 12, leaseTimeout: Duration = .seconds(3)) {
+        self.size = size
+        self.leaseTimeout = leaseTimeout
+    }
+}
+
 /// PostgreSQL through PostgresNIO's pooled `PostgresClient`; run it as a Service.
 public final class PostgresDatabaseClient: DatabaseClient, Service {
     public let client: PostgresClient
@@ -17,7 +31,7 @@ public final class PostgresDatabaseClient: DatabaseClient, Service {
 
     /// Builds a client from a `postgres://user:pass@host:port/db` URL with an explicit pool size.
     /// `leaseTimeout`: how long work waits for a free connection before the database counts as unavailable.
-    public init(url: String, maxConnections: Int, leaseTimeout: Duration = .seconds(3), logger: Logger) throws {
+    public init(url: String, maxConnections: Int, leaseTimeout: Duration = PoolOptions().leaseTimeout, logger: Logger) throws {
         guard let components = URLComponents(string: url),
               components.scheme == "postgres" || components.scheme == "postgresql",
               let host = components.host

@@ -54,6 +54,23 @@ struct ReadMetrics: Sendable {
     }
 }
 
+/// How far behind a replica may be and still serve reads, and how long a read after a write waits for one
+/// to replay it. The defaults are the documented ones (`MERCATO_REPLICA_*`).
+public struct ReplicaLimits: Sendable, Equatable {
+    /// Skip a replica more than this far behind the primary in time...
+    public var maxLag: Duration
+    /// ...or in bytes of WAL.
+    public var maxLagBytes: UInt64
+    /// Longest a read after a write waits for a replica before using the primary (zero: never wait).
+    public var fenceWait: Duration
+
+    public init(maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20, fenceWait: Duration = .milliseconds(20)) {
+        self.maxLag = maxLag
+        self.maxLagBytes = maxLagBytes
+        self.fenceWait = fenceWait
+    }
+}
+
 /// The primary plus read replicas. Writes, transactions and every read outside a `ReadRouting` scope go
 /// to the primary. A read inside one goes to the healthy replica that has replayed the most WAL, if it
 /// lags the primary by at most `maxLag` and `maxLagBytes` and has replayed the scope's fence (waiting up to
@@ -77,8 +94,7 @@ public final class ReplicatedDatabase: DatabaseClient, Sendable {
 
     /// Reads are counted by target into `metricsFactory` (the server passes its Prometheus one; by default nothing is kept).
     public init(
-        primary: any DatabaseClient, replicas: [Replica], maxLag: Duration = .seconds(1), maxLagBytes: UInt64 = 16 << 20,
-        fenceWait: Duration = .milliseconds(20), waitSuspension: Duration = .seconds(1), probeTimeout: Duration = .seconds(1),
+        primary: any DatabaseClient, replicas: [Replica], limits: ReplicaLimits = ReplicaLimits(), waitSuspension: Duration = .seconds(1), probeTimeout: Duration = .seconds(1),
         readTimeout: Duration = .seconds(1), logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance
     ) {
         self.metrics = ReadMetrics(factory: metricsFactory)
@@ -87,11 +103,11 @@ public final class ReplicatedDatabase: DatabaseClient, Sendable {
         self.readTimeout = readTimeout
         self.primary = primary
         self.replicas = replicas
-        self.maxLag = maxLag
-        self.maxLagBytes = maxLagBytes
-        self.fenceWait = fenceWait
+        self.maxLag = limits.maxLag
+        self.maxLagBytes = limits.maxLagBytes
+        self.fenceWait = limits.fenceWait
         // Remember twice the limit, so a replica past it is reported past it.
-        self.history = Mutex(WALHistory(span: max(maxLag, .seconds(1)) * 2))
+        self.history = Mutex(WALHistory(span: max(limits.maxLag, .seconds(1)) * 2))
         self.logger = logger
     }
 

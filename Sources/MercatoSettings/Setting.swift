@@ -135,3 +135,30 @@ extension Double {
     /// Without a fraction when it has none (`50`, not `50.0`).
     var plainText: String { self == rounded() && abs(self) < 1e15 ? String(Int64(self)) : String(self) }
 }
+
+/// The unit a duration setting is written in.
+public enum DurationUnit: Sendable {
+    case seconds, milliseconds
+
+    var name: String { self == .seconds ? "seconds" : "milliseconds" }
+
+    func duration(_ count: Int) -> Duration { self == .seconds ? .seconds(count) : .milliseconds(count) }
+
+    /// `duration` in whole units (a default that is not a whole number of them is a programming error).
+    func count(_ duration: Duration) -> Int {
+        let (seconds, attoseconds) = duration.components
+        return Int(self == .seconds ? seconds : seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+    }
+}
+
+extension Setting where Value == Duration {
+    /// A whole number of `unit`s within `range`.
+    static func duration(
+        _ name: String, flag: String? = nil, default value: Duration, unit: DurationUnit, range: ClosedRange<Int>, help: String
+    ) -> Setting {
+        let count = unit.count(value)
+        return Setting(name, flag: flag, default: value, shown: String(count), expects: "a number of \(unit.name) from \(range.lowerBound) to \(range.upperBound)", help: help) { text in
+            Int(text).flatMap { range.contains($0) ? unit.duration($0) : nil }
+        }
+    }
+}

@@ -119,14 +119,9 @@ struct Serve: AsyncParsableCommand {
             (MercatoSettings.host.name, hostnameFlag), (MercatoSettings.port.name, portFlag), (MercatoSettings.seedDemo.name, seedDemoFlag),
         ]))
         let logger = try Logs.logger("mercato", settings)
-        let production = try settings.value(MercatoSettings.environment) == "production"
-        let options = HTTPOptions(
-            maxBodyBytes: try settings.value(MercatoSettings.maxBodyBytes),
-            exposeStatementCount: !production, serverTiming: try settings.value(MercatoSettings.serverTiming),
-            serverTimingCacheTier: !production, metricsToken: try settings.value(MercatoSettings.metricsToken),
-            connectionLimits: try ConnectionLimits(settings), adminWriteLimit: try AdminWriteLimit.from(settings))
-        let cacheOptions = try Self.cacheOptions(settings)
-        let checkoutWiring = try Self.checkoutWiring(settings)
+        let options = try HTTPOptions(settings: settings)
+        let cacheOptions = try CacheOptions(settings: settings)
+        let checkoutWiring = try CheckoutWiring(settings: settings)
         let hostname = try settings.value(MercatoSettings.host)
         let port = try settings.value(MercatoSettings.port)
         let seedDemo = try settings.value(MercatoSettings.seedDemo)
@@ -166,48 +161,5 @@ struct Serve: AsyncParsableCommand {
             }
             try await app.runService()
         }
-    }
-
-    /// Checkout settings: flow, limits, reservation TTL, where inventory and tax live.
-    static func checkoutWiring(_ settings: SettingsReader) throws -> CheckoutWiring {
-        var wiring = CheckoutWiring()
-        wiring.options.mode = try settings.value(MercatoSettings.checkout) == "sequential" ? .sequential : .standard
-        wiring.options.reservationTTL = .seconds(try settings.value(MercatoSettings.reservationTTL))
-        wiring.options.maxLines = try settings.value(MercatoSettings.checkoutMaxLines)
-        wiring.options.maxQuantity = Int64(try settings.value(MercatoSettings.checkoutMaxQuantity))
-        let rollup = try settings.value(MercatoSettings.salesRollupSeconds)
-        wiring.salesRollupInterval = rollup == 0 ? nil : .seconds(rollup)
-        wiring.callPolicy.timeout = .milliseconds(try settings.value(MercatoSettings.serviceTimeoutMs))
-        wiring.inventoryURL = try settings.value(MercatoSettings.inventoryURL)
-        wiring.taxURL = try settings.value(MercatoSettings.taxURL)
-        return wiring
-    }
-
-    /// Storefront cache settings.
-    static func cacheOptions(_ settings: SettingsReader) throws -> CacheOptions {
-        CacheOptions(
-            enabled: try settings.value(MercatoSettings.cache), nearCapacityBytes: try settings.value(MercatoSettings.nearCacheBytes),
-            fresh: .seconds(try settings.value(MercatoSettings.cacheTTL)), stale: .seconds(try settings.value(MercatoSettings.cacheStale)),
-            redisURL: try settings.value(MercatoSettings.redisURL), redisTimeout: .milliseconds(try settings.value(MercatoSettings.redisTimeoutMs)),
-            redisKeyspace: RedisKeyspace(prefix: try settings.value(MercatoSettings.redisPrefix)))
-    }
-}
-
-extension AdminWriteLimit {
-    /// `MERCATO_ADMIN_WRITE_RATE` per second and `MERCATO_ADMIN_WRITE_BURST` at once; nil (no limit) at rate 0.
-    static func from(_ settings: SettingsReader) throws -> AdminWriteLimit? {
-        let rate = try settings.value(MercatoSettings.adminWriteRate)
-        guard rate > 0 else { return nil }
-        return AdminWriteLimit(rate: rate, burst: Double(try settings.value(MercatoSettings.adminWriteBurst)))
-    }
-}
-
-extension ConnectionLimits {
-    /// Idle and body timeouts and the connection limit (shared by the API server and the inventory and tax services).
-    init(_ settings: SettingsReader) throws {
-        self.init()
-        idleTimeout = .seconds(try settings.value(MercatoSettings.idleTimeoutSeconds))
-        bodyTimeout = .seconds(try settings.value(MercatoSettings.bodyTimeoutSeconds))
-        maxConnections = try settings.value(MercatoSettings.maxConnections)
     }
 }

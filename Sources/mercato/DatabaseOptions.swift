@@ -40,12 +40,8 @@ struct DatabaseOptions: ParsableArguments {
     func resolve(_ settings: SettingsReader) throws -> DatabaseSettings {
         DatabaseSettings(
             dataDir: try settings.value(MercatoSettings.dataDir), databaseURL: try settings.value(MercatoSettings.databaseURL),
-            poolSize: try settings.value(MercatoSettings.dbPoolSize),
-            leaseTimeout: .milliseconds(try settings.value(MercatoSettings.dbLeaseTimeoutMs)),
-            replicaURLs: try settings.value(MercatoSettings.replicaURLs),
-            maxLag: .milliseconds(try settings.value(MercatoSettings.replicaMaxLagMs)),
-            maxLagBytes: UInt64(try settings.value(MercatoSettings.replicaMaxLagBytes)),
-            fenceWait: .milliseconds(try settings.value(MercatoSettings.replicaFenceWaitMs)))
+            pool: try PoolOptions(settings: settings), replicaURLs: try settings.value(MercatoSettings.replicaURLs),
+            replicaLimits: try ReplicaLimits(settings: settings))
     }
 }
 
@@ -53,12 +49,9 @@ struct DatabaseOptions: ParsableArguments {
 struct DatabaseSettings: Sendable {
     var dataDir: String
     var databaseURL: String?
-    var poolSize: Int
-    var leaseTimeout: Duration
+    var pool: PoolOptions
     var replicaURLs: [String]
-    var maxLag: Duration
-    var maxLagBytes: UInt64
-    var fenceWait: Duration
+    var replicaLimits: ReplicaLimits
 
     var isEmbedded: Bool { databaseURL == nil }
 
@@ -68,16 +61,16 @@ struct DatabaseSettings: Sendable {
         logger: Logger, metricsFactory: any MetricsFactory = NOOPMetricsHandler.instance, _ body: @Sendable @escaping (any DatabaseClient) async throws -> T
     ) async throws -> T {
         if let url = databaseURL {
-            let database = try PostgresDatabaseClient(url: url, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger)
-            let replicas = try replicaURLs.map { try PostgresDatabaseClient(url: $0, maxConnections: poolSize, leaseTimeout: leaseTimeout, logger: logger) }
+            let database = try PostgresDatabaseClient(url: url, maxConnections: pool.size, leaseTimeout: pool.leaseTimeout, logger: logger)
+            let replicas = try replicaURLs.map { try PostgresDatabaseClient(url: $0, maxConnections: pool.size, leaseTimeout: pool.leaseTimeout, logger: logger) }
             guard !replicas.isEmpty else { return try await database.withRunning { try await body($0) } }
             let names = replicaURLs.map { url in URLComponents(string: url).map { "\($0.host ?? "?"):\($0.port ?? 5432)" } ?? "replica" }
-            let (maxLag, maxLagBytes, fenceWait) = (maxLag, maxLagBytes, fenceWait)
+            let limits = replicaLimits
             return try await database.withRunning { primary in
                 try await Self.running(replicas) {
                     let replicated = ReplicatedDatabase(
                         primary: primary, replicas: zip(replicas, names).map { Replica(database: $0.0, name: $0.1) },
-                        maxLag: maxLag, maxLagBytes: maxLagBytes, fenceWait: fenceWait, logger: logger, metricsFactory: metricsFactory)
+                        limits: limits, logger: logger, metricsFactory: metricsFactory)
                     await replicated.refresh()
                     return try await body(replicated)
                 }

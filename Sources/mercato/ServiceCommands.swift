@@ -44,11 +44,11 @@ struct InventoryServiceCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on.") var hostname = "127.0.0.1"
     @Option(name: .long, help: "Port to listen on.") var port = 8081
     @Option(name: .customLong("reservation-ttl"), help: help(MercatoSettings.reservationTTL)) var reservationTTLFlag: String?
-    @Option(help: "Seconds between expiry sweeps.") var expiryInterval: Int = 5
+    @Option(help: "Seconds between expiry sweeps.") var expiryInterval = Int(ReservationExpiry.standardInterval.components.seconds)
 
     func run() async throws {
         let (settings, database) = try await self.database.load(flags: Flags.collect([(MercatoSettings.reservationTTL.name, reservationTTLFlag)]))
-        let limits = try ConnectionLimits(settings)
+        let limits = try ConnectionLimits(settings: settings)
         let logger = try Logs.logger("mercato.inventory", settings)
         let faults = try faultOptions.faults()
         let (hostname, port, ttl, interval) = (hostname, port, try settings.value(MercatoSettings.reservationTTL), expiryInterval)
@@ -72,7 +72,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             let publisher = StockChangePublisher(store: CheckoutStore(database: db), bus: bus, logger: logger)
             let app = buildInventoryApplication(
                 store: store, options: ServiceServerOptions(hostname: hostname, port: port, limits: limits, faults: faults),
-                reservationTTL: .seconds(ttl), expiryInterval: .seconds(max(1, interval)), onStockChange: publisher.handler,
+                reservationTTL: ttl, expiryInterval: .seconds(max(1, interval)), onStockChange: publisher.handler,
                 services: tracing.map { [$0] } ?? [], logger: logger,
                 onServerRunning: { channel in
                     FileHandle.standardOutput.write(Data("inventory service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
@@ -93,7 +93,7 @@ struct TaxServiceCommand: AsyncParsableCommand {
 
     func run() async throws {
         let settings = try await SettingsReader.load()
-        let limits = try ConnectionLimits(settings)
+        let limits = try ConnectionLimits(settings: settings)
         let logger = try Logs.logger("mercato.tax", settings)
         let tracing = try TracingSetup.bootstrap(serviceName: "mercato-tax", settings: settings, logger: logger)
         let (hostname, port) = (hostname, port)

@@ -59,7 +59,7 @@ struct ReplicaRoutingTests {
             // A long wait suspension, so "the next read does not wait" holds however slow the machine is.
             let replicatedMetrics = TestMetrics()
             let replicated = ReplicatedDatabase(
-                primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, waitSuspension: .seconds(3600),
+                primary: primary, replicas: [target], limits: ReplicaLimits(maxLag: .seconds(3600), maxLagBytes: .max), waitSuspension: .seconds(3600),
                 probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: replicatedMetrics)
             #expect(!target.isHealthy)
             await replicated.refresh()
@@ -95,7 +95,7 @@ struct ReplicaRoutingTests {
                     let otherTarget = Replica(database: replica, name: "replica")
                     let otherDatabaseMetrics = TestMetrics()
                     let otherDatabase = ReplicatedDatabase(
-                        primary: primary, replicas: [otherTarget], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: Self.patientProbe,
+                        primary: primary, replicas: [otherTarget], limits: ReplicaLimits(maxLag: .seconds(3600), maxLagBytes: .max), probeTimeout: Self.patientProbe,
                         readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: otherDatabaseMetrics)
                     await otherDatabase.refresh()
                     let otherDeps = try await Harness.dependencies(database: otherDatabase, options: HTTPOptions(maxBodyBytes: 64 * 1024))
@@ -133,7 +133,7 @@ struct ReplicaRoutingTests {
                     let lagging = Replica(database: replica, name: "replica")
                     let lagLimitedMetrics = TestMetrics()
                     let lagLimited = ReplicatedDatabase(
-                        primary: primary, replicas: [lagging], maxLag: .milliseconds(200), maxLagBytes: .max, probeTimeout: Self.patientProbe,
+                        primary: primary, replicas: [lagging], limits: ReplicaLimits(maxLag: .milliseconds(200), maxLagBytes: .max), probeTimeout: Self.patientProbe,
                         readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: lagLimitedMetrics)
                     // Replay is paused, so the lag grows; wait until the monitor has seen it pass the limit.
                     try await poll("the paused replica falls 300 ms behind", timeout: .seconds(30)) {
@@ -153,8 +153,8 @@ struct ReplicaRoutingTests {
                 // (here up to 5 s, so a loaded machine cannot make the test flaky) and is served there.
                 let waitingMetrics = TestMetrics()
                 let waiting = ReplicatedDatabase(
-                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(5), probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: waitingMetrics)
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], limits: ReplicaLimits(maxLag: .seconds(3600), maxLagBytes: .max, fenceWait: .seconds(5)),
+                     probeTimeout: Self.patientProbe, readTimeout: Self.patientProbe, logger: Harness.logger, metricsFactory: waitingMetrics)
                 await waiting.refresh()
                 let variant = try await Self.firstVariant(client, product, fixture.token)
                 let write = try await client.admin(
@@ -172,7 +172,7 @@ struct ReplicaRoutingTests {
                 // write heavily, and with synchronous_commit=off WAL reaches the replica in 200 ms batches).
                 let lagLimitedMetrics = TestMetrics()
                 let lagLimited = ReplicatedDatabase(
-                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(2), maxLagBytes: .max,
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], limits: ReplicaLimits(maxLag: .seconds(2), maxLagBytes: .max),
                     logger: Harness.logger, metricsFactory: lagLimitedMetrics)
                 try await poll("the resumed replica is within 2 s of the primary", every: .milliseconds(50), timeout: .seconds(30)) {
                     await lagLimited.refresh()
@@ -204,7 +204,7 @@ struct ReplicaRoutingTests {
             func instance() async throws -> (TestMetrics, AppDependencies) {
                 let databaseMetrics = TestMetrics()
                 let database = ReplicatedDatabase(
-                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], limits: ReplicaLimits(maxLag: .seconds(3600), maxLagBytes: .max),
                     logger: Harness.logger, metricsFactory: databaseMetrics)
                 await database.refresh()
                 let cache = CacheOptions(redisURL: redisURL, redisTimeout: .seconds(2))
@@ -309,7 +309,7 @@ struct ReplicaRoutingTests {
             // No lag limit: this test is about failure and recovery, and other suites write heavily meanwhile.
             let replicatedMetrics = TestMetrics()
             let replicated = ReplicatedDatabase(
-                primary: primary, replicas: [target], maxLag: .seconds(3600), maxLagBytes: .max, probeTimeout: .milliseconds(500),
+                primary: primary, replicas: [target], limits: ReplicaLimits(maxLag: .seconds(3600), maxLagBytes: .max), probeTimeout: .milliseconds(500),
                 readTimeout: .milliseconds(500), logger: Harness.logger, metricsFactory: replicatedMetrics)
             let deps = try await Harness.dependencies(database: replicated, options: HTTPOptions(maxBodyBytes: 64 * 1024))
             let appContract = ContractLog()

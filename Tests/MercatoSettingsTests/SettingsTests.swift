@@ -1,5 +1,10 @@
 import Foundation
+import MercatoCache
+import MercatoCheckout
+import MercatoHTTP
+import MercatoHTTPBoundary
 @testable import MercatoSettings
+import MercatoSQL
 import Testing
 
 @Suite("Settings")
@@ -50,6 +55,38 @@ struct SettingsTests {
         #expect(try reader.value(MercatoSettings.serverTiming) == false)
         #expect(try reader.value(MercatoSettings.adminWriteRate) == 2.5)
         #expect(try reader.value(MercatoSettings.redisURL) == nil)
+    }
+
+    /// With nothing set, every option struct read from the settings is the struct's own default: the
+    /// defaults `--help` documents are the ones a library caller or a test gets.
+    @Test func unsetSettingsLeaveEveryOptionStructAtItsOwnDefault() throws {
+        let none = SettingsReader(environment: [:])
+        #expect(try HTTPOptions(settings: none) == HTTPOptions())
+        #expect(try ConnectionLimits(settings: none) == ConnectionLimits())
+        #expect(try CacheOptions(settings: none) == CacheOptions())
+        #expect(try CheckoutWiring(settings: none) == CheckoutWiring())
+        #expect(try PoolOptions(settings: none) == PoolOptions())
+        #expect(try ReplicaLimits(settings: none) == ReplicaLimits())
+    }
+
+    /// Set values land in their fields, durations in the unit the setting names.
+    @Test func setValuesFillTheOptionStructs() throws {
+        let reader = SettingsReader(environment: [
+            "MERCATO_ENV": "production", "MERCATO_ADMIN_WRITE_RATE": "0", "MERCATO_IDLE_TIMEOUT_SECONDS": "7",
+            "MERCATO_CACHE": "off", "MERCATO_CACHE_TTL": "45", "MERCATO_REDIS_TIMEOUT_MS": "250", "MERCATO_REDIS_PREFIX": "shop:",
+            "MERCATO_CHECKOUT": "sequential", "MERCATO_SALES_ROLLUP_SECONDS": "0", "MERCATO_RESERVATION_TTL": "90",
+            "MERCATO_SERVICE_TIMEOUT_MS": "1500", "MERCATO_DB_LEASE_TIMEOUT_MS": "40", "MERCATO_REPLICA_FENCE_WAIT_MS": "0",
+        ])
+        let http = try HTTPOptions(settings: reader)
+        #expect(!http.exposeStatementCount && !http.serverTimingCacheTier && http.adminWriteLimit == nil)
+        #expect(http.connectionLimits.idleTimeout == .seconds(7))
+        let cache = try CacheOptions(settings: reader)
+        #expect(!cache.enabled && cache.fresh == .seconds(45) && cache.redisTimeout == .milliseconds(250) && cache.redisKeyspace.prefix == "shop:")
+        let checkout = try CheckoutWiring(settings: reader)
+        #expect(checkout.options.mode == .sequential && checkout.salesRollupInterval == nil && checkout.options.reservationTTL == .seconds(90))
+        #expect(checkout.callPolicy.timeout == .milliseconds(1500))
+        #expect(try PoolOptions(settings: reader).leaseTimeout == .milliseconds(40))
+        #expect(try ReplicaLimits(settings: reader).fenceWait == .zero)
     }
 
     /// A `.env` file in the working directory is read (and its absence is fine).

@@ -81,8 +81,8 @@ struct ReplicaTests {
         try await primary.withRunning { primary in
             try await replica.withRunning { replica in
                 let replicated = ReplicatedDatabase(
-                    primary: primary, replicas: [Replica(database: replica, name: "replica")], maxLag: .seconds(3600), maxLagBytes: .max,
-                    fenceWait: .seconds(10), probeTimeout: .seconds(30), readTimeout: .seconds(30), logger: Self.logger, metricsFactory: metrics)
+                    primary: primary, replicas: [Replica(database: replica, name: "replica")], limits: ReplicaLimits(maxLag: .seconds(3600), maxLagBytes: .max, fenceWait: .seconds(10)),
+                     probeTimeout: .seconds(30), readTimeout: .seconds(30), logger: Self.logger, metricsFactory: metrics)
                 await replicated.refresh()
                 try await body(primary, replicated, metrics)
             }

@@ -4,93 +4,137 @@ import MercatoJSON
 import MercatoStorage
 import MercatoTaxContract
 
-/// Checkout and order JSON. It lives beside the service, not in the HTTP layer, because an order's answer
-/// is stored as these exact bytes when it is placed and replayed to every repeat of its idempotency key.
+/// Checkout and order JSON, encoded from `Encodable` answers. It lives beside the service, not in the HTTP
+/// layer, because an order's answer is stored as these exact bytes when it is placed and every repeat of its
+/// idempotency key is answered with the stored bytes, never re-rendered.
 public enum CheckoutRenderer {
     public static func checkout(_ view: CheckoutView, token: String?) throws -> [UInt8] {
-        var json = JSONWriter(capacity: 1024)
-        json.raw("{"); json.key("id"); json.string(view.id.description)
-        if let token { json.raw(","); json.key("token"); json.string(token) }
-        json.raw(","); json.key("status"); json.string(view.status.rawValue)
-        try body(&json, view)
-        json.raw(","); json.key("reservation_expires_at"); json.string(iso(view.reservationExpiresAt))
-        json.raw(","); json.key("created_at"); json.string(iso(view.createdAt))
-        json.raw("}")
-        return json.bytes
+        Array(try WireJSON.encoder.encode(CheckoutAnswer(view: view, token: token)))
     }
 
     public static func order(_ order: PlacedOrder) throws -> [UInt8] {
-        var json = JSONWriter(capacity: 1024)
-        json.raw("{"); json.key("id"); json.string(order.id.description)
-        json.raw(","); json.key("checkout_id"); json.string(order.checkout.id.description)
-        json.raw(","); json.key("status"); json.string(OrderStatus.placed.rawValue)
-        try body(&json, order.checkout)
-        json.raw(","); json.key("created_at"); json.string(iso(order.createdAt))
-        json.raw("}")
-        return json.bytes
+        Array(try WireJSON.encoder.encode(OrderAnswer(order: order)))
     }
 
     /// The problem every repeat of a `complete` gets once the reservation had expired.
     static func expiredProblem(checkoutID: CheckoutID) -> String {
-        var json = JSONWriter(capacity: 256)
-        json.raw("{"); json.key("type"); json.string("https://mercato.dev/problems/checkout-expired")
-        json.raw(","); json.key("title"); json.string("Checkout expired")
-        json.raw(","); json.key("status"); json.int(409)
-        json.raw(","); json.key("detail"); json.string("checkout \(checkoutID) expired and its stock was released; create a new checkout")
-        json.raw("}")
-        return String(decoding: json.bytes, as: UTF8.self)
-    }
-
-    /// Fields shared by checkouts and orders: market, lines, address, totals.
-    static func body(_ json: inout JSONWriter, _ view: CheckoutView) throws {
-        let taxByLine = Dictionary(uniqueKeysWithValues: (view.tax?.lines ?? []).map { ($0.id, $0) })
-        let currency = view.currency
-        json.raw(","); json.key("market"); json.string(view.market)
-        json.raw(","); json.key("currency"); json.string(currency)
-        json.raw(","); json.key("email"); json.string(view.email)
-        json.raw(","); json.key("lines"); json.raw("[")
-        for (index, line) in view.lines.enumerated() {
-            if index > 0 { json.raw(",") }
-            json.raw("{"); json.key("variant_id"); json.string(line.variantId)
-            json.raw(","); json.key("product_id"); json.string(line.productId)
-            json.raw(","); json.key("sku"); json.string(line.sku)
-            json.raw(","); json.key("name"); json.string(line.name)
-            json.raw(","); json.key("options"); json.rawJSON(line.options)
-            json.raw(","); json.key("quantity"); json.int(line.quantity)
-            json.raw(","); json.key("unit_price"); money(&json, currency, line.unitPrice)
-            json.raw(","); json.key("total"); money(&json, currency, line.total)
-            json.raw(","); json.key("tax")
-            if let taxed = taxByLine[line.variantId] {
-                json.raw("{"); json.key("rate_basis_points"); json.int(Int64(taxed.rateBasisPoints))
-                json.raw(","); json.key("amount"); money(&json, currency, taxed.tax); json.raw("}")
-            } else {
-                json.raw("null")
-            }
-            json.raw("}")
-        }
-        json.raw("]")
-        json.raw(","); json.key("shipping_address")
-        if let address = view.shippingAddress {
-            json.rawJSON(Array(try WireJSON.encoder.encode(address)))
-        } else {
-            json.raw("null")
-        }
-        json.raw(","); json.key("totals"); json.raw("{")
-        json.key("subtotal"); money(&json, currency, view.subtotal)
-        json.raw(","); json.key("tax")
-        if let quote = view.tax { money(&json, currency, quote.tax) } else { json.raw("null") }
-        json.raw(","); json.key("total"); money(&json, currency, view.total)
-        json.raw(","); json.key("prices_include_tax"); json.bool(view.pricesIncludeTax)
-        // Until an address exists the tax is unknown: in tax-exclusive markets the total will grow.
-        json.raw(","); json.key("tax_status"); json.string(view.tax == nil ? "awaiting_address" : "calculated")
-        json.raw("}")
-    }
-
-    static func money(_ json: inout JSONWriter, _ currency: String, _ amount: Int64) {
-        json.raw("{"); json.key("currency"); json.string(currency); json.raw(","); json.key("amount"); json.int(amount); json.raw("}")
+        String(decoding: ProblemJSON.body(
+            type: "checkout-expired", title: "Checkout expired", status: 409,
+            detail: "checkout \(checkoutID) expired and its stock was released; create a new checkout"), as: UTF8.self)
     }
 
     static func iso(_ micros: Int64) -> String {
         Date(timeIntervalSince1970: Double(micros) / 1_000_000).formatted(.iso8601)
+    }
+}
+
+/// The keys of checkout and order answers; a nullable field is written as `null`, never left out.
+enum AnswerKey: String, CodingKey {
+    case id, token, checkoutID = "checkout_id", status, market, currency, email, lines, shippingAddress = "shipping_address", totals
+    case reservationExpiresAt = "reservation_expires_at", createdAt = "created_at"
+}
+
+/// A checkout as the buyer sees it (with its token only when it was just created).
+struct CheckoutAnswer: Encodable {
+    let view: CheckoutView
+    let token: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnswerKey.self)
+        try container.encode(view.id, forKey: .id)
+        try container.encodeIfPresent(token, forKey: .token)
+        try container.encode(view.status.rawValue, forKey: .status)
+        try SharedFields(view: view).encode(into: &container)
+        try container.encode(CheckoutRenderer.iso(view.reservationExpiresAt), forKey: .reservationExpiresAt)
+        try container.encode(CheckoutRenderer.iso(view.createdAt), forKey: .createdAt)
+    }
+}
+
+/// A placed order: its checkout as it was when placed.
+struct OrderAnswer: Encodable {
+    let order: PlacedOrder
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnswerKey.self)
+        try container.encode(order.id, forKey: .id)
+        try container.encode(order.checkout.id, forKey: .checkoutID)
+        try container.encode(OrderStatus.placed.rawValue, forKey: .status)
+        try SharedFields(view: order.checkout).encode(into: &container)
+        try container.encode(CheckoutRenderer.iso(order.createdAt), forKey: .createdAt)
+    }
+}
+
+/// Fields shared by checkouts and orders: market, lines, address, totals.
+struct SharedFields {
+    let view: CheckoutView
+
+    func encode(into container: inout KeyedEncodingContainer<AnswerKey>) throws {
+        let taxByLine = Dictionary(uniqueKeysWithValues: (view.tax?.lines ?? []).map { ($0.id, $0) })
+        try container.encode(view.market, forKey: .market)
+        try container.encode(view.currency, forKey: .currency)
+        try container.encode(view.email, forKey: .email)
+        try container.encode(
+            try view.lines.map { line in try LineAnswer(line: line, currency: view.currency, tax: taxByLine[line.variantId]) }, forKey: .lines)
+        try container.encode(view.shippingAddress, forKey: .shippingAddress)
+        try container.encode(Totals(view: view), forKey: .totals)
+    }
+}
+
+/// An amount in minor units of its currency.
+struct MoneyAnswer: Encodable {
+    let currency: String
+    let amount: Int64
+}
+
+/// One priced line, with its tax once known.
+struct LineAnswer: Encodable {
+    let line: CheckoutLine
+    let currency: String
+    let options: [String: String]
+    let tax: TaxedLine?
+
+    init(line: CheckoutLine, currency: String, tax: TaxedLine?) throws {
+        self.line = line
+        self.currency = currency
+        // Stored as a JSON object of option names to values.
+        options = try WireJSON.decoder.decode([String: String].self, from: Data(line.options.utf8))
+        self.tax = tax
+    }
+
+    enum Key: String, CodingKey { case variantID = "variant_id", productID = "product_id", sku, name, options, quantity, unitPrice = "unit_price", total, tax }
+
+    /// A line's tax: its rate and amount.
+    struct Tax: Encodable {
+        let rateBasisPoints: Int
+        let amount: MoneyAnswer
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(line.variantId, forKey: .variantID)
+        try container.encode(line.productId, forKey: .productID)
+        try container.encode(line.sku, forKey: .sku)
+        try container.encode(line.name, forKey: .name)
+        try container.encode(options, forKey: .options)
+        try container.encode(line.quantity, forKey: .quantity)
+        try container.encode(MoneyAnswer(currency: currency, amount: line.unitPrice), forKey: .unitPrice)
+        try container.encode(MoneyAnswer(currency: currency, amount: line.total), forKey: .total)
+        try container.encode(tax.map { Tax(rateBasisPoints: $0.rateBasisPoints, amount: MoneyAnswer(currency: currency, amount: $0.tax)) }, forKey: .tax)
+    }
+}
+
+/// What the buyer pays. Until an address exists the tax is unknown: in tax-exclusive markets the total will grow.
+struct Totals: Encodable {
+    let view: CheckoutView
+
+    enum Key: String, CodingKey { case subtotal, tax, total, pricesIncludeTax = "prices_include_tax", taxStatus = "tax_status" }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(MoneyAnswer(currency: view.currency, amount: view.subtotal), forKey: .subtotal)
+        try container.encode(view.tax.map { MoneyAnswer(currency: view.currency, amount: $0.tax) }, forKey: .tax)
+        try container.encode(MoneyAnswer(currency: view.currency, amount: view.total), forKey: .total)
+        try container.encode(view.pricesIncludeTax, forKey: .pricesIncludeTax)
+        try container.encode(view.tax == nil ? "awaiting_address" : "calculated", forKey: .taxStatus)
     }
 }

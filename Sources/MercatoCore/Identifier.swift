@@ -61,3 +61,18 @@ public enum CheckoutTag {}
 public enum OrderTag {}
 public typealias CheckoutID = Identifier<CheckoutTag>
 public typealias OrderID = Identifier<OrderTag>
+
+/// On the wire an identifier is its canonical text.
+extension Identifier: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let id = Self(text) else { throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(text)' is not a UUID") }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -22,19 +22,19 @@ struct AdminRoutes {
             .add(middleware: AdminAuthentication(admin: admin, limiter: writeLimit.map { AdminWriteLimiter(limit: $0) }))
 
         group.get("/categories") { request, context in
-            Self.ok(AdminRenderer.categories(try await admin.listCategories(try context.merchant)))
+            try Self.ok(CategoryListResponse(try await admin.listCategories(try context.merchant)))
         }
         group.post("/categories") { request, context in
             let draft = try await self.command(CategoryInput.self, request).validated()
-            return Self.ok(AdminRenderer.category(try await admin.createCategory(try context.merchant, draft)), status: .created)
+            return try Self.ok(CategoryResponse(try await admin.createCategory(try context.merchant, draft)), status: .created)
         }
         group.get("/categories/:id") { request, context in
-            Self.ok(AdminRenderer.category(try await admin.category(try context.merchant, id: try Self.id(context, as: CategoryID.self))))
+            try Self.ok(CategoryResponse(try await admin.category(try context.merchant, id: try Self.id(context, as: CategoryID.self))))
         }
         group.put("/categories/:id") { request, context in
             let id = try Self.id(context, as: CategoryID.self)
             let draft = try await self.command(CategoryInput.self, request).validated()
-            return Self.ok(AdminRenderer.category(try await admin.updateCategory(try context.merchant, id: id, draft)))
+            return try Self.ok(CategoryResponse(try await admin.updateCategory(try context.merchant, id: id, draft)))
         }
         group.delete("/categories/:id") { request, context in
             try await admin.deleteCategory(try context.merchant, id: try Self.id(context, as: CategoryID.self))
@@ -56,60 +56,58 @@ struct AdminRoutes {
                 guard let id = ProductID(raw) else { throw MercatoError.badRequest("the cursor is malformed") }
                 after = id
             }
-            return Self.ok(AdminRenderer.productIDs(try await admin.listProducts(merchant, after: after, limit: limit)))
+            return try Self.ok(ProductIDPageResponse(page: try await admin.listProducts(merchant, after: after, limit: limit)))
         }
         group.post("/products") { request, context in
             let draft = try await self.command(ProductInput.self, request).validated()
-            return Self.ok(AdminRenderer.product(try await admin.createProduct(try context.merchant, draft)), status: .created)
+            return try Self.ok(try ProductResponse(try await admin.createProduct(try context.merchant, draft)), status: .created)
         }
         group.get("/products/:id") { request, context in
-            Self.ok(AdminRenderer.product(try await admin.product(try context.merchant, id: try Self.id(context, as: ProductID.self))))
+            try Self.ok(try ProductResponse(try await admin.product(try context.merchant, id: try Self.id(context, as: ProductID.self))))
         }
         group.patch("/products/:id") { request, context in
             let id = try Self.id(context, as: ProductID.self)
             let patch = try await self.command(ProductPatchInput.self, request).validated()
-            return Self.ok(AdminRenderer.product(try await admin.updateProduct(try context.merchant, id: id, patch)))
+            return try Self.ok(try ProductResponse(try await admin.updateProduct(try context.merchant, id: id, patch)))
         }
         group.delete("/products/:id") { request, context in
-            Self.ok(AdminRenderer.product(try await admin.archiveProduct(try context.merchant, id: try Self.id(context, as: ProductID.self))))
+            try Self.ok(try ProductResponse(try await admin.archiveProduct(try context.merchant, id: try Self.id(context, as: ProductID.self))))
         }
         group.post("/products/:id/variants") { request, context in
             let productID = try Self.id(context, as: ProductID.self)
             let draft = try await self.command(VariantInput.self, request).validated()
-            return Self.ok(AdminRenderer.product(try await admin.addVariant(try context.merchant, productID: productID, draft)), status: .created)
+            return try Self.ok(try ProductResponse(try await admin.addVariant(try context.merchant, productID: productID, draft)), status: .created)
         }
         group.patch("/variants/:id") { request, context in
             let id = try Self.id(context, as: VariantID.self)
             let patch = try await self.command(VariantPatchInput.self, request).validated()
-            return Self.ok(AdminRenderer.product(try await admin.updateVariant(try context.merchant, id: id, patch)))
+            return try Self.ok(try ProductResponse(try await admin.updateVariant(try context.merchant, id: id, patch)))
         }
         group.delete("/variants/:id") { request, context in
-            Self.ok(AdminRenderer.product(try await admin.deleteVariant(try context.merchant, id: try Self.id(context, as: VariantID.self))))
+            try Self.ok(try ProductResponse(try await admin.deleteVariant(try context.merchant, id: try Self.id(context, as: VariantID.self))))
         }
         group.put("/variants/:id/price") { request, context in
             let id = try Self.id(context, as: VariantID.self)
             let price = try await self.command(MoneyInput.self, request).validated()
-            return Self.ok(AdminRenderer.product(try await admin.setPrice(try context.merchant, variantID: id, price)))
+            return try Self.ok(try ProductResponse(try await admin.setPrice(try context.merchant, variantID: id, price)))
         }
         group.put("/variants/:id/stock") { request, context in
             let id = try Self.id(context, as: VariantID.self)
             let quantity = try await self.command(StockInput.self, request).validated()
-            return Self.ok(AdminRenderer.product(try await admin.setStock(try context.merchant, variantID: id, quantity: quantity)))
+            return try Self.ok(try ProductResponse(try await admin.setStock(try context.merchant, variantID: id, quantity: quantity)))
         }
         group.post("/storefront-tokens") { request, context in
             let merchant = try context.merchant
             let wanted = try await self.command(StorefrontTokenInput.self, request)
                 .validated(fallback: StorefrontTokens.defaultLifetime, maximum: StorefrontTokens.maximumLifetime)
             let (token, expiresAt) = reads.issueToken(merchantSlug: merchant.slug, group: wanted.group, lifetime: wanted.lifetime)
-            var json = JSONWriter()
-            json.raw("{"); json.key("token"); json.string(token)
-            json.raw(","); json.key("customer_group"); json.string(wanted.group.rawValue)
-            json.raw(","); json.key("expires_at"); json.string(Date(timeIntervalSince1970: TimeInterval(expiresAt)).formatted(.iso8601))
-            json.raw("}")
-            return Self.ok(json.bytes, status: .created)
+            return try Self.ok(
+                StorefrontTokenResponse(
+                    token: token, customerGroup: wanted.group, expiresAt: Date(timeIntervalSince1970: TimeInterval(expiresAt)).formatted(.iso8601)),
+                status: .created)
         }
         group.post("/tokens") { request, context in
-            Self.ok(AdminRenderer.adminToken(try await admin.issueAdminToken(try context.merchant)), status: .created)
+            try Self.ok(AdminTokenResponse(token: try await admin.issueAdminToken(try context.merchant)), status: .created)
         }
         group.delete("/tokens/current") { request, context in
             // The middleware authenticated this very header, so the token is well formed.
@@ -129,7 +127,7 @@ struct AdminRoutes {
         return id
     }
 
-    static func ok(_ bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
-        JSONBytes.response(bytes, status: status, headers: [.cacheControl: "no-store"])
+    static func ok(_ value: some Encodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        JSONBytes.response(Array(try WireJSON.encoder.encode(value)), status: status, headers: [.cacheControl: "no-store"])
     }
 }

@@ -72,16 +72,7 @@ public struct Problem: Error, Sendable {
 
     /// The problem's JSON body.
     public var json: [UInt8] {
-        var json = JSONWriter(capacity: 256)
-        json.raw("{"); json.key("type"); json.string("https://mercato.dev/problems/\(type)")
-        json.raw(","); json.key("title"); json.string(title)
-        json.raw(","); json.key("status"); json.int(Int64(status.code))
-        json.raw(","); json.key("detail"); json.string(detail)
-        for member in members {
-            json.raw(","); json.string(member.key); json.raw(":"); json.rawJSON(member.json)
-        }
-        json.raw("}")
-        return json.bytes
+        ProblemJSON.body(type: type, title: title, status: Int(status.code), detail: detail, members: members)
     }
 }
 

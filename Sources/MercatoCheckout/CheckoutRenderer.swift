@@ -96,8 +96,7 @@ struct LineAnswer: Encodable {
     init(line: CheckoutLine, currency: String, tax: TaxedLine?) throws {
         self.line = line
         self.currency = currency
-        // Stored as a JSON object of option names to values.
-        options = try WireJSON.decoder.decode([String: String].self, from: Data(line.options.utf8))
+        options = try WireJSON.options(line.options)
         self.tax = tax
     }
 

@@ -118,8 +118,7 @@ struct VariantResponse: Encodable {
     init(_ variant: AdminVariant) throws {
         id = variant.id
         sku = variant.sku
-        // Stored as a JSON object of option names to values (the admin API accepts nothing else).
-        options = try WireJSON.decoder.decode([String: String].self, from: Data(variant.optionsJSON.utf8))
+        options = try WireJSON.options(variant.optionsJSON)
         stock = variant.stock
         prices = variant.prices.map(MoneyResponse.init)
     }

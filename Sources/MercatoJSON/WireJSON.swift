@@ -14,4 +14,9 @@ public enum WireJSON {
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return decoder
     }()
+
+    /// A variant's options as stored (a JSON object of option names to values), for an `Encodable` answer.
+    public static func options(_ json: String) throws -> [String: String] {
+        try decoder.decode([String: String].self, from: Data(json.utf8))
+    }
 }

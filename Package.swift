@@ -54,7 +54,7 @@ let package = Package(
         .target(
             name: "MercatoSettings",
             dependencies: [
-                "MercatoCache", "MercatoCheckout", "MercatoHTTP", "MercatoHTTPBoundary", "MercatoSQL",
+                "MercatoCache", "MercatoCheckout", "MercatoEdge", "MercatoHTTP", "MercatoHTTPBoundary", "MercatoSQL",
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -221,6 +221,21 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The edge tier's client: purges by surrogate key to every Varnish (vmod_xkey) after a write, bounded
+        // waiting, retries from a bounded queue and a second send; as an invalidation bus decorator.
+        .target(
+            name: "MercatoEdge",
+            dependencies: [
+                "MercatoCache",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Checkout orchestration: inventory and tax clients (HTTP and in-process), shared availability
         // cache, parallel calls, lazy tax, idempotent completion.
         .target(
@@ -242,7 +257,7 @@ let package = Package(
             name: "MercatoHTTP",
             dependencies: [
                 "MercatoCore", "MercatoFences", "MercatoJSON", "MercatoTelemetry", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCache", "MercatoCatalog", "MercatoAdmin", "Redis",
-                "MercatoHTTPBoundary", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout",
+                "MercatoHTTPBoundary", "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoTaxContract", "MercatoCheckout", "MercatoEdge",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Metrics", package: "swift-metrics"),
@@ -274,7 +289,7 @@ let package = Package(
             dependencies: [
                 "MercatoCore", "MercatoStorage", "MercatoCatalogStore", "MercatoCheckoutStore", "MercatoInventoryStore", "MercatoSQL", "MercatoCatalog", "MercatoAdmin", "MercatoHTTP", "MercatoHTTPBoundary",
                 "MercatoInventory", "MercatoInventoryContract", "MercatoTax", "MercatoCheckout", "MercatoCache", "Redis", "MercatoBench",
-                "MercatoSettings", "MercatoTelemetry",
+                "MercatoSettings", "MercatoTelemetry", "MercatoEdge",
                 .product(name: "OTel", package: "swift-otel"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -311,6 +326,10 @@ let package = Package(
         .testTarget(
             name: "MercatoHTTPBoundaryTests",
             dependencies: ["MercatoHTTPBoundary", "MercatoCore", .product(name: "HTTPTypes", package: "swift-http-types")],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MercatoEdgeTests",
+            dependencies: ["MercatoEdge", "MercatoCache", .product(name: "Logging", package: "swift-log"), .product(name: "MetricsTestKit", package: "swift-metrics")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "MercatoCacheTests",

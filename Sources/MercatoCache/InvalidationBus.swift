@@ -45,8 +45,16 @@ public protocol FactSink: Sendable {
 /// are invalidated and the event is handed to the transport, so a write's response never races its purge.
 public protocol InvalidationBus: Sendable {
     func publish(_ event: InvalidationEvent) async throws
+    /// Publishes one write's events in order; a decorator may act once for all of them (one edge purge per write).
+    func publish(_ events: [InvalidationEvent]) async throws
     /// Applies facts here, then hands them to the transport for every other instance.
     func push(_ facts: [PushedFact]) async
+}
+
+extension InvalidationBus {
+    public func publish(_ events: [InvalidationEvent]) async throws {
+        for event in events { try await publish(event) }
+    }
 }
 
 /// The embedded bus: one process, so publishing applies the event to the local generations directly.

@@ -44,9 +44,11 @@ public enum CacheNamespace {
     /// What a stock movement invalidates: only the membership of `in_stock=true` listings, and only when
     /// a level crossed zero. The levels themselves are pushed (`pushedFacts`).
     public static func stockEvents(slug: String, merchantID: MerchantID, change: StockChange) -> [InvalidationEvent] {
-        var events = change.products.map { InvalidationEvent(namespace: stock(slug, $0), surrogateKeys: []) }
+        // The detail shows the levels (`s:`); cards show only in_stock, so listings are named only on a crossing.
+        var events = change.products.map { InvalidationEvent(namespace: stock(slug, $0), surrogateKeys: [SurrogateKeys.stock($0)]) }
         if change.inStockMayHaveChanged {
-            events.append(InvalidationEvent(namespace: inStockLists(slug), surrogateKeys: change.products.map { "p:\($0)" }))
+            events.append(InvalidationEvent(
+                namespace: inStockLists(slug), surrogateKeys: change.products.map(SurrogateKeys.product) + [SurrogateKeys.inStockLists(merchantID)]))
         }
         return events
     }
@@ -61,12 +63,12 @@ public enum CacheNamespace {
         // `prices` first: a listing load keeps the prices it read only if `prices` did not move between
         // before the load and after it read the products' generations (`StorefrontReads.factsKept`).
         var events = [InvalidationEvent(namespace: prices(slug), surrogateKeys: [])]
-        events += products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: ["p:\($0)"]) }
+        events += products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: [SurrogateKeys.product($0)]) }
         let merchantScope = merchantID.description
         for scope in scopes {
             let name = scope == merchantScope ? rootScope : scope
             events.append(InvalidationEvent(
-                namespace: priceOrder(slug, scope: name), surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"], moves: moves))
+                namespace: priceOrder(slug, scope: name), surrogateKeys: listingKeys(scope, merchantID: merchantID, moves: moves), moves: moves))
         }
         return events
     }
@@ -104,7 +106,7 @@ public enum CacheNamespace {
         let products = changes.keys.sorted()
         var events = [InvalidationEvent(namespace: prices(slug), surrogateKeys: [])]
         events += products.map { InvalidationEvent(namespace: stock(slug, $0), surrogateKeys: []) }
-        events += products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: ["p:\($0)"]) }
+        events += products.map { InvalidationEvent(namespace: product(slug, $0), surrogateKeys: [SurrogateKeys.product($0)]) }
         var byScope: [String: [SortMove]] = [:]
         var inStockFlipped: [ProductID] = []
         for product in products {
@@ -118,11 +120,12 @@ public enum CacheNamespace {
         for scope in byScope.keys.sorted() {
             let isRoot = scope == merchantScope
             events.append(InvalidationEvent(
-                namespace: listings(slug, scope: isRoot ? rootScope : scope), surrogateKeys: isRoot ? ["m:\(merchantID)"] : ["c:\(scope)"],
+                namespace: listings(slug, scope: isRoot ? rootScope : scope), surrogateKeys: listingKeys(scope, merchantID: merchantID, moves: byScope[scope]),
                 moves: byScope[scope]))
         }
         if !inStockFlipped.isEmpty {
-            events.append(InvalidationEvent(namespace: inStockLists(slug), surrogateKeys: Set(inStockFlipped).sorted().map { "p:\($0)" }))
+            events.append(InvalidationEvent(
+                namespace: inStockLists(slug), surrogateKeys: Set(inStockFlipped).sorted().map(SurrogateKeys.product) + [SurrogateKeys.inStockLists(merchantID)]))
         }
         if slugsChanged { events.append(InvalidationEvent(namespace: productSlugs(slug), surrogateKeys: [])) }
         return events
@@ -183,8 +186,16 @@ public enum CacheNamespace {
         return scopes.map { scope in
             InvalidationEvent(
                 namespace: salesOrder(slug, scope: scope == merchantScope ? rootScope : scope),
-                surrogateKeys: scope == merchantScope ? ["m:\(merchantID)"] : ["c:\(scope)"], moves: moves)
+                surrogateKeys: [SurrogateKeys.sorted(scope, merchantID: merchantID, dimension: salesDimension)], moves: moves)
         }
+    }
+
+    /// The edge keys of a listing event of one scope: the pages sorted in each dimension its moves moved
+    /// (a card change alone is reached through `p:`), or every page of the scope when no moves describe it.
+    static func listingKeys(_ scope: String, merchantID: MerchantID, moves: [SortMove]?) -> [String] {
+        guard let moves else { return [SurrogateKeys.scope(scope, merchantID: merchantID)] }
+        return Set(moves.map(\.dimension)).subtracting([cardDimension]).sorted()
+            .map { SurrogateKeys.sorted(scope, merchantID: merchantID, dimension: $0) }
     }
 
     /// The levels of a stock movement as pushed facts (keyed by variant id).

@@ -18,23 +18,20 @@ public struct CatalogInvalidation: Sendable {
     public func productsChanged(
         merchantSlug: String, merchantID: MerchantID, changes: [ProductID: ListingProjector.ListingChange], cardChanged: Bool, slugsChanged: Bool
     ) async throws {
-        for event in CacheNamespace.productWriteEvents(
-            slug: merchantSlug, merchantID: merchantID, changes: changes, cardChanged: cardChanged, slugsChanged: slugsChanged)
-        {
-            try await bus.publish(event)
-        }
+        try await bus.publish(CacheNamespace.productWriteEvents(
+            slug: merchantSlug, merchantID: merchantID, changes: changes, cardChanged: cardChanged, slugsChanged: slugsChanged))
     }
 
     /// A category was renamed or repositioned, nothing else: the category tree, which no other response shows.
     public func treeChanged(merchantSlug: String, merchantID: MerchantID) async throws {
-        try await bus.publish(InvalidationEvent(namespace: CacheNamespace.tree(merchantSlug), surrogateKeys: ["m:\(merchantID):categories"]))
+        try await bus.publish(InvalidationEvent(namespace: CacheNamespace.tree(merchantSlug), surrogateKeys: [SurrogateKeys.tree(merchantID)]))
     }
 
     /// Categories changed (the tree, names, visibility, which products they hold): every response of the
     /// merchant. The surrogate keys name what changed, for edge purges.
     public func catalogChanged(merchantSlug: String, merchantID: MerchantID, products: [ProductID], categories: [CategoryID]) async throws {
-        let keys = ["m:\(merchantID)"] + categories.map { "c:\($0)" } + products.map { "p:\($0)" }
-        try await bus.publish(InvalidationEvent(namespace: CacheNamespace.merchant(merchantSlug), surrogateKeys: keys))
+        // `m:` reaches every response of the merchant, so naming the categories and products too would add nothing.
+        try await bus.publish(InvalidationEvent(namespace: CacheNamespace.merchant(merchantSlug), surrogateKeys: [SurrogateKeys.merchant(merchantID)]))
     }
 
     /// Prices or variants of `products` changed: their own bytes, the checkout's pricing, and the price
@@ -47,9 +44,7 @@ public struct CatalogInvalidation: Sendable {
         // A variant write concerns one product, so each move can name it.
         let product = products.count == 1 ? products.first?.description : nil
         let moves = minPriceMoves.map { SortMove(dimension: $0.key, from: $0.value.before, to: $0.value.after, product: product) }
-        for event in CacheNamespace.variantWriteEvents(slug: merchantSlug, merchantID: merchantID, products: products, scopes: scopes, moves: moves) {
-            try await bus.publish(event)
-        }
+        try await bus.publish(CacheNamespace.variantWriteEvents(slug: merchantSlug, merchantID: merchantID, products: products, scopes: scopes, moves: moves))
     }
 
     /// Stock moved (a reservation, a release, an expiry, an admin stock write). The levels are pushed
@@ -57,9 +52,7 @@ public struct CatalogInvalidation: Sendable {
     /// `in_stock=true` listings when a level crossed zero.
     public func stockMoved(merchantSlug: String, merchantID: MerchantID, change: StockChange) async throws {
         await bus.push(CacheNamespace.pushedFacts(change))
-        for event in CacheNamespace.stockEvents(slug: merchantSlug, merchantID: merchantID, change: change) {
-            try await bus.publish(event)
-        }
+        try await bus.publish(CacheNamespace.stockEvents(slug: merchantSlug, merchantID: merchantID, change: change))
     }
 
     /// A sales roll-up changed bestselling counts (per product, before and after): the bestselling order
@@ -68,8 +61,6 @@ public struct CatalogInvalidation: Sendable {
         merchantSlug: String, merchantID: MerchantID, scopes: [String], counts: [ProductID: (before: Int64, after: Int64)]
     ) async throws {
         let moves = counts.map { SortMove(dimension: CacheNamespace.salesDimension, from: $0.value.before, to: $0.value.after, product: $0.key.description) }
-        for event in CacheNamespace.salesEvents(slug: merchantSlug, merchantID: merchantID, scopes: scopes, moves: moves) {
-            try await bus.publish(event)
-        }
+        try await bus.publish(CacheNamespace.salesEvents(slug: merchantSlug, merchantID: merchantID, scopes: scopes, moves: moves))
     }
 }

@@ -165,8 +165,13 @@ public struct CatalogService: Sendable {
         // price change of one product does not invalidate every page that shows it.
         var writer = TemplateWriter(capacity: 256 + page.count * 256)
         writer.json.raw("{\"items\":[")
-        var keys = ["m:\(merchant.id)"]
-        if let category { keys.append("c:\(category.id)") }
+        // Keys as `SurrogateKeys` lays them out: the scope, its order, in_stock membership, then each card.
+        let scope = category?.id.description ?? merchant.id.description
+        var keys = [
+            SurrogateKeys.merchant(merchant.id), SurrogateKeys.scope(scope, merchantID: merchant.id),
+            SurrogateKeys.sorted(scope, merchantID: merchant.id, dimension: CacheNamespace.dimension(of: request.sort, currency: audience.market.currency.code)),
+        ]
+        if request.inStockOnly { keys.append(SurrogateKeys.inStockLists(merchant.id)) }
         for (index, row) in page.enumerated() {
             if index > 0 { writer.json.raw(",") }
             writer.json.raw("{")
@@ -177,7 +182,7 @@ public struct CatalogService: Sendable {
             writer.json.raw(","); writer.json.key("image_url"); writer.json.optionalString(row.imageURL)
             writer.json.raw(","); writer.json.key("in_stock"); writer.hole(.inStock(row.productID), value: row.inStock ? 1 : 0)
             writer.json.raw("}")
-            keys.append("p:\(row.productID)")
+            keys.append(SurrogateKeys.product(row.productID))
         }
         writer.json.raw("],\"next_cursor\":")
         if rows.count > request.limit, let last = page.last {
@@ -258,7 +263,7 @@ public struct CatalogService: Sendable {
         writer.json.raw("]}")
         return CatalogResponse(
             template: writer.template(currency: currency.code), categoryKind: nil, personalised: audience.group != .public,
-            surrogateKeys: ["m:\(record.merchant.id)", "p:\(record.id)"])
+            surrogateKeys: [SurrogateKeys.merchant(record.merchant.id), SurrogateKeys.product(record.id), SurrogateKeys.stock(record.id)])
     }
 
     /// The category tree the audience may see; a hidden category hides its whole subtree.
@@ -290,7 +295,7 @@ public struct CatalogService: Sendable {
         writer.raw("}")
         return CatalogResponse(
             body: writer.bytes, categoryKind: .dynamic, personalised: audience.group != .public,
-            surrogateKeys: ["m:\(merchant.id)", "m:\(merchant.id):categories"])
+            surrogateKeys: [SurrogateKeys.merchant(merchant.id), SurrogateKeys.tree(merchant.id)])
     }
 
     /// Current stock levels of variants (one statement).

@@ -16,6 +16,16 @@ public struct FencingInvalidationBus: InvalidationBus {
     }
 
     public func publish(_ event: InvalidationEvent) async throws {
+        try await inner.publish(await fenced(event))
+    }
+
+    public func publish(_ events: [InvalidationEvent]) async throws {
+        var fencedEvents: [InvalidationEvent] = []
+        for event in events { fencedEvents.append(await fenced(event)) }
+        try await inner.publish(fencedEvents)
+    }
+
+    private func fenced(_ event: InvalidationEvent) async -> InvalidationEvent {
         var event = event
         do {
             let now = try await position()
@@ -26,7 +36,7 @@ public struct FencingInvalidationBus: InvalidationBus {
             // Without the position, reads of this merchant must not trust any replica.
             fences.record(merchant: WriteFences.merchant(ofNamespace: event.namespace), at: WALPosition(value: .max))
         }
-        try await inner.publish(event)
+        return event
     }
 
     /// Facts carry their values: nothing is refilled from a database, so no fence is needed.

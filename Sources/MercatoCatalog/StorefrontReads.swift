@@ -77,8 +77,8 @@ public struct StorefrontReads: Sendable {
                 // First request for this category since the catalog's categories last changed: answer
                 // uncached and learn the category's id from the answer.
                 let response = try await load()
-                if let id = response.surrogateKeys.first(where: { $0.hasPrefix("c:") })?.dropFirst(2) {
-                    categorySlugs.remember(slug, category, generation: merchantGeneration, id: String(id))
+                if let id = SurrogateKeys.category(in: response.surrogateKeys) {
+                    categorySlugs.remember(slug, category, generation: merchantGeneration, id: id)
                 }
                 return (try await finish(response, merchantSlug: slug, merchantGeneration: merchantGeneration, fresh: true), .bypass)
             }

@@ -8,6 +8,7 @@ import Redis
 import MercatoCatalog
 import MercatoCheckout
 import MercatoCore
+import MercatoEdge
 import MercatoInventory
 import MercatoInventoryContract
 import MercatoStorage
@@ -32,6 +33,8 @@ public struct AppDependencies: Sendable {
     public var cache: LayeredCache<CatalogResponse>?
     /// Checkout's background parts, for tests and commands that run a pass themselves.
     public var checkoutParts: CheckoutComponents
+    /// The purger of the edge caches (nil without `MERCATO_EDGE_PURGE_URLS`).
+    public var edge: EdgePurger?
     /// Other instances' invalidations over Redis (nil without Redis or with caching off).
     public var invalidationListener: InvalidationListener?
     /// Long-lived parts that must run under the application's ServiceGroup.
@@ -53,7 +56,7 @@ public struct AppDependencies: Sendable {
     /// database was opened with, so its replica reads appear at `/metrics` too).
     public static func make(
         database: any DatabaseClient, options: HTTPOptions, cacheOptions: CacheOptions = CacheOptions(),
-        checkoutOptions: CheckoutWiring = CheckoutWiring(), logger: Logger = Logger(label: "mercato", metadataProvider: RequestTrace.logMetadata), metrics: ServerMetrics = ServerMetrics()
+        checkoutOptions: CheckoutWiring = CheckoutWiring(), edgeOptions: EdgePurgeOptions = EdgePurgeOptions(), logger: Logger = Logger(label: "mercato", metadataProvider: RequestTrace.logMetadata), metrics: ServerMetrics = ServerMetrics()
     ) async throws -> AppDependencies {
         let factory = metrics.factory
         // With read replicas: fences for read-your-writes, and the monitor of their replay positions.
@@ -74,6 +77,12 @@ public struct AppDependencies: Sendable {
         if let replicated, let fences {
             bus = FencingInvalidationBus(inner: bus, fences: fences, position: { try await replicated.currentPosition() })
             services.append(ReplicaMonitor(database: replicated, statements: statements))
+        }
+        // Outermost: the edges are purged once this instance's caches and the other instances have the events.
+        let edge = edgeOptions.nodes.isEmpty ? nil : EdgePurger(options: edgeOptions, factory: factory, logger: logger)
+        if let edge {
+            bus = EdgePurgingInvalidationBus(inner: bus, purger: edge, softly: SurrogateKeys.purgedSoftly)
+            services.append(edge)
         }
         let cache = tiers.map { tiers in
             LayeredCache(
@@ -108,6 +117,7 @@ public struct AppDependencies: Sendable {
             connections: connections,
             cache: cache,
             checkoutParts: checkout,
+            edge: edge,
             invalidationListener: invalidation.listener,
             services: services)
     }

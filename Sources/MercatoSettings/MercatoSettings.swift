@@ -1,5 +1,6 @@
 import Foundation
 import MercatoCache
+import MercatoEdge
 import MercatoCheckout
 import MercatoHTTP
 import MercatoHTTPBoundary
@@ -111,6 +112,21 @@ public enum MercatoSettings {
     public static let reservationTTL = Setting<Duration>.duration(
         "MERCATO_RESERVATION_TTL", flag: "reservation-ttl", default: CheckoutOptions().reservationTTL, unit: .seconds, range: 1 ... 86_400,
         help: "seconds a checkout holds its stock before it is released")
+    public static let edgePurgeURLs = Setting<[EdgeNode]>(
+        "MERCATO_EDGE_PURGE_URLS", default: EdgePurgeOptions().nodes, shown: "unset",
+        expects: "a comma-separated list of http://host:port addresses",
+        help: "the Varnish edges (deploy/varnish/mercato.vcl) this instance purges after each of its writes (see \"Edge cache\"); unset = no edge"
+    ) { text in
+        let items = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let nodes = items.compactMap(EdgeNode.init(url:))
+        return nodes.count == items.count ? nodes : nil
+    }
+    public static let edgePurgeTimeoutMs = Setting<Duration>.duration(
+        "MERCATO_EDGE_PURGE_TIMEOUT_MS", default: EdgePurgeOptions().timeout, unit: .milliseconds, range: 1 ... 60_000,
+        help: "how long a write's response waits for every edge to acknowledge its purge; one not acknowledged in time is retried from a bounded queue")
+    public static let edgeRepurgeDelayMs = Setting<Duration>.duration(
+        "MERCATO_EDGE_REPURGE_DELAY_MS", default: EdgePurgeOptions().repurgeDelay, unit: .milliseconds, range: 0 ... 600_000,
+        help: "when each edge purge is sent a second time (0 = never): it removes what another instance filled before it heard of the write")
     public static let inventoryURL = Setting<String?>.optionalText(
         "INVENTORY_URL", expects: "an http:// or https:// URL",
         help: "the inventory service (`mercato inventory-service`); unset = in-process inventory and expiry sweeper", valid: isHTTPURL)
@@ -141,6 +157,7 @@ public enum MercatoSettings {
         cacheStale.documentation, redisURL.documentation, redisPrefix.documentation, redisTimeoutMs.documentation, maxBodyBytes.documentation,
         idleTimeoutSeconds.documentation, bodyTimeoutSeconds.documentation, maxConnections.documentation, checkout.documentation,
         checkoutMaxLines.documentation, checkoutMaxQuantity.documentation, salesRollupSeconds.documentation, reservationTTL.documentation,
+        edgePurgeURLs.documentation, edgePurgeTimeoutMs.documentation, edgeRepurgeDelayMs.documentation,
         inventoryURL.documentation, taxURL.documentation, serviceTimeoutMs.documentation, serverTiming.documentation, logLevel.documentation,
         logFormat.documentation, otlpEndpoint.documentation,
     ]

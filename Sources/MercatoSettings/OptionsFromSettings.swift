@@ -1,5 +1,6 @@
 import MercatoCache
 import MercatoCheckout
+import MercatoEdge
 import MercatoHTTP
 import MercatoHTTPBoundary
 import MercatoSQL
@@ -77,5 +78,14 @@ extension ReplicaLimits {
         self.init(
             maxLag: try settings.value(MercatoSettings.replicaMaxLagMs), maxLagBytes: UInt64(try settings.value(MercatoSettings.replicaMaxLagBytes)),
             fenceWait: try settings.value(MercatoSettings.replicaFenceWaitMs))
+    }
+}
+
+extension EdgePurgeOptions {
+    /// The edges to purge after each write, how long a write waits for them, and when purges are sent again.
+    public init(settings: SettingsReader) throws(SettingError) {
+        self.init(
+            nodes: try settings.value(MercatoSettings.edgePurgeURLs), timeout: try settings.value(MercatoSettings.edgePurgeTimeoutMs),
+            repurgeDelay: try settings.value(MercatoSettings.edgeRepurgeDelayMs))
     }
 }

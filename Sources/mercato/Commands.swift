@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MercatoCore
+import MercatoEdge
 import MercatoHTTP
 import MercatoCache
 import MercatoHTTPBoundary
@@ -122,6 +123,7 @@ struct Serve: AsyncParsableCommand {
         let options = try HTTPOptions(settings: settings)
         let cacheOptions = try CacheOptions(settings: settings)
         let checkoutWiring = try CheckoutWiring(settings: settings)
+        let edgeOptions = try EdgePurgeOptions(settings: settings)
         let hostname = try settings.value(MercatoSettings.host)
         let port = try settings.value(MercatoSettings.port)
         let seedDemo = try settings.value(MercatoSettings.seedDemo)
@@ -144,7 +146,8 @@ struct Serve: AsyncParsableCommand {
                 }
             }
             let deps = try await AppDependencies.make(
-                database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, logger: logger, metrics: metrics)
+                database: db, options: options, cacheOptions: cacheOptions, checkoutOptions: checkoutWiring, edgeOptions: edgeOptions, logger: logger,
+                metrics: metrics)
             let printedToken = demoToken
             let app = buildApplication(deps, hostname: hostname, port: port, services: tracing.map { [$0] } ?? [], logger: logger) { boundPort in
                 var banner = "Mercato is serving on http://\(hostname):\(boundPort)  (store: \(database.isEmbedded ? "SQLite \(database.sqlitePath)" : "PostgreSQL"))\n"

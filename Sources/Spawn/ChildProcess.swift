@@ -37,6 +37,19 @@ public final class ChildProcess: Sendable {
     }
 
     /// Starts `executable arguments`. `environment` nil inherits ours. `stderr` nil sends it where stdout goes;
+    #if os(Linux)
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which Swift's Glibc module does not import.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = {
+        guard let handle = dlopen(nil, RTLD_NOW), let symbol = dlsym(handle, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(symbol, to: AddCloseFrom.self)
+    }()
+
+    private static func closeFrom(_ descriptor: Int32, in fileActions: inout posix_spawn_file_actions_t) {
+        _ = addCloseFrom?(&fileActions, descriptor)
+    }
+    #endif
+
     /// `append` adds to the output files instead of truncating them.
     public static func spawn(
         executable: String, arguments: [String], environment: [String: String]? = nil, stdout: String, stderr: String? = nil, append: Bool = false
@@ -52,6 +65,12 @@ public final class ChildProcess: Sendable {
         } else {
             posix_spawn_file_actions_adddup2(&fileActions, 1, 2)
         }
+        #if os(Linux)
+        // Nothing but 0-2 reaches the child: a socket this process holds at that moment (another test's
+        // listener, a port being probed) would otherwise stay bound in the child and in every server it
+        // daemonizes, and a later server on that port fails with "address already in use".
+        Self.closeFrom(3, in: &fileActions)
+        #endif
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

@@ -3,7 +3,9 @@ import Foundation
 import Hummingbird
 import Logging
 import MercatoCache
+import MercatoCatalog
 import MercatoCheckout
+import MercatoEdge
 import MercatoHTTPBoundary
 import MercatoInventory
 import MercatoInventoryContract
@@ -12,6 +14,7 @@ import MercatoStorage
 import MercatoTax
 import MercatoTaxContract
 import Redis
+import ServiceLifecycle
 import MercatoCheckoutStore
 import MercatoInventoryStore
 
@@ -59,7 +62,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             try await Schema.migrate(db, logger: logger)
             let store = InventoryStore(database: db)
             // Stock changes must reach the storefront caches of every API instance: through Redis.
-            let bus: any InvalidationBus
+            var bus: any InvalidationBus
             if let redisURL {
                 var configuration = try RedisConfiguration(url: redisURL)
                 configuration.clientName = "mercato-inventory"
@@ -69,11 +72,19 @@ struct InventoryServiceCommand: AsyncParsableCommand {
                 logger.notice("REDIS_URL is not set: API instances learn of stock changes made here only from their own calls or their cache TTL")
                 bus = InProcessInvalidationBus(generations: GenerationMap())
             }
+            // Expired reservations put stock back: the edges hear of it from here, like of an API instance's writes.
+            var services: [any Service] = tracing.map { [$0] } ?? []
+            let edgeOptions = try EdgePurgeOptions(settings: settings)
+            if !edgeOptions.nodes.isEmpty {
+                let purger = EdgePurger(options: edgeOptions, logger: logger)
+                bus = EdgePurgingInvalidationBus(inner: bus, purger: purger, softly: SurrogateKeys.purgedSoftly)
+                services.append(purger)
+            }
             let publisher = StockChangePublisher(store: CheckoutStore(database: db), bus: bus, logger: logger)
             let app = buildInventoryApplication(
                 store: store, options: ServiceServerOptions(hostname: hostname, port: port, limits: limits, faults: faults),
                 reservationTTL: ttl, expiryInterval: .seconds(max(1, interval)), onStockChange: publisher.handler,
-                services: tracing.map { [$0] } ?? [], logger: logger,
+                services: services, logger: logger,
                 onServerRunning: { channel in
                     FileHandle.standardOutput.write(Data("inventory service on http://\(hostname):\(channel.localAddress?.port ?? port)\n".utf8))
                 })

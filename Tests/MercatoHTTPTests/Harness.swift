@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import MercatoCore
+import MercatoEdge
 import MercatoHTTP
 import MercatoStorage
 import MercatoSQL
@@ -114,12 +115,14 @@ enum Harness {
     /// sweep every hour). On a shared PostgreSQL one test's timer would roll up or release another test's rows, so
     /// checks of who counted or released what could only run on SQLite; a test that needs a pass runs it itself.
     static func dependencies(
-        database: any DatabaseClient, options: HTTPOptions, cache: CacheOptions = CacheOptions(), checkout: CheckoutWiring = CheckoutWiring()
+        database: any DatabaseClient, options: HTTPOptions, cache: CacheOptions = CacheOptions(), checkout: CheckoutWiring = CheckoutWiring(),
+        edge: EdgePurgeOptions = EdgePurgeOptions()
     ) async throws -> AppDependencies {
         var checkout = checkout
         checkout.expiryInterval = .seconds(3600)
         if checkout.salesRollupInterval != nil { checkout.salesRollupInterval = .seconds(3600) }
-        return try await AppDependencies.make(database: database, options: options, cacheOptions: cache, checkoutOptions: checkout, logger: logger)
+        return try await AppDependencies.make(
+            database: database, options: options, cacheOptions: cache, checkoutOptions: checkout, edgeOptions: edge, logger: logger)
     }
 
     /// Serves the API over a real HTTP listener on loopback with this checkout wiring; `body` gets

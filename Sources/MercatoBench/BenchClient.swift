@@ -48,7 +48,8 @@ final class BenchClient: Sendable {
                 statements: headers.first(name: "X-Mercato-Statements").flatMap(Int.init),
                 cache: headers.first(name: "X-Mercato-Cache"),
                 inventoryCalls: headers.first(name: "X-Mercato-Inventory-Calls").flatMap(Int.init),
-                taxCalls: headers.first(name: "X-Mercato-Tax-Calls").flatMap(Int.init))
+                taxCalls: headers.first(name: "X-Mercato-Tax-Calls").flatMap(Int.init),
+                edge: headers.first(name: "X-Edge"))
             return Answer(status: Int(response.status.code), body: Data(body.readableBytesView), counters: counters, etag: headers.first(name: "ETag"))
         } catch {
             return Answer(status: 0, body: Data(), counters: ServerCounters())

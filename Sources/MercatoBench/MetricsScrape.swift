@@ -5,17 +5,36 @@ import Foundation
 public struct MetricsSnapshot: Sendable {
     /// Sample value by metric name plus sorted labels, e.g. `mercato_db_statements_total{http_route="/x"}`.
     var samples: [String: Double]
+    /// Histogram buckets of the metrics in `bucketsKept` (cumulative counts by series, `le` label included).
+    var buckets: [String: Double] = [:]
 
-    /// Parses the text exposition format (comments and histogram buckets are skipped).
+    /// Histograms whose buckets are kept, for percentiles (the others' are skipped: they are most of the text).
+    static let bucketsKept = ["mercato_edge_purge_duration_seconds_bucket{"]
+
+    /// Parses the text exposition format (comments and most histogram buckets are skipped).
     static func parse(_ text: String) -> MetricsSnapshot {
-        var samples: [String: Double] = [:]
+        var samples: [String: Double] = [:], buckets: [String: Double] = [:]
         for line in text.split(separator: "\n") where !line.hasPrefix("#") {
             guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { continue }
             let series = String(line[..<space])
-            if series.contains("_bucket{") { continue }
+            if series.contains("_bucket{") {
+                if bucketsKept.contains(where: series.hasPrefix) { buckets[series] = value }
+                continue
+            }
             samples[series] = value
         }
-        return MetricsSnapshot(samples: samples)
+        return MetricsSnapshot(samples: samples, buckets: buckets)
+    }
+
+    /// The `quantile` (0…1) of histogram `name` over all its series, as the upper bound of the bucket it falls in.
+    func quantile(_ quantile: Double, of name: String) -> Double? {
+        var byBound: [Double: Double] = [:]
+        for (series, count) in buckets where series.hasPrefix(name + "_bucket{") {
+            guard let le = Self.labels(series)["le"] else { continue }
+            byBound[le == "+Inf" ? .infinity : Double(le) ?? .infinity, default: 0] += count
+        }
+        guard let total = byBound[.infinity], total > 0 else { return nil }
+        return byBound.keys.sorted().first { byBound[$0, default: 0] >= quantile * total }
     }
 
     /// Sums of `name` grouped by one label's value.
@@ -43,7 +62,9 @@ public struct MetricsSnapshot: Sendable {
 
     /// What grew between two scrapes.
     func delta(since earlier: MetricsSnapshot) -> MetricsSnapshot {
-        MetricsSnapshot(samples: samples.mapValues { $0 }.merging(earlier.samples.mapValues { -$0 }) { $0 + $1 })
+        MetricsSnapshot(
+            samples: samples.merging(earlier.samples.mapValues { -$0 }) { $0 + $1 },
+            buckets: buckets.merging(earlier.buckets.mapValues { -$0 }) { $0 + $1 })
     }
 }
 
@@ -71,8 +92,19 @@ public struct ServerFigures: Codable, Sendable {
     /// With read replicas: database reads by target (`primary`, `replica`), replica-eligible reads the primary
     /// served (`fallback`), and waits for a replica to replay a write (`fence-wait:replayed`, `fence-wait:expired`).
     public var databaseReads: [String: Double]?
+    /// With an edge: purges by outcome (`sent`, `failed`, `retried`) and the acknowledged ones' latency
+    /// (p50, p99 in ms, as histogram bucket bounds).
+    public var edgePurges: [String: Double]?
+    public var edgePurgeP50: Double?
+    public var edgePurgeP99: Double?
 
     init(_ delta: MetricsSnapshot) {
+        let purges = delta.sum("mercato_edge_purges_total", by: "outcome")
+        if !purges.isEmpty {
+            edgePurges = purges
+            edgePurgeP50 = delta.quantile(0.5, of: "mercato_edge_purge_duration_seconds").map { $0 * 1000 }
+            edgePurgeP99 = delta.quantile(0.99, of: "mercato_edge_purge_duration_seconds").map { $0 * 1000 }
+        }
         requests = delta.sum("http_server_request_duration_seconds_count", by: "http_route")
         storefrontReads = requests.filter { $0.key.hasPrefix("/v1/stores/") && !$0.key.hasSuffix("/checkouts") }.values.reduce(0, +)
         backgroundStatements = delta.sum("mercato_db_background_statements_total", by: "work").filter { $0.value > 0 }

@@ -35,6 +35,19 @@ struct ServerCounters: Sendable {
     var cache: String?
     var inventoryCalls: Int?
     var taxCalls: Int?
+    /// Through an edge: how it answered (`hit`, `miss`, `pass`, `stale-if-error`); nil straight to the app.
+    var edge: String?
+}
+
+/// How the edge answered a storefront read: its `X-Edge` (a 304 it answered itself counts as `304`).
+enum EdgeOutcome {
+    /// Outcomes the origin did not compute at request time.
+    static let served: Set<String> = ["hit", "304", "stale-if-error"]
+
+    static func classify(status: Int, edge: String?) -> String? {
+        guard let edge else { return nil }
+        return status == 304 && edge == "hit" ? "304" : edge
+    }
 }
 
 /// Everything measured for one request kind.
@@ -47,6 +60,8 @@ struct KindStats: Sendable {
     var statementsMax = 0
     var statementsSeen = 0
     var cache: [String: Int] = [:]
+    /// Through an edge: storefront reads by `EdgeOutcome`.
+    var edge: [String: Int] = [:]
     var inventoryCalls = 0
     var taxCalls = 0
     var callsSeen = 0
@@ -70,7 +85,15 @@ final class Recorder: Sendable {
                 entry.statementsMax = max(entry.statementsMax, statements)
                 entry.statementsSeen += 1
             }
-            if let outcome = ReadOutcome.classify(status: status, serverOutcome: counters.cache) { entry.cache[outcome, default: 0] += 1 }
+            let edge = EdgeOutcome.classify(status: status, edge: counters.edge)
+            if let edge { entry.edge[edge, default: 0] += 1 }
+            // Through an edge, the origin's cache outcome is news only when the origin answered this request
+            // (on a hit the edge replays the header of its fill).
+            if edge == nil || edge == "miss" || edge == "pass",
+                let outcome = ReadOutcome.classify(status: status, serverOutcome: counters.cache)
+            {
+                entry.cache[outcome, default: 0] += 1
+            }
             if let inventory = counters.inventoryCalls, let tax = counters.taxCalls {
                 entry.inventoryCalls += inventory
                 entry.taxCalls += tax

@@ -80,6 +80,18 @@ public struct BenchReport: Encodable, Sendable {
     public var restocks: Int
     /// The same run as the server counted it (`/metrics` before and after; includes its own scrape).
     public var server: ServerFigures?
+    /// Through an edge (`settings.edge`): storefront reads by how the edge answered, and the share it
+    /// answered without the origin computing them (hit, 304, stale-if-error).
+    public var edgeOutcomes: [String: Int]?
+    public var edgeHitRate: Double?
+
+    /// Through an edge: storefront requests the origin served (fills, background refreshes, passes) per
+    /// storefront read sent to the edge.
+    public var originRequestsPerEdgeRead: Double? {
+        guard let edgeOutcomes, let server else { return nil }
+        let reads = edgeOutcomes.values.reduce(0, +)
+        return reads > 0 ? KindReport.round(server.storefrontReads / Double(reads)) : nil
+    }
 
     init(settings: RunSettings, catalog: BenchCatalog, stats: [RequestKind: KindStats], elapsed: Duration, health: (Double, KindStats)?, restocks: Int = 0) {
         self.settings = settings
@@ -98,6 +110,13 @@ public struct BenchReport: Encodable, Sendable {
         for kind in RequestKind.storefront { outcomes.merge(stats[kind]?.cache ?? [:], uniquingKeysWith: +) }
         storefrontOutcomes = outcomes
         storefrontHitRate = KindReport.cachedShare(outcomes)
+        var edge: [String: Int] = [:]
+        for kind in RequestKind.storefront { edge.merge(stats[kind]?.edge ?? [:], uniquingKeysWith: +) }
+        if !edge.isEmpty {
+            edgeOutcomes = edge
+            let reads = edge.values.reduce(0, +)
+            edgeHitRate = KindReport.round(Double(edge.filter { EdgeOutcome.served.contains($0.key) }.values.reduce(0, +)) / Double(reads))
+        }
         let creates = stats[.checkoutCreate]
         let createCount = creates.map { $0.ok + $0.errors.values.reduce(0, +) - ($0.errors["dropped"] ?? 0) } ?? 0
         checkoutSoldOutShare = createCount > 0 ? KindReport.round(Double(creates?.errors["409"] ?? 0) / Double(createCount)) : nil
@@ -125,7 +144,7 @@ public struct BenchReport: Encodable, Sendable {
         case .closedLoop(let connections): "closed loop, \(connections) connection\(connections == 1 ? "" : "s")"
         }
         let maxProducts = settings.maxProducts.map { String($0) } ?? "all"
-        lines.append("\(settings.target) · store `\(settings.store)` (\(products) products, max-products \(maxProducts), \(categories) categories) · \(load) · \(String(format: "%.1f", seconds)) s · Zipf s=\(settings.zipf) · seed \(settings.seed) · mix \(settings.mix)")
+        lines.append("\(settings.target)\(settings.edge.map { " (storefront reads through the edge \($0))" } ?? "") · store `\(settings.store)` (\(products) products, max-products \(maxProducts), \(categories) categories) · \(load) · \(String(format: "%.1f", seconds)) s · Zipf s=\(settings.zipf) · seed \(settings.seed) · mix \(settings.mix)")
         lines.append("")
         lines.append("| endpoint | requests | req/s | p50 ms | p90 ms | p99 ms | p99.9 ms | max ms | errors | SQL/req | hit | stale | 304 | miss | inventory calls/req | tax calls/req |")
         lines.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -143,6 +162,19 @@ public struct BenchReport: Encodable, Sendable {
             let reads = storefrontOutcomes.values.reduce(0, +)
             lines.append("Storefront reads (listing, detail, categories; \(reads) answers with a cache outcome): hit \(cells[0]), stale \(cells[1]), 304 \(cells[2]), miss \(cells[3]); "
                 + "answered by a cache tier (hit + stale + 304): **\(Self.percent(rate))**.")
+        }
+        if let edgeOutcomes, let edgeHitRate {
+            let reads = edgeOutcomes.values.reduce(0, +)
+            let cells = edgeOutcomes.sorted { $0.key < $1.key }.map { "\($0.key) \(Self.percent(Double($0.value) / Double(reads)))" }.joined(separator: ", ")
+            var line = "Through the edge (\(reads) storefront reads): \(cells); answered by the edge (hit + 304 + stale-if-error): **\(Self.percent(edgeHitRate))**"
+            if let origin = originRequestsPerEdgeRead { line += "; origin storefront requests per edge read: \(Self.number(origin))" }
+            lines.append(line + ". The hit/stale/304/miss columns count only the reads the origin answered.")
+        }
+        if let purges = server?.edgePurges {
+            let counts = purges.sorted { $0.key < $1.key }.map { "\($0.key) \(Int($0.value))" }.joined(separator: ", ")
+            let latency = server.flatMap { server in server.edgePurgeP50.map { p50 in
+                "; acknowledged within p50 ≤ \(Self.number(p50)) ms, p99 ≤ \(server.edgePurgeP99.map { Self.number($0) } ?? "–") ms (histogram bucket bounds)" } } ?? ""
+            lines.append("Edge purges: \(counts)\(latency).")
         }
         if let share = checkoutSoldOutShare {
             lines.append("Checkout creates refused as sold out (409): \(Self.percent(share)); the restock rule added \(restocks) stock writes (in `write_stock`).")

@@ -33,13 +33,17 @@ public struct RunSettings: Sendable, Encodable {
     /// Seconds of the same workload (another sample of it) run first and left out of every figure, so
     /// the figures describe a steady state rather than a cold start.
     public var warmup: Double = 0
+    /// An edge cache (Varnish with `deploy/varnish/mercato.vcl`) in front of `target`: storefront reads go
+    /// through it, everything else straight to `target`.
+    public var edge: String?
 
     public init(
         target: String, store: String = "demo", load: LoadModel = .openLoop(rate: 200), duration: Double = 20, operations: Int? = nil,
         connections: Int = 32, mix: WorkloadMix = WorkloadMix(), zipf: Double = 0.99, seed: UInt64 = 42, adminToken: String? = nil,
-        maxProducts: Int? = nil, healthSeconds: Double = 3, progress: Bool = true, warmup: Double = 0
+        maxProducts: Int? = nil, healthSeconds: Double = 3, progress: Bool = true, warmup: Double = 0, edge: String? = nil
     ) {
         self.warmup = warmup
+        self.edge = edge
         self.target = target
         self.store = store
         self.load = load
@@ -55,24 +59,30 @@ public struct RunSettings: Sendable, Encodable {
         self.progress = progress
     }
 
-    enum CodingKeys: String, CodingKey { case target, store, load, duration, operations, connections, mix, zipf, seed, maxProducts, healthSeconds, warmup }
+    enum CodingKeys: String, CodingKey { case target, store, load, duration, operations, connections, mix, zipf, seed, maxProducts, healthSeconds, warmup, edge }
 }
 
 /// Runs a workload against a target and reports what it measured.
 public enum BenchRunner {
     public static func run(_ settings: RunSettings) async throws -> BenchReport {
         let client = BenchClient(base: settings.target, connections: settings.connections)
+        let edge = settings.edge.map { BenchClient(base: $0, connections: settings.connections) }
         do {
-            let report = try await run(settings, client: client)
+            let report = try await run(settings, client: client, edge: edge)
             await client.shutdown()
+            await edge?.shutdown()
             return report
         } catch {
             await client.shutdown()
+            await edge?.shutdown()
             throw error
         }
     }
 
-    static func run(_ settings: RunSettings, client: BenchClient) async throws -> BenchReport {
+    static func run(_ settings: RunSettings, client: BenchClient, edge: BenchClient? = nil) async throws -> BenchReport {
+        if let edge, await edge.send(.GET, "/v1/stores/\(settings.store)/categories").counters.edge == nil {
+            throw BenchError.target("\(edge.base) does not answer like an edge with deploy/varnish/mercato.vcl (no X-Edge header)")
+        }
         let health = await client.send(.GET, "/health")
         guard health.status == 200 else { throw BenchError.target("\(settings.target)/health answered \(health.status == 0 ? "nothing" : String(health.status))") }
         let catalog = try await BenchCatalog.discover(client: client, store: settings.store, maxProducts: settings.maxProducts, hotProducts: 50, adminToken: settings.adminToken)
@@ -86,7 +96,8 @@ public enum BenchRunner {
             warm.seed = settings.seed &+ 0x5EED
             // The progress line reads the recorder the warm-up's executor writes to (a fresh one would print 0 done).
             let discardedRecorder = Recorder()
-            let discarded = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: discardedRecorder, state: state)
+            let discarded = OperationExecutor(
+                client: client, reads: edge ?? client, catalog: catalog, adminToken: settings.adminToken, recorder: discardedRecorder, state: state)
             if settings.progress { FileHandle.standardError.write(Data("[bench] warm-up: \(settings.warmup) s, not measured\n".utf8)) }
             switch settings.load {
             case .openLoop(let rate):
@@ -97,7 +108,8 @@ public enum BenchRunner {
             if settings.progress { FileHandle.standardError.write(Data("\n".utf8)) }
         }
         let recorder = Recorder()
-        let executor = OperationExecutor(client: client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder, state: state)
+        let executor = OperationExecutor(
+            client: client, reads: edge ?? client, catalog: catalog, adminToken: settings.adminToken, recorder: recorder, state: state)
         let restocksBefore = state.restocks
 
         let before = await client.scrape()

@@ -283,6 +283,8 @@ struct OperationSource: Sendable {
 /// Runs operations against the target and records every request.
 struct OperationExecutor: Sendable {
     let client: BenchClient
+    /// Where storefront reads go: `client`, or an edge in front of it.
+    var reads: BenchClient
     let catalog: BenchCatalog
     let adminToken: String?
     let recorder: Recorder
@@ -402,16 +404,18 @@ struct OperationExecutor: Sendable {
         if let token = catalog.audiences[operation.audience].token { headers.append(("X-Storefront-Token", token)) }
         let key = "\(operation.audience) \(path)"
         if operation.conditional, let etag = state.etag(key) { headers.append(("If-None-Match", etag)) }
-        let answer = await request(kind, .GET, path, since: start, headers: headers)
+        // The edge strips the origin's debug headers unless a trusted (loopback) client asks for them.
+        if reads !== client { headers.append(("X-Edge-Debug", "1")) }
+        let answer = await request(kind, .GET, path, since: start, headers: headers, via: reads)
         if answer.status == 200, let etag = answer.etag { state.remember(etag: etag, for: key) }
         return answer
     }
 
     private func request(
         _ kind: RequestKind, _ method: HTTPMethodName, _ path: String, since start: ContinuousClock.Instant,
-        headers: [(String, String)] = [], json: String? = nil
+        headers: [(String, String)] = [], json: String? = nil, via target: BenchClient? = nil
     ) async -> Answer {
-        let answer = await client.send(method.nio, path, headers: headers, json: json)
+        let answer = await (target ?? client).send(method.nio, path, headers: headers, json: json)
         recorder.record(kind, micros: Self.micros(ContinuousClock.now - start), status: answer.status, counters: answer.counters)
         return answer
     }

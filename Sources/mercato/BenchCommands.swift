@@ -6,7 +6,7 @@ import MercatoBench
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure Mercato: open-loop load with a Zipfian workload, before/after comparisons, and the CI performance gate.",
-        subcommands: [BenchRun.self, BenchCompare.self, BenchGate.self], defaultSubcommand: BenchRun.self)
+        subcommands: [BenchRun.self, BenchCompare.self, BenchGate.self, BenchEdgePairs.self], defaultSubcommand: BenchRun.self)
 }
 
 /// Workload flags shared by `bench run` and `bench compare`.
@@ -30,11 +30,11 @@ struct WorkloadOptions: ParsableArguments {
     @Option(help: "Seconds of closed-loop /health afterwards, as this machine's ceiling (0: skip).") var healthSeconds: Double = 3
     @Option(help: "Write every figure as JSON to this file.") var json: String?
 
-    func settings(target: String, token: String?) throws -> RunSettings {
+    func settings(target: String, token: String?, edge: String? = nil) throws -> RunSettings {
         RunSettings(
             target: target, store: store, load: closed ? .closedLoop(connections: connections) : .openLoop(rate: rate), duration: duration,
             connections: connections, mix: try WorkloadMix.parse(mix), zipf: zipf, seed: seed, adminToken: self.token ?? token,
-            maxProducts: maxProducts, healthSeconds: healthSeconds, progress: true, warmup: warmup)
+            maxProducts: maxProducts, healthSeconds: healthSeconds, progress: true, warmup: warmup, edge: edge)
     }
 }
 
@@ -42,10 +42,15 @@ struct WorkloadOptions: ParsableArguments {
 struct BenchRun: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "run", abstract: "Load a running server and print the key metrics.")
     @Option(help: "Base URL of the server (loopback).") var target = "http://127.0.0.1:8080"
+    @Option(help: ArgumentHelp(
+        "An edge (Varnish with deploy/varnish/mercato.vcl, e.g. scripts/varnish.sh) in front of --target: storefront reads go through it.",
+        discussion: "Writes and checkouts go to --target, which must purge the edge (MERCATO_EDGE_PURGE_URLS). The report adds the edge's hit rate, "
+            + "origin requests per edge read and the purges' acknowledgement latency."))
+    var edge: String?
     @OptionGroup var workload: WorkloadOptions
 
     func run() async throws {
-        let report = try await BenchRunner.run(try workload.settings(target: target, token: nil))
+        let report = try await BenchRunner.run(try workload.settings(target: target, token: nil, edge: edge))
         FileHandle.standardError.write(Data("\n".utf8))
         print(report.markdown())
         if let path = workload.json { try report.json().write(to: URL(fileURLWithPath: path)) }
@@ -179,5 +184,33 @@ struct BenchGate: AsyncParsableCommand {
             throw ExitCode(1)
         }
         print("gate passed")
+    }
+}
+
+/// `mercato bench edge-pairs`: writes and the reads right after them through an edge, counting stale reads.
+struct BenchEdgePairs: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge-pairs",
+        abstract: "Write/read pairs through an edge: after each write's response, is any read through the edge older than the write?",
+        discussion: "Price, stock and in_stock writes to --target (which must purge --edge: MERCATO_EDGE_PURGE_URLS), each followed by reads of the "
+            + "product's detail and a listing page showing it through --edge, compared with the origin's answers.")
+    @Option(help: "Base URL of the server (loopback).") var target = "http://127.0.0.1:8080"
+    @Option(help: "The edge in front of --target (e.g. started with scripts/varnish.sh).") var edge = "http://127.0.0.1:6081"
+    @Option(help: "Store (merchant slug).") var store = "demo"
+    @Option(help: "Write/read pairs, spread over the workers (bounded: each pair is a few requests).") var pairs = 10_000
+    @Option(help: "Concurrent workers, each on its own products.") var workers = 4
+    @Option(help: "Admin token of the store.") var token: String
+    @Option(help: "Write every figure as JSON to this file.") var json: String?
+
+    func run() async throws {
+        let report = try await EdgePairs.run(EdgePairSettings(target: target, edge: edge, store: store, pairs: pairs, workers: workers, adminToken: token))
+        print(report.markdown())
+        if let json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            try encoder.encode(report).write(to: URL(fileURLWithPath: json))
+        }
+        if report.staleReads > 0 { throw ExitCode(1) }
     }
 }

@@ -17,9 +17,9 @@ public struct EdgePurgeStats: Sendable, Equatable {
     public var pendingKeys = 0
 }
 
-/// Purges the edge caches after writes: every edge in parallel, the write waiting at most
-/// `options.timeout`; what fails is retried from a bounded queue, and every purge is sent a second time
-/// after `options.repurgeDelay`.
+/// Purges the edge caches after writes: every edge in parallel, each purge confirmed by a second send once
+/// acknowledged, the write waiting at most `options.timeout` per send; what fails is retried from a bounded
+/// queue, and every purge is sent once more after `options.repurgeDelay`.
 ///
 /// Runs as a Service: its loop sends the retries and second sends when due, and closes the connections
 /// at shutdown.
@@ -59,7 +59,12 @@ public final class EdgePurger: Service, Sendable {
         let now = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for node in options.nodes.indices {
-                group.addTask { await self.send(PurgeSchedule.Send(node: node, purge: purge, attempt: 1)) }
+                group.addTask {
+                    let send = PurgeSchedule.Send(node: node, purge: purge, attempt: 1)
+                    // Once acknowledged, once more: an object whose fetch passed the VCL's in-flight check just
+                    // before the first purge was recorded is indexed by xkey microseconds later, after it.
+                    if await self.send(send), self.options.confirm { _ = await self.send(send) }
+                }
             }
         }
         drop(state.withLock { $0.schedule.sent(purge, now: now) })
@@ -70,7 +75,7 @@ public final class EdgePurger: Service, Sendable {
         let due = state.withLock { $0.schedule.takeDue(now: now, nodes: options.nodes.count) }
         guard !due.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
-            for send in due { group.addTask { await self.send(send) } }
+            for send in due { group.addTask { _ = await self.send(send) } }
         }
     }
 
@@ -86,7 +91,8 @@ public final class EdgePurger: Service, Sendable {
         await transport.shutdown()
     }
 
-    func send(_ send: PurgeSchedule.Send) async {
+    /// Whether the edge acknowledged it; a failure is queued for retry.
+    func send(_ send: PurgeSchedule.Send) async -> Bool {
         let node = metrics.nodes[send.node]
         if send.attempt > 1 { node.retried.increment() }
         let start = ContinuousClock.now
@@ -98,6 +104,7 @@ public final class EdgePurger: Service, Sendable {
                 state.stats.sent += 1
                 if send.attempt > 1 { state.stats.retried += 1 }
             }
+            return true
         } catch {
             node.failed.increment()
             let dropped = state.withLock { state in
@@ -108,6 +115,7 @@ public final class EdgePurger: Service, Sendable {
             logger.warning(
                 "edge purge failed", metadata: ["node": "\(options.nodes[send.node])", "attempt": "\(send.attempt)", "error": "\(error)"])
             drop(dropped)
+            return false
         }
     }
 

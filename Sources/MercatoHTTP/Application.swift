@@ -201,7 +201,10 @@ public func buildRouter(_ deps: AppDependencies) -> Router<BasicRequestContext> 
     router.add(middleware: ReadAfterMiddleware())
     OperationsRoutes(database: deps.database, metrics: deps.metrics, metricsToken: deps.options.metricsToken).register(on: router)
     ContractRoutes().register(on: router)
-    StorefrontRoutes(reads: deps.reads, debugHeaders: deps.options.exposeStatementCount).register(on: router)
+    StorefrontRoutes(
+        reads: deps.reads, debugHeaders: deps.options.exposeStatementCount,
+        surrogateControl: deps.edge.map { "max-age=\($0.options.edgeTTL.components.seconds)" }
+    ).register(on: router)
     AdminRoutes(admin: deps.admin, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, writeLimit: deps.options.adminWriteLimit)
         .register(on: router)
     CheckoutRoutes(checkout: deps.checkout, reads: deps.reads, maxBodyBytes: deps.options.maxBodyBytes, debugHeaders: deps.options.exposeStatementCount)

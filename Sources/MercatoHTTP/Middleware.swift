@@ -80,6 +80,8 @@ extension HTTPField.Name {
     public static let surrogateKey = HTTPField.Name("Surrogate-Key")!
     /// … and the same for Varnish's xkey module.
     public static let xkey = HTTPField.Name("xkey")!
+    /// How long an edge this instance purges may keep the answer.
+    public static let surrogateControl = HTTPField.Name("Surrogate-Control")!
     /// Where the request spent its time (W3C Server Timing).
     public static let serverTiming = HTTPField.Name("Server-Timing")!
 }

@@ -11,6 +11,8 @@ import MercatoTelemetry
 struct StorefrontRoutes {
     let reads: StorefrontReads
     let debugHeaders: Bool
+    /// With an edge this instance purges: how long it may keep public answers (`max-age=N`), else nil.
+    var surrogateControl: String? = nil
 
     func register(on router: Router<BasicRequestContext>) {
         router.get("/v1/stores/:merchant/categories") { request, context in
@@ -105,6 +107,8 @@ struct StorefrontRoutes {
         if !response.personalised {
             headers[.surrogateKey] = response.surrogateKeyHeader
             headers[.xkey] = response.surrogateKeyHeader
+            // Never on a private answer: Varnish's built-in rules would then store it.
+            if let surrogateControl { headers[.surrogateControl] = surrogateControl }
         }
         if debugHeaders { headers[.mercatoCache] = outcome.rawValue }
         RequestTimings.current?.cacheOutcome = outcome.rawValue

@@ -127,6 +127,9 @@ public enum MercatoSettings {
     public static let edgeRepurgeDelayMs = Setting<Duration>.duration(
         "MERCATO_EDGE_REPURGE_DELAY_MS", default: EdgePurgeOptions().repurgeDelay, unit: .milliseconds, range: 0 ... 600_000,
         help: "when each edge purge is sent a second time (0 = never): it removes what another instance filled before it heard of the write")
+    public static let edgeTTLSeconds = Setting<Duration>.duration(
+        "MERCATO_EDGE_TTL_SECONDS", default: EdgePurgeOptions().edgeTTL, unit: .seconds, range: 1 ... 604_800,
+        help: "with MERCATO_EDGE_PURGE_URLS: how long the edges may keep a public storefront answer (Surrogate-Control), since every write purges what it changed; bounds a lost purge")
     public static let inventoryURL = Setting<String?>.optionalText(
         "INVENTORY_URL", expects: "an http:// or https:// URL",
         help: "the inventory service (`mercato inventory-service`); unset = in-process inventory and expiry sweeper", valid: isHTTPURL)
@@ -157,7 +160,7 @@ public enum MercatoSettings {
         cacheStale.documentation, redisURL.documentation, redisPrefix.documentation, redisTimeoutMs.documentation, maxBodyBytes.documentation,
         idleTimeoutSeconds.documentation, bodyTimeoutSeconds.documentation, maxConnections.documentation, checkout.documentation,
         checkoutMaxLines.documentation, checkoutMaxQuantity.documentation, salesRollupSeconds.documentation, reservationTTL.documentation,
-        edgePurgeURLs.documentation, edgePurgeTimeoutMs.documentation, edgeRepurgeDelayMs.documentation,
+        edgePurgeURLs.documentation, edgePurgeTimeoutMs.documentation, edgeRepurgeDelayMs.documentation, edgeTTLSeconds.documentation,
         inventoryURL.documentation, taxURL.documentation, serviceTimeoutMs.documentation, serverTiming.documentation, logLevel.documentation,
         logFormat.documentation, otlpEndpoint.documentation,
     ]

@@ -86,6 +86,6 @@ extension EdgePurgeOptions {
     public init(settings: SettingsReader) throws(SettingError) {
         self.init(
             nodes: try settings.value(MercatoSettings.edgePurgeURLs), timeout: try settings.value(MercatoSettings.edgePurgeTimeoutMs),
-            repurgeDelay: try settings.value(MercatoSettings.edgeRepurgeDelayMs))
+            repurgeDelay: try settings.value(MercatoSettings.edgeRepurgeDelayMs), edgeTTL: try settings.value(MercatoSettings.edgeTTLSeconds))
     }
 }

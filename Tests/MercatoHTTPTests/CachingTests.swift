@@ -53,6 +53,8 @@ struct CachingTests {
             #expect(keys.filter { $0.hasPrefix("p:") }.count == dynamic.items.count)
             #expect(!keys.contains { $0.hasPrefix("s:") || $0.hasPrefix("i:") })
             #expect(dynamic.headers[.xkey] == dynamic.headers[.surrogateKey])
+            // No edge is purged by this instance: no edge may keep it past s-maxage.
+            #expect(dynamic.headers[.surrogateControl] == nil)
             let inStock = try await client.json("\(store)/products?in_stock=true&sort=price_asc")
             let inStockKeys = try #require(inStock.headers[.xkey]).split(separator: " ").map(String.init)
             let merchant = fixture.merchants[0].id

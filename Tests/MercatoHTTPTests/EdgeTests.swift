@@ -156,7 +156,9 @@ struct EdgeTests {
                 let second = try await setup.edge.send(.GET, path)
                 #expect(second.status == 200 && second.edge == "hit", "\(path): \(second.edge ?? "-")")
                 #expect(second.body == first.body)
-                #expect(second.header("xkey") == nil && second.header("Surrogate-Key") == nil)
+                #expect(second.header("xkey") == nil && second.header("Surrogate-Key") == nil && second.header("Surrogate-Control") == nil)
+                // The app lets the edge it purges keep the answer longer than s-maxage.
+                #expect(try await setup.app.send(.GET, path).header("Surrogate-Control") == "max-age=600")
                 // A client's revalidation is answered by the edge.
                 let etag = try #require(second.header("ETag"))
                 let revalidated = try await setup.edge.send(.GET, path, headers: [("If-None-Match", etag)])
@@ -242,6 +244,7 @@ struct EdgeTests {
             let token = try await setup.app.send(.POST, "/v1/admin/storefront-tokens", headers: setup.admin, json: #"{"customer_group": "wholesale"}"#)
             let wholesale = [("X-Storefront-Token", try #require(token.object["token"] as? String))]
             let path = "\(setup.store)/products?limit=100"
+            #expect(try await setup.app.send(.GET, path, headers: wholesale).header("Surrogate-Control") == nil)
             let restricted = try await setup.edge.send(.GET, path, headers: wholesale)
             let restrictedAgain = try await setup.edge.send(.GET, path, headers: wholesale)
             #expect(restricted.status == 200 && restrictedAgain.edge != "hit", "a private answer was stored at the edge")

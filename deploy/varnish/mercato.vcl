@@ -319,6 +319,14 @@ sub vcl_backend_response {
         call mercato_hit_for_miss;
     }
 
+    # An app that purges this edge on every write lets it keep public answers longer than s-maxage
+    # (`Surrogate-Control: max-age`, meant for the edge alone, removed in vcl_deliver): only a lost purge
+    # could leave them stale, and that is what this TTL bounds.
+    if (beresp.http.Surrogate-Control ~ "(?i)(^|[ ,])max-age=[0-9]+") {
+        set beresp.ttl = std.duration(
+            regsub(beresp.http.Surrogate-Control, "(?i)^(.*[ ,])?max-age=([0-9]+).*$", "\2") + "s", beresp.ttl);
+    }
+
     # Varnish already took s-maxage as TTL and stale-while-revalidate as grace. Keep the SWR window
     # for vcl_hit, then widen grace to stale-if-error, which Varnish does not know.
     set beresp.http.x-edge-swr = regsub("" + beresp.grace, "\.000$", "");

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The edge benchmarks of docs/benchmarks.md, in one run on embedded defaults: a release server with a Varnish edge
+# in front (its own data folder and ports), then
+#   1. the cached listing page straight from the app and through the edge (scripts/wrk-edge.sh);
+#   2. the default mix, closed loop, storefront reads straight to the app, then through the edge (mercato bench run);
+#   3. write/read pairs through the edge (mercato bench edge-pairs).
+# Usage: scripts/edge-bench.sh [OUT_DIR]   (env: MERCATO=.build/release/mercato WARMUP=60 DURATION=30 PAIRS=10000 CONNECTIONS=32)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+OUT=${1:-$(mktemp -d /tmp/mercato-edge-bench.XXXX)}
+MERCATO=${MERCATO:-.build/release/mercato}
+WARMUP=${WARMUP:-60}
+DURATION=${DURATION:-30}
+PAIRS=${PAIRS:-10000}
+CONNECTIONS=${CONNECTIONS:-32}
+APP_PORT=${APP_PORT:-18180}
+EDGE_PORT=${EDGE_PORT:-16181}
+mkdir -p "$OUT"
+[ -x "$MERCATO" ] || { echo "$MERCATO is missing: swift build -c release --product mercato" >&2; exit 1; }
+
+server_pid=""
+cleanup() {
+    bash scripts/varnish.sh stop "$OUT/varnish" >/dev/null 2>&1 || true
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+bash scripts/varnish.sh start "$EDGE_PORT" "$OUT/varnish" "127.0.0.1:$APP_PORT" >/dev/null
+# No admin write limit: the pairs write as fast as they can.
+env -u DATABASE_URL -u DATABASE_REPLICA_URLS -u REDIS_URL MERCATO_DATA_DIR="$OUT/data" MERCATO_PORT="$APP_PORT" MERCATO_ADMIN_WRITE_RATE=0 \
+    MERCATO_EDGE_PURGE_URLS="http://127.0.0.1:$EDGE_PORT" "$MERCATO" serve > "$OUT/serve.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 600); do
+    grep -q "demo admin token:" "$OUT/serve.log" 2>/dev/null && break
+    sleep 0.1
+done
+token=$(awk '/demo admin token:/ {print $NF}' "$OUT/serve.log")
+[ -n "$token" ] || { echo "the server printed no admin token; see $OUT/serve.log" >&2; exit 1; }
+app="http://127.0.0.1:$APP_PORT" edge="http://127.0.0.1:$EDGE_PORT"
+echo "build $(git rev-parse --short HEAD) · $(date -u +%Y-%m-%d) · results in $OUT"
+
+echo; echo "## 1. Cached listing page: app vs edge (wrk)"
+bash scripts/wrk-edge.sh "$app" "$edge" | tee "$OUT/wrk-edge.md"
+
+echo; echo "## 2. Default mix, closed loop, $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s"
+"$MERCATO" bench run --target "$app" --token "$token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
+    --json "$OUT/direct.json" 2>/dev/null | tee "$OUT/direct.md"
+echo
+"$MERCATO" bench run --target "$app" --edge "$edge" --token "$token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
+    --json "$OUT/edge.json" 2>/dev/null | tee "$OUT/edge.md"
+
+echo; echo "## 3. Write/read pairs through the edge"
+"$MERCATO" bench edge-pairs --target "$app" --edge "$edge" --token "$token" --pairs "$PAIRS" --json "$OUT/pairs.json" | tee "$OUT/pairs.md"

@@ -97,7 +97,8 @@ public enum EdgePairs {
         let listing = await origin.send(.GET, page)
         let products = ((listing.object["items"] as? [[String: Any]]) ?? []).compactMap { $0["id"] as? String }
         guard products.count >= settings.workers else { throw BenchError.target("\(settings.target)\(page) lists \(products.count) products; need \(settings.workers)") }
-        if await edge.send(.GET, page).counters.edge == nil {
+        // `--edge` equal to `--target` runs the same pairs against the origin alone: the control.
+        if settings.edge != settings.target, await edge.send(.GET, page).counters.edge == nil {
             throw BenchError.target("\(settings.edge) does not answer like an edge with deploy/varnish/mercato.vcl (no X-Edge header)")
         }
         let results = Results()

@@ -10,10 +10,6 @@ public struct EdgePurgeOptions: Sendable, Equatable {
     /// How long an edge may keep a public storefront answer (`MERCATO_EDGE_TTL_SECONDS`, sent as
     /// `Surrogate-Control: max-age`): every write purges what it changed, so this only bounds a lost purge.
     public var edgeTTL: Duration
-    /// Whether a write's purge is sent a second time as soon as the first is acknowledged, before the write
-    /// answers: it removes an object whose fetch passed the VCL's in-flight check just before the first purge
-    /// (xkey indexes it a few microseconds after the check).
-    public var confirm: Bool
     /// Attempts per purge and node, the first included, before it is given up and counted as dropped.
     public var maxAttempts: Int
     /// The first retry's delay; each further one doubles it, up to `maxBackoff`.
@@ -23,13 +19,12 @@ public struct EdgePurgeOptions: Sendable, Equatable {
     public var queueLimit: Int
 
     public init(
-        nodes: [EdgeNode] = [], timeout: Duration = .milliseconds(100), repurgeDelay: Duration = .milliseconds(2_000), edgeTTL: Duration = .seconds(600), confirm: Bool = true,
+        nodes: [EdgeNode] = [], timeout: Duration = .milliseconds(100), repurgeDelay: Duration = .milliseconds(2_000), edgeTTL: Duration = .seconds(600),
         maxAttempts: Int = 8, backoff: Duration = .milliseconds(50), maxBackoff: Duration = .seconds(5), queueLimit: Int = 10_000
     ) {
         self.nodes = nodes
         self.timeout = timeout
         self.repurgeDelay = repurgeDelay
-        self.confirm = confirm
         self.edgeTTL = edgeTTL
         self.maxAttempts = maxAttempts
         self.backoff = backoff

@@ -17,9 +17,8 @@ public struct EdgePurgeStats: Sendable, Equatable {
     public var pendingKeys = 0
 }
 
-/// Purges the edge caches after writes: every edge in parallel, each purge confirmed by a second send once
-/// acknowledged, the write waiting at most `options.timeout` per send; what fails is retried from a bounded
-/// queue, and every purge is sent once more after `options.repurgeDelay`.
+/// Purges the edge caches after writes: every edge in parallel, the write waiting at most `options.timeout`;
+/// what fails is retried from a bounded queue, and every purge is sent once more after `options.repurgeDelay`.
 ///
 /// Runs as a Service: its loop sends the retries and second sends when due, and closes the connections
 /// at shutdown.
@@ -59,12 +58,7 @@ public final class EdgePurger: Service, Sendable {
         let now = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for node in options.nodes.indices {
-                group.addTask {
-                    let send = PurgeSchedule.Send(node: node, purge: purge, attempt: 1)
-                    // Once acknowledged, once more: an object whose fetch passed the VCL's in-flight check just
-                    // before the first purge was recorded is indexed by xkey microseconds later, after it.
-                    if await self.send(send), self.options.confirm { _ = await self.send(send) }
-                }
+                group.addTask { _ = await self.send(PurgeSchedule.Send(node: node, purge: purge, attempt: 1)) }
             }
         }
         drop(state.withLock { $0.schedule.sent(purge, now: now) })

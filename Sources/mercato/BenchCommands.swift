@@ -195,7 +195,8 @@ struct BenchEdgePairs: AsyncParsableCommand {
         discussion: "Price, stock and in_stock writes to --target (which must purge --edge: MERCATO_EDGE_PURGE_URLS), each followed by reads of the "
             + "product's detail and a listing page showing it through --edge, compared with the origin's answers.")
     @Option(help: "Base URL of the server (loopback).") var target = "http://127.0.0.1:8080"
-    @Option(help: "The edge in front of --target (e.g. started with scripts/varnish.sh).") var edge = "http://127.0.0.1:6081"
+    @Option(help: "The edge in front of --target (e.g. started with scripts/varnish.sh); --target itself runs the same pairs against the origin alone, as a control.")
+    var edge = "http://127.0.0.1:6081"
     @Option(help: "Store (merchant slug).") var store = "demo"
     @Option(help: "Write/read pairs, spread over the workers (bounded: each pair is a few requests).") var pairs = 10_000
     @Option(help: "Concurrent workers, each on its own products.") var workers = 4

@@ -42,21 +42,10 @@ struct NotingBus: InvalidationBus {
     let a = EdgeNode(url: "http://127.0.0.1:6081")!
     let b = EdgeNode(url: "http://127.0.0.1:6082")!
 
-    func purger(_ transport: RecordingTransport, metrics: TestMetrics = TestMetrics(), repurge: Duration = .seconds(2), confirm: Bool = false) -> EdgePurger {
+    func purger(_ transport: RecordingTransport, metrics: TestMetrics = TestMetrics(), repurge: Duration = .seconds(2)) -> EdgePurger {
         EdgePurger(
-            options: EdgePurgeOptions(nodes: [a, b], repurgeDelay: repurge, confirm: confirm, maxAttempts: 3, backoff: .milliseconds(50)),
+            options: EdgePurgeOptions(nodes: [a, b], repurgeDelay: repurge, maxAttempts: 3, backoff: .milliseconds(50)),
             transport: transport, factory: metrics, logger: Logger(label: "test"))
-    }
-
-    @Test func acknowledgedPurgeIsConfirmedBeforeTheWriteAnswersAndAFailedOneIsRetriedInstead() async {
-        let transport = RecordingTransport()
-        let purger = purger(transport, repurge: .zero, confirm: true)
-        transport.fail(b, true)
-        await purger.purge(Purge(hard: ["p:1"]))
-        // a: sent and confirmed; b: failed once, queued, not confirmed.
-        #expect(transport.calls.map(\.node).filter { $0 == a }.count == 2)
-        #expect(transport.calls.map(\.node).filter { $0 == b }.count == 1)
-        #expect(purger.stats == EdgePurgeStats(sent: 2, failed: 1, pendingKeys: 1))
     }
 
     @Test func purgeGoesToEveryNodeAndIsSentAgainAfterTheDelay() async {

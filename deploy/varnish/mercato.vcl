@@ -76,6 +76,12 @@ sub vcl_recv {
         # Internal flags travel as request headers between restarts; never take them from a client.
         unset req.http.X-Edge-Stale-Fallback;
         unset req.http.X-Edge-Serve-Stale;
+        unset req.http.X-Edge-Refetch;
+    } else if (req.http.X-Edge-Refetch) {
+        # vcl_deliver found the object this request just fetched possibly missed by a purge: remove it
+        # (every variant of this URL), then fetch again (vcl_purge restarts).
+        unset req.http.X-Edge-Refetch;
+        return (purge);
     }
     # How this delivery is labelled in X-Edge; set in vcl_pass / vcl_hit (PRIV_TASK, never on the wire).
     var.set("edge", "");
@@ -145,11 +151,12 @@ sub mercato_purge {
     if (!req.http.xkey-purge && !req.http.xkey-softpurge) {
         return (synth(400, "xkey-purge or xkey-softpurge required"));
     }
-    # Record the purge BEFORE purging: xkey skips objects still being fetched (busy), so
-    # vcl_backend_response refuses to store any fetch that started at or before this moment
-    # (`now`: when this PURGE arrived). See mercato_now for the unit.
-    call mercato_now;
-    var.global_set("mercato_purged_at", var.get("now"));
+    # Mark the purge BEFORE purging: xkey skips objects still being fetched (busy). The mark is this
+    # request's id, so it changes with every purge: a fetch that sees it change between its start and
+    # its end (vcl_backend_response), or an object that sees it change between that check and its first
+    # delivery (vcl_deliver), may have been missed. Order, not clocks: `now` is frozen per subroutine,
+    # so a time taken here can predate a check that runs before this line.
+    var.global_set("mercato_purge", req.xid);
     var.set_int("invalidated", 0);
     if (req.http.xkey-purge) {
         var.set_int("invalidated", xkey.purge(req.http.xkey-purge));
@@ -159,16 +166,6 @@ sub mercato_purge {
             var.get_int("invalidated") + xkey.softpurge(req.http.xkey-softpurge));
     }
     return (synth(200, "Invalidated " + var.get_int("invalidated")));
-}
-
-# `now` as a string for the purge race check: milliseconds since 2023-11-14 (1.7e9 s) with three
-# decimals, i.e. microsecond resolution. Why not "" + std.time2real(now, 0.0): a REAL becomes a
-# string with 3 decimals, so seconds give only ms, and then a refill started in the same millisecond
-# as the purge before it is refused too (the tests hit this all the time). Why the offset: VCL
-# refuses to stringify a REAL above 999999999999.999 (503, "REAL overflow"), so microseconds since
-# 1970 do not fit. This form fits until 2055.
-sub mercato_now {
-    var.set("now", "" + (std.time2real(now, 0.0) - 1700000000.0) * 1000.0);
 }
 
 sub vcl_hash {
@@ -232,6 +229,17 @@ sub vcl_deliver {
         }
     }
 
+    # The rest of the in-flight race. vcl_backend_response refuses fetches a purge overlapped, but xkey
+    # indexes a stored object only when it stops being busy, a moment after that check: a purge in between
+    # does not see it (rare, but a preempted thread makes the moment milliseconds). The request that
+    # fetched the object gets here after it was indexed: if a purge was marked since the check, remove the
+    # object and fetch again. A false alarm (a purge of other keys in that moment) costs one fetch.
+    if (obj.hits == 0 && resp.http.X-Edge-Stored == "yes" && req.restarts < 2 &&
+        "" + var.global_get("mercato_purge") != resp.http.X-Edge-Purge-Mark) {
+        set req.http.X-Edge-Refetch = "1";
+        return (restart);
+    }
+
     if (var.get("edge") == "stale-if-error") {
         set resp.http.X-Edge = "stale-if-error";
     } else if (var.get("edge") == "pass") {
@@ -252,6 +260,7 @@ sub vcl_deliver {
     unset resp.http.Surrogate-Key;
     unset resp.http.x-edge-swr;
     unset resp.http.X-Edge-Stored;
+    unset resp.http.X-Edge-Purge-Mark;
     # The app's debug headers: Server-Timing and every X-Mercato-* but X-Mercato-Read-After (a write's
     # read-your-writes token, which clients need). VCL cannot unset by pattern, so rename the matching
     # lines to one throwaway name and unset that.
@@ -266,10 +275,8 @@ sub vcl_deliver {
 # ---------------------------------------------------------------------------------------------------
 
 sub vcl_backend_fetch {
-    # When this fetch started (`now` here is the fetch's own start time, not the client request's),
-    # for the purge race check in vcl_backend_response.
-    call mercato_now;
-    set bereq.http.X-Edge-Fetch-Started = var.get("now");
+    # The latest purge's mark as this fetch starts, for the in-flight check in vcl_backend_response.
+    var.set("purge-mark", "" + var.global_get("mercato_purge"));
 
     if (bereq.http.X-Edge-Serve-Stale) {
         unset bereq.http.X-Edge-Serve-Stale;
@@ -310,11 +317,9 @@ sub vcl_backend_response {
         set beresp.http.X-Edge-Stored = "no-uncacheable";
         call mercato_hit_for_miss;
     }
-    # The in-flight race: a purge recorded at or after this fetch started missed this (busy) object
-    # and the body may predate the write. Deliver it to its requester (and let waiters fetch again),
-    # store nothing. >= : a tie counts as purged.
-    if (std.real(var.global_get("mercato_purged_at"), 0.0) >=
-        std.real(bereq.http.X-Edge-Fetch-Started, 0.0)) {
+    # The in-flight race: a purge marked since this fetch started missed this (busy) object, and the
+    # body may predate the write. Deliver it to its requester (and let waiters fetch again), store nothing.
+    if ("" + var.global_get("mercato_purge") != var.get("purge-mark")) {
         set beresp.http.X-Edge-Stored = "no-purged-in-flight";
         call mercato_hit_for_miss;
     }
@@ -344,7 +349,15 @@ sub vcl_backend_response {
     # Past grace, keep the object for conditional refreshes (If-None-Match with its ETag).
     set beresp.keep = 10m;
     set beresp.http.X-Edge-Stored = "yes";
+    # The mark the in-flight check above saw (the fetch's own: reading the global again here could take
+    # a purge marked after the check for one before it), for vcl_deliver's second look.
+    set beresp.http.X-Edge-Purge-Mark = var.get("purge-mark");
     return (deliver);
+}
+
+# After a purge of the object a request just fetched (vcl_deliver): fetch it again.
+sub vcl_purge {
+    return (restart);
 }
 
 # Deliver this response to its requester only. A 1 s hit-for-miss: requests meanwhile fetch on their

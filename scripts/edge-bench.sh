@@ -2,7 +2,8 @@
 # The edge benchmarks of docs/benchmarks.md, in one run on embedded defaults: a release server with a Varnish edge
 # in front (its own data folder and ports), then
 #   1. the cached listing page straight from the app and through the edge (scripts/wrk-edge.sh);
-#   2. the default mix, closed loop, storefront reads straight to the app, then through the edge (mercato bench run);
+#   2. the default mix, closed loop, storefront reads straight to the app, then through the edge, then (before) on a
+#      second server with the cache off (mercato bench run);
 #   3. write/read pairs through the edge (mercato bench edge-pairs).
 # Usage: scripts/edge-bench.sh [OUT_DIR]   (env: MERCATO=.build/release/mercato WARMUP=60 DURATION=30 PAIRS=10000 CONNECTIONS=32)
 set -euo pipefail
@@ -15,6 +16,7 @@ PAIRS=${PAIRS:-10000}
 CONNECTIONS=${CONNECTIONS:-32}
 APP_PORT=${APP_PORT:-18180}
 EDGE_PORT=${EDGE_PORT:-16181}
+BEFORE_PORT=${BEFORE_PORT:-18181}
 mkdir -p "$OUT"
 [ -x "$MERCATO" ] || { echo "$MERCATO is missing: swift build -c release --product mercato" >&2; exit 1; }
 
@@ -48,6 +50,19 @@ echo; echo "## 2. Default mix, closed loop, $CONNECTIONS connections, ${WARMUP} 
 echo
 "$MERCATO" bench run --target "$app" --edge "$edge" --token "$token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
     --json "$OUT/edge.json" 2>/dev/null | tee "$OUT/edge.md"
+
+echo; echo "## 2b. Before: the same mix with the cache off (MERCATO_CACHE=off, its own data folder, no edge)"
+env -u DATABASE_URL -u DATABASE_REPLICA_URLS -u REDIS_URL MERCATO_DATA_DIR="$OUT/data-before" MERCATO_PORT="$BEFORE_PORT" MERCATO_ADMIN_WRITE_RATE=0 \
+    MERCATO_CACHE=off "$MERCATO" serve > "$OUT/serve-before.log" 2>&1 &
+before_pid=$!
+for _ in $(seq 1 600); do
+    grep -q "demo admin token:" "$OUT/serve-before.log" 2>/dev/null && break
+    sleep 0.1
+done
+before_token=$(awk '/demo admin token:/ {print $NF}' "$OUT/serve-before.log")
+"$MERCATO" bench run --target "http://127.0.0.1:$BEFORE_PORT" --token "$before_token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" \
+    --duration "$DURATION" --json "$OUT/before.json" 2>/dev/null | tee "$OUT/before.md"
+kill "$before_pid"; wait "$before_pid" 2>/dev/null || true
 
 echo; echo "## 3. Write/read pairs through the edge"
 "$MERCATO" bench edge-pairs --target "$app" --edge "$edge" --token "$token" --pairs "$PAIRS" --json "$OUT/pairs.json" | tee "$OUT/pairs.md"

@@ -53,3 +53,17 @@ public struct BenchComparison: Sendable {
         return lines.joined(separator: "\n")
     }
 }
+
+extension BenchComparison {
+    /// The direct run against the same workload with storefront reads through an edge.
+    public static func edgeLine(direct: BenchReport, edge: BenchReport) -> String {
+        func storefront(_ report: BenchReport) -> Double {
+            RequestKind.storefront.reduce(0) { $0 + (report.kinds[$1.rawValue]?.rps ?? 0) }
+        }
+        let ratio = storefront(direct) > 0 ? BenchReport.number(storefront(edge) / storefront(direct)) : "–"
+        var line = "Storefront throughput through the edge: \(BenchReport.number(storefront(edge))) req/s against \(BenchReport.number(storefront(direct))) direct (\(ratio)×)"
+        if let rate = edge.edgeHitRate { line += "; answered by the edge: \(BenchReport.percent(rate))" }
+        if let origin = edge.originRequestsPerEdgeRead { line += "; origin storefront requests per read: \(BenchReport.number(origin))" }
+        return line + "."
+    }
+}

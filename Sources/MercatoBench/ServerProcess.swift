@@ -91,7 +91,7 @@ public struct StartedServer: Sendable {
                 // Same database and Redis keyspace as the server: its stock changes must reach the server's cache.
                 let inventory = try ServerProcess(
                     executable: executable, arguments: inventoryArguments,
-                    environment: environment.filter { ["DATABASE_URL", "REDIS_URL", "MERCATO_REDIS_PREFIX"].contains($0.key) },
+                    environment: environment.filter { ["DATABASE_URL", "REDIS_URL", "MERCATO_REDIS_PREFIX", "MERCATO_EDGE_PURGE_URLS"].contains($0.key) },
                     logDirectory: dataDirectory, name: "\(name)-inventory")
                 processes.append(inventory)
                 env["INVENTORY_URL"] = try await inventory.url(readyLine: "inventory service on")

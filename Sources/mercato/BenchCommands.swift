@@ -67,6 +67,11 @@ struct BenchCompare: AsyncParsableCommand {
     @OptionGroup var workload: WorkloadOptions
     @Option(help: "Run inventory and tax as separate processes with this injected latency (e.g. 120ms..200ms).") var serviceLatency: String?
     @Option(help: "Folder for the embedded database and server logs (default: a new temporary folder).") var dataDir: String?
+    @Flag(help: ArgumentHelp(
+        "Also run the full architecture behind a Varnish edge (scripts/varnish.sh), storefront reads through it.",
+        discussion: "The after server purges the edge (MERCATO_EDGE_PURGE_URLS); after its direct run, the same workload runs again with "
+            + "storefront reads through the edge, and a third table reports the edge's answers. Needs varnish and varnish-modules."))
+    var edge = false
 
     func run() async throws {
         let environment = ProcessInfo.processInfo.environment
@@ -77,16 +82,31 @@ struct BenchCompare: AsyncParsableCommand {
 
         var reports: [(String, BenchReport)] = []
         var token = workload.token
-        for (name, env) in [("before", environments.before), ("after", environments.after)] {
+        let edgePort = edge ? try StartedEdge.freePort() : nil
+        var afterEnvironment = environments.after
+        if let edgePort { afterEnvironment["MERCATO_EDGE_PURGE_URLS"] = "http://127.0.0.1:\(edgePort)" }
+        for (name, env) in [("before", environments.before), ("after", afterEnvironment)] {
             FileHandle.standardError.write(Data("[bench] starting the \(name) server (\(env.keys.sorted().joined(separator: ", ")))\n".utf8))
             let server = try await StartedServer.start(dataDirectory: directory, environment: env, serviceLatency: serviceLatency, name: name)
             token = token ?? server.adminToken
+            var started: StartedEdge?
             do {
+                if name == "after", let edgePort {
+                    started = try await StartedEdge.start(port: edgePort, backend: server.url, directory: directory)
+                }
                 let report = try await BenchRunner.run(try workload.settings(target: server.url, token: token))
                 FileHandle.standardError.write(Data("\n".utf8))
                 reports.append((name, report))
+                if let started {
+                    FileHandle.standardError.write(Data("[bench] the same workload with storefront reads through the edge \(started.url)\n".utf8))
+                    let through = try await BenchRunner.run(try workload.settings(target: server.url, token: token, edge: started.url))
+                    FileHandle.standardError.write(Data("\n".utf8))
+                    reports.append(("edge", through))
+                }
+                await started?.stop()
                 server.stop()
             } catch {
+                await started?.stop()
                 server.stop()
                 throw error
             }
@@ -97,11 +117,20 @@ struct BenchCompare: AsyncParsableCommand {
         print(after.markdown(title: "After: full architecture\(serviceLatency.map { ", inventory/tax latency \($0)" } ?? "")"))
         print("")
         print(BenchComparison(before: before, after: after).markdown())
+        let throughEdge = reports.first { $0.0 == "edge" }?.1
+        if let throughEdge {
+            print("")
+            print(throughEdge.markdown(title: "After, storefront reads through a Varnish edge"))
+            print("")
+            print(BenchComparison.edgeLine(direct: after, edge: throughEdge))
+        }
         if let path = workload.json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             encoder.keyEncodingStrategy = .convertToSnakeCase
-            try encoder.encode(["before": before, "after": after]).write(to: URL(fileURLWithPath: path))
+            var all = ["before": before, "after": after]
+            if let throughEdge { all["edge"] = throughEdge }
+            try encoder.encode(all).write(to: URL(fileURLWithPath: path))
         }
     }
 }

@@ -20,24 +20,31 @@ BEFORE_PORT=${BEFORE_PORT:-18181}
 mkdir -p "$OUT"
 [ -x "$MERCATO" ] || { echo "$MERCATO is missing: swift build -c release --product mercato" >&2; exit 1; }
 
-server_pid=""
+server_pid="" before_pid=""
 cleanup() {
     bash scripts/varnish.sh stop "$OUT/varnish" >/dev/null 2>&1 || true
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null || true
+    for pid in $server_pid $before_pid; do kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 
+# serve LOG VAR=VALUE…: starts `mercato serve` on embedded defaults with the given settings (no admin write
+# limit: the pairs write as fast as they can), sets $pid and waits for the demo admin token, set as $token.
+serve() {
+    local log=$1
+    shift
+    env -u DATABASE_URL -u DATABASE_REPLICA_URLS -u REDIS_URL MERCATO_ADMIN_WRITE_RATE=0 "$@" "$MERCATO" serve > "$log" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do
+        grep -q "demo admin token:" "$log" 2>/dev/null && break
+        sleep 0.1
+    done
+    token=$(awk '/demo admin token:/ {print $NF}' "$log")
+    [ -n "$token" ] || { echo "the server printed no admin token; see $log" >&2; exit 1; }
+}
+
 bash scripts/varnish.sh start "$EDGE_PORT" "$OUT/varnish" "127.0.0.1:$APP_PORT" >/dev/null
-# No admin write limit: the pairs write as fast as they can.
-env -u DATABASE_URL -u DATABASE_REPLICA_URLS -u REDIS_URL MERCATO_DATA_DIR="$OUT/data" MERCATO_PORT="$APP_PORT" MERCATO_ADMIN_WRITE_RATE=0 \
-    MERCATO_EDGE_PURGE_URLS="http://127.0.0.1:$EDGE_PORT" "$MERCATO" serve > "$OUT/serve.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "demo admin token:" "$OUT/serve.log" 2>/dev/null && break
-    sleep 0.1
-done
-token=$(awk '/demo admin token:/ {print $NF}' "$OUT/serve.log")
-[ -n "$token" ] || { echo "the server printed no admin token; see $OUT/serve.log" >&2; exit 1; }
+serve "$OUT/serve.log" MERCATO_DATA_DIR="$OUT/data" MERCATO_PORT="$APP_PORT" MERCATO_EDGE_PURGE_URLS="http://127.0.0.1:$EDGE_PORT"
+server_pid=$pid app_token=$token
 app="http://127.0.0.1:$APP_PORT" edge="http://127.0.0.1:$EDGE_PORT"
 echo "build $(git rev-parse --short HEAD) · $(date -u +%Y-%m-%d) · results in $OUT"
 
@@ -45,24 +52,19 @@ echo; echo "## 1. Cached listing page: app vs edge (wrk)"
 bash scripts/wrk-edge.sh "$app" "$edge" | tee "$OUT/wrk-edge.md"
 
 echo; echo "## 2. Default mix, closed loop, $CONNECTIONS connections, ${WARMUP} s warm-up + ${DURATION} s"
-"$MERCATO" bench run --target "$app" --token "$token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
+"$MERCATO" bench run --target "$app" --token "$app_token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
     --json "$OUT/direct.json" 2>/dev/null | tee "$OUT/direct.md"
 echo
-"$MERCATO" bench run --target "$app" --edge "$edge" --token "$token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
+"$MERCATO" bench run --target "$app" --edge "$edge" --token "$app_token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" --duration "$DURATION" \
     --json "$OUT/edge.json" 2>/dev/null | tee "$OUT/edge.md"
 
 echo; echo "## 2b. Before: the same mix with the cache off (MERCATO_CACHE=off, its own data folder, no edge)"
-env -u DATABASE_URL -u DATABASE_REPLICA_URLS -u REDIS_URL MERCATO_DATA_DIR="$OUT/data-before" MERCATO_PORT="$BEFORE_PORT" MERCATO_ADMIN_WRITE_RATE=0 \
-    MERCATO_CACHE=off "$MERCATO" serve > "$OUT/serve-before.log" 2>&1 &
-before_pid=$!
-for _ in $(seq 1 600); do
-    grep -q "demo admin token:" "$OUT/serve-before.log" 2>/dev/null && break
-    sleep 0.1
-done
-before_token=$(awk '/demo admin token:/ {print $NF}' "$OUT/serve-before.log")
-"$MERCATO" bench run --target "http://127.0.0.1:$BEFORE_PORT" --token "$before_token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" \
+serve "$OUT/serve-before.log" MERCATO_DATA_DIR="$OUT/data-before" MERCATO_PORT="$BEFORE_PORT" MERCATO_CACHE=off
+before_pid=$pid
+"$MERCATO" bench run --target "http://127.0.0.1:$BEFORE_PORT" --token "$token" --closed --connections "$CONNECTIONS" --warmup "$WARMUP" \
     --duration "$DURATION" --json "$OUT/before.json" 2>/dev/null | tee "$OUT/before.md"
 kill "$before_pid"; wait "$before_pid" 2>/dev/null || true
+before_pid=""
 
 echo; echo "## 3. Write/read pairs through the edge"
-"$MERCATO" bench edge-pairs --target "$app" --edge "$edge" --token "$token" --pairs "$PAIRS" --json "$OUT/pairs.json" | tee "$OUT/pairs.md"
+"$MERCATO" bench edge-pairs --target "$app" --edge "$edge" --token "$app_token" --pairs "$PAIRS" --json "$OUT/pairs.json" | tee "$OUT/pairs.md"

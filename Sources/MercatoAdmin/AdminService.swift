@@ -15,13 +15,6 @@ public struct AdminService: Sendable {
         self.invalidation = CatalogInvalidation(bus: bus)
     }
 
-    /// Tells every instance's caches what the write changed. The write has committed, so a reader
-    /// that misses afterwards loads the new state.
-    func invalidate(_ merchant: Merchant, _ effect: WriteEffect) async throws {
-        try await invalidation.catalogChanged(
-            merchantSlug: merchant.slug, merchantID: merchant.id, products: effect.productIDs, categories: effect.categoryIDs)
-    }
-
     /// A product write that re-projected its listings: the product's own bytes and the listing pages it
     /// entered, left or changed in.
     func productWrite<Value>(_ merchant: Merchant, _ body: () async throws -> (Value, WriteEffect)) async throws -> Value {
@@ -55,8 +48,9 @@ public struct AdminService: Sendable {
 
     /// Runs a write and publishes its invalidation.
     func write<Value>(_ merchant: Merchant, _ body: () async throws -> (Value, WriteEffect)) async throws -> Value {
-        let (value, effect) = try await body()
-        try await invalidate(merchant, effect)
+        // The write has committed, so a reader that misses afterwards loads the new state.
+        let (value, _) = try await body()
+        try await invalidation.catalogChanged(merchantSlug: merchant.slug, merchantID: merchant.id)
         return value
     }
 
@@ -108,7 +102,7 @@ public struct AdminService: Sendable {
         if effect.treeOnly {
             try await invalidation.treeChanged(merchantSlug: merchant.slug, merchantID: merchant.id)
         } else {
-            try await invalidate(merchant, effect)
+            try await invalidation.catalogChanged(merchantSlug: merchant.slug, merchantID: merchant.id)
         }
         return category
     }

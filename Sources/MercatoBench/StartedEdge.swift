@@ -9,12 +9,6 @@ public struct StartedEdge: Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// The script next to the sources this binary was built from.
-    static var script: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("scripts/varnish.sh").path
-    }
-
     /// A port on 127.0.0.1 that was free a moment ago (the kernel's choice for port 0).
     public static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -36,20 +30,11 @@ public struct StartedEdge: Sendable {
     public static func start(port: Int, backend: String, directory: URL) async throws -> StartedEdge {
         let edge = StartedEdge(port: port, directory: directory.appendingPathComponent("varnish-\(port)"))
         let hostPort = backend.replacingOccurrences(of: "http://", with: "").trimmingCharacters(in: CharacterSet(charactersIn: "/"))
-        try await edge.run(["start", String(port), edge.directory.path, hostPort])
+        _ = try await RepositoryScript.run("varnish.sh", ["start", String(port), edge.directory.path, hostPort])
         return edge
     }
 
     public func stop() async {
-        try? await run(["stop", directory.path])
-    }
-
-    private func run(_ arguments: [String]) async throws {
-        let log = directory.path + ".log"
-        let child = try ChildProcess.spawn(executable: "/bin/bash", arguments: [Self.script] + arguments, stdout: log, append: true)
-        guard try await child.exit().succeeded else {
-            let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
-            throw BenchError.target("scripts/varnish.sh \(arguments.joined(separator: " ")) failed:\n\(text.suffix(2000))")
-        }
+        _ = try? await RepositoryScript.run("varnish.sh", ["stop", directory.path])
     }
 }

@@ -46,10 +46,7 @@ public enum CacheNamespace {
     public static func stockEvents(slug: String, merchantID: MerchantID, change: StockChange) -> [InvalidationEvent] {
         // The detail shows the levels (`s:`); cards show only in_stock, so listings are named only on a crossing.
         var events = change.products.map { InvalidationEvent(namespace: stock(slug, $0), surrogateKeys: [SurrogateKeys.stock($0)]) }
-        if change.inStockMayHaveChanged {
-            events.append(InvalidationEvent(
-                namespace: inStockLists(slug), surrogateKeys: change.products.map(SurrogateKeys.product) + [SurrogateKeys.inStockLists(merchantID)]))
-        }
+        if change.inStockMayHaveChanged { events.append(inStockEvent(slug: slug, merchantID: merchantID, products: change.products)) }
         return events
     }
 
@@ -123,10 +120,7 @@ public enum CacheNamespace {
                 namespace: listings(slug, scope: isRoot ? rootScope : scope), surrogateKeys: listingKeys(scope, merchantID: merchantID, moves: byScope[scope]),
                 moves: byScope[scope]))
         }
-        if !inStockFlipped.isEmpty {
-            events.append(InvalidationEvent(
-                namespace: inStockLists(slug), surrogateKeys: Set(inStockFlipped).sorted().map(SurrogateKeys.product) + [SurrogateKeys.inStockLists(merchantID)]))
-        }
+        if !inStockFlipped.isEmpty { events.append(inStockEvent(slug: slug, merchantID: merchantID, products: Set(inStockFlipped).sorted())) }
         if slugsChanged { events.append(InvalidationEvent(namespace: productSlugs(slug), surrogateKeys: [])) }
         return events
     }
@@ -188,6 +182,12 @@ public enum CacheNamespace {
                 namespace: salesOrder(slug, scope: scope == merchantScope ? rootScope : scope),
                 surrogateKeys: [SurrogateKeys.sorted(scope, merchantID: merchantID, dimension: salesDimension)], moves: moves)
         }
+    }
+
+    /// `products` may have crossed zero: which products `in_stock=true` listings hold, and for the edge the
+    /// cards of those products (they show `in_stock`) and every `in_stock=true` page.
+    static func inStockEvent(slug: String, merchantID: MerchantID, products: [ProductID]) -> InvalidationEvent {
+        InvalidationEvent(namespace: inStockLists(slug), surrogateKeys: products.map(SurrogateKeys.product) + [SurrogateKeys.inStockLists(merchantID)])
     }
 
     /// The edge keys of a listing event of one scope: the pages sorted in each dimension its moves moved

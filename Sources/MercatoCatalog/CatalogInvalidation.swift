@@ -28,8 +28,8 @@ public struct CatalogInvalidation: Sendable {
     }
 
     /// Categories changed (the tree, names, visibility, which products they hold): every response of the
-    /// merchant. The surrogate keys name what changed, for edge purges.
-    public func catalogChanged(merchantSlug: String, merchantID: MerchantID, products: [ProductID], categories: [CategoryID]) async throws {
+    /// merchant, at the edge too (`m:`).
+    public func catalogChanged(merchantSlug: String, merchantID: MerchantID) async throws {
         // `m:` reaches every response of the merchant, so naming the categories and products too would add nothing.
         try await bus.publish(InvalidationEvent(namespace: CacheNamespace.merchant(merchantSlug), surrogateKeys: [SurrogateKeys.merchant(merchantID)]))
     }

@@ -58,7 +58,7 @@ public final class EdgePurger: Service, Sendable {
         let now = ContinuousClock.now
         await withTaskGroup(of: Void.self) { group in
             for node in options.nodes.indices {
-                group.addTask { _ = await self.send(PurgeSchedule.Send(node: node, purge: purge, attempt: 1)) }
+                group.addTask { await self.send(PurgeSchedule.Send(node: node, purge: purge, attempt: 1)) }
             }
         }
         drop(state.withLock { $0.schedule.sent(purge, now: now) })
@@ -69,7 +69,7 @@ public final class EdgePurger: Service, Sendable {
         let due = state.withLock { $0.schedule.takeDue(now: now, nodes: options.nodes.count) }
         guard !due.isEmpty else { return }
         await withTaskGroup(of: Void.self) { group in
-            for send in due { group.addTask { _ = await self.send(send) } }
+            for send in due { group.addTask { await self.send(send) } }
         }
     }
 
@@ -85,8 +85,8 @@ public final class EdgePurger: Service, Sendable {
         await transport.shutdown()
     }
 
-    /// Whether the edge acknowledged it; a failure is queued for retry.
-    func send(_ send: PurgeSchedule.Send) async -> Bool {
+    /// Sends one purge to one node; a failure is queued for retry.
+    func send(_ send: PurgeSchedule.Send) async {
         let node = metrics.nodes[send.node]
         if send.attempt > 1 { node.retried.increment() }
         let start = ContinuousClock.now
@@ -98,7 +98,6 @@ public final class EdgePurger: Service, Sendable {
                 state.stats.sent += 1
                 if send.attempt > 1 { state.stats.retried += 1 }
             }
-            return true
         } catch {
             node.failed.increment()
             let dropped = state.withLock { state in
@@ -109,7 +108,6 @@ public final class EdgePurger: Service, Sendable {
             logger.warning(
                 "edge purge failed", metadata: ["node": "\(options.nodes[send.node])", "attempt": "\(send.attempt)", "error": "\(error)"])
             drop(dropped)
-            return false
         }
     }
 

@@ -1,4 +1,6 @@
+import Logging
 import MercatoCache
+import Metrics
 
 /// Adds edge purges to a bus: once the events are published (local caches invalidated, other instances
 /// told), their surrogate keys are purged from every edge before `publish` returns, so a write's response
@@ -39,5 +41,18 @@ public struct EdgePurgingInvalidationBus: InvalidationBus {
 
     private func purge(_ events: [InvalidationEvent]) async {
         await purger.purge(Purge(keys: events.lazy.flatMap(\.surrogateKeys), softly: softly))
+    }
+}
+
+extension EdgePurgingInvalidationBus {
+    /// `bus` purging the edges of `options` after each publish, and the purger to run as a Service; without
+    /// edges, `bus` itself and no purger. The one way a process that writes gets its edge purges.
+    public static func wrapping(
+        _ bus: any InvalidationBus, options: EdgePurgeOptions, softly: @escaping @Sendable (String) -> Bool,
+        factory: any MetricsFactory = MetricsSystem.factory, logger: Logger
+    ) -> (bus: any InvalidationBus, purger: EdgePurger?) {
+        guard !options.nodes.isEmpty else { return (bus, nil) }
+        let purger = EdgePurger(options: options, factory: factory, logger: logger)
+        return (EdgePurgingInvalidationBus(inner: bus, purger: purger, softly: softly), purger)
     }
 }

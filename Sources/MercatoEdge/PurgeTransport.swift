@@ -31,7 +31,7 @@ public final class HTTPPurgeTransport: PurgeTransport {
     }
 
     public func send(_ purge: Purge, to node: EdgeNode, timeout: Duration) async throws(PurgeError) {
-        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
         for (hard, soft) in purge.requests() {
             var request = HTTPClientRequest(url: node.description + "/")
             request.method = .RAW(value: "PURGE")

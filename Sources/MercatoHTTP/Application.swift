@@ -79,11 +79,9 @@ public struct AppDependencies: Sendable {
             services.append(ReplicaMonitor(database: replicated, statements: statements))
         }
         // Outermost: the edges are purged once this instance's caches and the other instances have the events.
-        let edge = edgeOptions.nodes.isEmpty ? nil : EdgePurger(options: edgeOptions, factory: factory, logger: logger)
-        if let edge {
-            bus = EdgePurgingInvalidationBus(inner: bus, purger: edge, softly: SurrogateKeys.purgedSoftly)
-            services.append(edge)
-        }
+        let edge: EdgePurger?
+        (bus, edge) = EdgePurgingInvalidationBus.wrapping(bus, options: edgeOptions, softly: SurrogateKeys.purgedSoftly, factory: factory, logger: logger)
+        if let edge { services.append(edge) }
         let cache = tiers.map { tiers in
             LayeredCache(
                 near: tiers.near, shared: tiers.sharedTier.map { ($0, CatalogResponse.codec) },

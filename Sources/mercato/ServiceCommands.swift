@@ -62,7 +62,7 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             try await Schema.migrate(db, logger: logger)
             let store = InventoryStore(database: db)
             // Stock changes must reach the storefront caches of every API instance: through Redis.
-            var bus: any InvalidationBus
+            let bus: any InvalidationBus
             if let redisURL {
                 var configuration = try RedisConfiguration(url: redisURL)
                 configuration.clientName = "mercato-inventory"
@@ -74,13 +74,10 @@ struct InventoryServiceCommand: AsyncParsableCommand {
             }
             // Expired reservations put stock back: the edges hear of it from here, like of an API instance's writes.
             var services: [any Service] = tracing.map { [$0] } ?? []
-            let edgeOptions = try EdgePurgeOptions(settings: settings)
-            if !edgeOptions.nodes.isEmpty {
-                let purger = EdgePurger(options: edgeOptions, logger: logger)
-                bus = EdgePurgingInvalidationBus(inner: bus, purger: purger, softly: SurrogateKeys.purgedSoftly)
-                services.append(purger)
-            }
-            let publisher = StockChangePublisher(store: CheckoutStore(database: db), bus: bus, logger: logger)
+            let edge = EdgePurgingInvalidationBus.wrapping(
+                bus, options: try EdgePurgeOptions(settings: settings), softly: SurrogateKeys.purgedSoftly, logger: logger)
+            if let purger = edge.purger { services.append(purger) }
+            let publisher = StockChangePublisher(store: CheckoutStore(database: db), bus: edge.bus, logger: logger)
             let app = buildInventoryApplication(
                 store: store, options: ServiceServerOptions(hostname: hostname, port: port, limits: limits, faults: faults),
                 reservationTTL: ttl, expiryInterval: .seconds(max(1, interval)), onStockChange: publisher.handler,
